@@ -1,0 +1,356 @@
+"""The emulator's HTTP face: Face routes from the contract, the gateway's checks, and the `/_emulator/` controls."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+import aiohttp
+from aiohttp import web
+
+from .auth import Authenticator
+from .contract import JSON, Contract, Operation
+from .errors import FaceError
+from .faults import FaultInjector
+from .model import Clock
+from .service import MAX_IMAGE_BYTES, TIERS, FaceService, Reply, ServiceConfig, iso
+from .throttle import RateLimit, RateLimiter
+
+FACE_PREFIX = "/face/{apiVersion}"
+# Room for a 6 MB image plus slack, so that an oversized image gets the Face error, not a bare 413.
+MAX_BODY_BYTES = MAX_IMAGE_BYTES + 2 * 1024 * 1024
+# aiohttp answers an over-long request line or header itself, in plain text; with room to parse them, the
+# request reaches the contract's own checks (userData at most 1 KB, start at most 64 characters) instead.
+MAX_LINE_BYTES = 64 * 1024
+URL_FETCH_SECONDS = 10
+_FAULT_CODES = {429: "429", 500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable",
+                504: "GatewayTimeout"}
+
+
+@dataclass
+class Stats:
+    """Counters keyed by the v1.2 operationId whichever version was called, so figures add up across versions."""
+
+    calls: Counter
+    responses: defaultdict
+    faults_injected: int = 0
+
+    @classmethod
+    def empty(cls) -> "Stats":
+        return cls(Counter(), defaultdict(Counter))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"calls": dict(self.calls), "responses": {k: dict(v) for k, v in self.responses.items()},
+                "totalCalls": sum(self.calls.values()), "faultsInjected": self.faults_injected}
+
+
+class _ConnectionDropped(Exception):
+    """Raised after the transport was aborted on purpose: there is nobody left to answer."""
+
+
+class Emulator:
+    def __init__(self, *, key: str, clock: Clock, config: ServiceConfig, rate_limit: RateLimit,
+                 jwks_url: str | None, fault_seed: int = 0) -> None:
+        self.contract = Contract()
+        self.service = FaceService(clock, config)
+        self.auth = Authenticator(key, jwks_url)
+        self.limiter = RateLimiter(rate_limit, clock)
+        self.faults = FaultInjector(fault_seed)
+        self.stats = Stats.empty()
+        self.clock = clock
+        self._fault_seed = fault_seed
+        self._handlers: dict[str, Callable[[web.Request, Operation, dict[str, Any]], Awaitable[Reply]]] = {
+            "FaceListOperations_CreateLargeFaceList": self._create_list,
+            "FaceListOperations_GetLargeFaceList": self._get_list,
+            "FaceListOperations_GetLargeFaceLists": self._list_lists,
+            "FaceListOperations_UpdateLargeFaceList": self._update_list,
+            "FaceListOperations_DeleteLargeFaceList": self._delete_list,
+            "FaceListOperations_AddLargeFaceListFaceFromUrl": self._add_face_from_url,
+            "FaceListOperations_AddLargeFaceListFace": self._add_face_from_stream,
+            "FaceListOperations_GetLargeFaceListFaces": self._list_faces,
+            "FaceListOperations_GetLargeFaceListFace": self._get_face,
+            "FaceListOperations_UpdateLargeFaceListFace": self._update_face,
+            "FaceListOperations_DeleteLargeFaceListFace": self._delete_face,
+            "FaceListOperations_TrainLargeFaceList": self._train,
+            "FaceListOperations_GetLargeFaceListTrainingStatus": self._training_status,
+        }
+
+    def build(self) -> web.Application:
+        app = web.Application(middlewares=[self._face_errors], client_max_size=MAX_BODY_BYTES)
+        for path in self.contract.paths:
+            app.router.add_route("*", FACE_PREFIX + path, self._face_call)
+        app.router.add_route("*", "/face/{tail:.*}", self._not_served)
+        self._add_controls(app.router)
+        return app
+
+    # The Face API
+
+    @web.middleware
+    async def _face_errors(self, request: web.Request, handler) -> web.StreamResponse:
+        if not request.path.startswith("/face/"):
+            return await handler(request)
+        try:
+            return await handler(request)
+        except FaceError as error:
+            return _error_response(error)
+        except web.HTTPRequestEntityTooLarge:
+            return _error_response(FaceError(400, "InvalidImageSize", "Image size is too big."))
+        except _ConnectionDropped:
+            return web.Response(status=499)  # never written: the transport is gone
+
+    async def _not_served(self, request: web.Request) -> web.StreamResponse:
+        raise FaceError.resource_not_found()
+
+    async def _face_call(self, request: web.Request) -> web.StreamResponse:
+        api_version = request.match_info["apiVersion"]
+        path = request.match_info.route.resource.canonical.removeprefix(FACE_PREFIX)
+        media_type = request.content_type if "Content-Type" in request.headers else None
+        operation = self.contract.find(api_version, request.method, path, media_type)
+        if operation is None:
+            allowed = self.contract.methods(api_version, path)
+            if not allowed:
+                raise FaceError.resource_not_found()
+            raise FaceError(405, "405", f"Method {request.method} is not allowed here.", {"Allow": ", ".join(allowed)})
+        self.stats.calls[operation.canonical_id] += 1
+        try:
+            reply = await self._run(request, operation)
+        except FaceError as error:
+            self.stats.responses[operation.canonical_id][str(error.status)] += 1
+            raise
+        except _ConnectionDropped:
+            self.stats.responses[operation.canonical_id]["dropped"] += 1
+            raise
+        self.stats.responses[operation.canonical_id][str(reply.status)] += 1
+        if reply.body is None:
+            # Every operation `produces` application/json, the empty 200s and the 202 included.
+            return web.Response(status=reply.status, headers=reply.headers, content_type=JSON)
+        return web.json_response(reply.body, status=reply.status, headers=reply.headers)
+
+    async def _run(self, request: web.Request, operation: Operation) -> Reply:
+        decision = self.faults.decide(request.method, request.path.removeprefix(f"/face/{operation.api_version}"))
+        if decision.latency_ms:
+            await asyncio.sleep(decision.latency_ms / 1000)
+        if decision.rule is not None:
+            self.stats.faults_injected += 1
+            if decision.rule.drop_connection:
+                request.transport.abort()
+                raise _ConnectionDropped()
+            status = decision.rule.status
+            headers = {"Retry-After": str(decision.rule.retry_after_seconds)} if decision.rule.retry_after_seconds else {}
+            raise FaceError(status, decision.rule.code or _FAULT_CODES.get(status, str(status)),
+                            "Injected fault.", headers)
+        caller = await self.auth.authenticate(request.headers, operation.api_version)
+        self.limiter.admit(caller.credential_id)
+        params = operation.coerce_parameters(request.match_info, request.query)
+        return await self._handlers[operation.canonical_id](request, operation, params)
+
+    async def _json_body(self, request: web.Request, operation: Operation) -> Any:
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        if body is None:
+            raise FaceError.bad_argument("Request body is invalid.")
+        operation.validate_body(body)
+        return body
+
+    async def _create_list(self, request, operation, params) -> Reply:
+        return self.service.create_list(params["largeFaceListId"], await self._json_body(request, operation))
+
+    async def _get_list(self, request, operation, params) -> Reply:
+        return self.service.get_list(params["largeFaceListId"], params.get("returnRecognitionModel", False))
+
+    async def _list_lists(self, request, operation, params) -> Reply:
+        return self.service.list_lists(params.get("start"), params.get("top", 1000),
+                                       params.get("returnRecognitionModel", False))
+
+    async def _update_list(self, request, operation, params) -> Reply:
+        return self.service.update_list(params["largeFaceListId"], await self._json_body(request, operation))
+
+    async def _delete_list(self, request, operation, params) -> Reply:
+        return self.service.delete_list(params["largeFaceListId"])
+
+    async def _add_face_from_url(self, request, operation, params) -> Reply:
+        body = await self._json_body(request, operation)
+        self.service.get_list(params["largeFaceListId"], False)  # a missing list is reported before a download
+        image = await _download(body["url"])
+        return self.service.add_face(params["largeFaceListId"], image, params.get("targetFace"),
+                                     params.get("userData"))
+
+    async def _add_face_from_stream(self, request, operation, params) -> Reply:
+        image = await request.read()
+        return self.service.add_face(params["largeFaceListId"], image, params.get("targetFace"),
+                                     params.get("userData"))
+
+    async def _list_faces(self, request, operation, params) -> Reply:
+        return self.service.list_faces(params["largeFaceListId"], params.get("start"), params.get("top", 1000))
+
+    async def _get_face(self, request, operation, params) -> Reply:
+        return self.service.get_face(params["largeFaceListId"], params["persistedFaceId"])
+
+    async def _update_face(self, request, operation, params) -> Reply:
+        return self.service.update_face(params["largeFaceListId"], params["persistedFaceId"],
+                                        await self._json_body(request, operation))
+
+    async def _delete_face(self, request, operation, params) -> Reply:
+        return self.service.delete_face(params["largeFaceListId"], params["persistedFaceId"])
+
+    async def _train(self, request, operation, params) -> Reply:
+        list_id = params["largeFaceListId"]
+        training_url = f"{request.scheme}://{request.host}/face/{operation.api_version}/largefacelists/{list_id}/training"
+        return self.service.train(list_id, operation.api_version, training_url)
+
+    async def _training_status(self, request, operation, params) -> Reply:
+        return self.service.training_status(params["largeFaceListId"], operation.api_version)
+
+    # The control surface
+
+    def _add_controls(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/_emulator/health", self._health)
+        router.add_get("/_emulator/stats", self._get_stats)
+        router.add_get("/_emulator/trainings", self._get_trainings)
+        router.add_get("/_emulator/faults", self._get_faults)
+        router.add_post("/_emulator/faults", self._add_fault)
+        router.add_delete("/_emulator/faults", self._clear_faults)
+        router.add_put("/_emulator/largefacelists/{listId}/training-failure", self._fail_trainings)
+        router.add_delete("/_emulator/largefacelists/{listId}/training-failure", self._stop_failing_trainings)
+        router.add_post("/_emulator/largefacelists/{listId}/faces", self._add_synthetic_faces)
+        router.add_get("/_emulator/config", self._get_config)
+        router.add_patch("/_emulator/config", self._update_config)
+        router.add_post("/_emulator/reset", self._reset)
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _get_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats.to_json())
+
+    async def _get_trainings(self, request: web.Request) -> web.Response:
+        now = self.clock()
+        return web.json_response([
+            {"id": t.training_id, "listId": t.list_id, "apiVersion": t.api_version, "status": t.status(now),
+             "faceCount": t.face_count, "submittedAt": iso(t.submitted_at), "startedAt": iso(t.started_at),
+             "finishedAt": iso(t.finished_at) if t.finished_at <= now else None,
+             "durationSeconds": round(t.finished_at - t.submitted_at, 3)}
+            for t in self.service.trainings()
+        ])
+
+    async def _get_faults(self, request: web.Request) -> web.Response:
+        return web.json_response([rule.to_json() for rule in self.faults.rules])
+
+    async def _add_fault(self, request: web.Request) -> web.Response:
+        data = await _control_body(request)
+        try:
+            rule = self.faults.add(data)
+        except ValueError as error:
+            raise _control_error(str(error)) from None
+        return web.json_response(rule.to_json(), status=201)
+
+    async def _clear_faults(self, request: web.Request) -> web.Response:
+        self.faults.clear()
+        return web.Response(status=204)
+
+    async def _fail_trainings(self, request: web.Request) -> web.Response:
+        data = await _control_body(request)
+        count = data.get("count")
+        if count is not None and not (isinstance(count, int) and count >= 1):
+            raise _control_error("count must be a whole number of at least 1, or absent for every training")
+        message = data.get("message") or "Training failed (injected by the emulator)."
+        self.service.fail_trainings(request.match_info["listId"], str(message), count)
+        return web.Response(status=204)
+
+    async def _stop_failing_trainings(self, request: web.Request) -> web.Response:
+        self.service.failure_plans.pop(request.match_info["listId"], None)
+        return web.Response(status=204)
+
+    async def _add_synthetic_faces(self, request: web.Request) -> web.Response:
+        data = await _control_body(request)
+        count = data.get("count")
+        if not (isinstance(count, int) and count >= 1):
+            raise _control_error("count must be a whole number of at least 1")
+        try:
+            total = self.service.add_synthetic_faces(request.match_info["listId"], count)
+        except FaceError as error:
+            raise _control_error(error.message, status=error.status) from None
+        except ValueError as error:
+            raise _control_error(str(error)) from None
+        return web.json_response({"listId": request.match_info["listId"], "faceCount": total})
+
+    async def _get_config(self, request: web.Request) -> web.Response:
+        return web.json_response({**self.service.config.to_json(), "rateLimit": self.limiter.limit.to_json(),
+                                  "keyAuth": self.auth.key_auth_enabled})
+
+    async def _update_config(self, request: web.Request) -> web.Response:
+        data = await _control_body(request)
+        try:
+            rate_limit = _rate_limit_from_json(data["rateLimit"]) if "rateLimit" in data else None
+            if rate_limit is None and data.get("tier") in TIERS:
+                rate_limit = RateLimit.parse(TIERS[data["tier"]].rate_limit)  # a tier brings its own rate
+            key_auth = data.pop("keyAuth", None)
+            if key_auth is not None and not isinstance(key_auth, bool):
+                raise ValueError("keyAuth must be true or false")
+            self.service.config.update(data)
+        except ValueError as error:
+            raise _control_error(str(error)) from None
+        if rate_limit is not None:
+            self.limiter.limit = rate_limit
+            self.limiter.reset()
+        if key_auth is not None:
+            self.auth.key_auth_enabled = key_auth
+        return await self._get_config(request)
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        """Forget lists, trainings, counters, faults and throttling windows; settings stay as they are."""
+        self.service.reset()
+        self.stats = Stats.empty()
+        self.faults.clear(seed=self._fault_seed)
+        self.limiter.reset()
+        return web.Response(status=204)
+
+
+def _rate_limit_from_json(value: Any) -> RateLimit:
+    if isinstance(value, str):
+        return RateLimit.parse(value)
+    if isinstance(value, dict) and isinstance(value.get("calls"), int) and value["calls"] >= 1 \
+            and isinstance(value.get("perSeconds"), (int, float)) and value["perSeconds"] > 0:
+        return RateLimit(value["calls"], float(value["perSeconds"]))
+    raise ValueError('rateLimit must be like "20/min" or {"calls": 20, "perSeconds": 60}')
+
+
+def _error_response(error: FaceError, extra_headers: dict[str, str] | None = None) -> web.Response:
+    headers = {"x-ms-error-code": error.code, **error.headers, **(extra_headers or {})}
+    return web.json_response(error.body(), status=error.status, headers=headers)
+
+
+def _control_error(message: str, status: int = 400) -> web.HTTPException:
+    error_class = {400: web.HTTPBadRequest, 404: web.HTTPNotFound}[status]
+    return error_class(text=json.dumps({"error": message}), content_type=JSON)
+
+
+async def _control_body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json() if await request.read() else {}
+    except ValueError:
+        raise _control_error("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise _control_error("the body must be a JSON object")
+    return data
+
+
+async def _download(url: str) -> bytes:
+    if not url.lower().startswith(("http://", "https://")):
+        raise FaceError(400, "InvalidURL", "Invalid image URL.")
+    try:
+        timeout = aiohttp.ClientTimeout(total=URL_FETCH_SECONDS)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            async with session.get(url) as response:
+                if response.status != 200:
+                    raise FaceError(400, "InvalidURL", f"Failed to download image from the URL: the server "
+                                                       f"answered {response.status}.")
+                return await response.content.read(MAX_IMAGE_BYTES + 1)
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+        raise FaceError(400, "InvalidURL", f"Failed to download image from the URL: {type(error).__name__}.") from None

@@ -1,0 +1,128 @@
+"""In-memory Large Face Lists, their faces and their trainings, against an injected clock.
+
+Training is modelled as a timeline fixed when it is submitted (queued, then running, then finished), so a status
+read is a pure function of the clock: nothing runs in the background and a paused test sees a consistent world.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+Clock = Callable[[], float]  # seconds since the epoch, UTC
+
+# Training time against list size, from "Use the large-scale feature" (Microsoft Learn): 1k faces 1-2 s, 10k 5-10 s,
+# 100k 1-2 min, 1M 10-30 min. Points are the middle of each documented range, except 1M, which takes the upper
+# end (30 min) as the product brief does; between points the time is interpolated on a log-log scale.
+TRAINING_SECONDS_BY_FACE_COUNT = ((1, 1.0), (1_000, 1.5), (10_000, 7.5), (100_000, 90.0), (1_000_000, 1800.0))
+# A submitted training first waits in the service's queue ("may not be started immediately", v1.0 Train).
+QUEUED_SHARE_OF_TRAINING = 0.05
+MAX_QUEUED_SECONDS = 2.0
+
+
+def training_seconds(face_count: int) -> float:
+    """Unscaled training time for a list of `face_count` faces (see TRAINING_SECONDS_BY_FACE_COUNT)."""
+    points = TRAINING_SECONDS_BY_FACE_COUNT
+    count = max(face_count, points[0][0])
+    if count >= points[-1][0]:
+        (x0, y0), (x1, y1) = points[-2], points[-1]
+    else:
+        index = next(i for i, (x, _) in enumerate(points) if x > count)
+        (x0, y0), (x1, y1) = points[index - 1], points[index]
+    slope = (math.log(y1) - math.log(y0)) / (math.log(x1) - math.log(x0))
+    return y0 * (count / x0) ** slope
+
+
+@dataclass
+class Training:
+    training_id: str
+    list_id: str
+    api_version: str
+    face_count: int
+    submitted_at: float
+    started_at: float
+    finished_at: float
+    failure_message: str | None
+
+    def status(self, now: float) -> str:
+        """One of notStarted, running, succeeded, failed (the v1.1+ spelling; callers translate per version)."""
+        if now < self.started_at:
+            return "notStarted"
+        if now < self.finished_at:
+            return "running"
+        return "failed" if self.failure_message else "succeeded"
+
+    def last_action_at(self, now: float) -> float:
+        return max(t for t in (self.submitted_at, self.started_at, self.finished_at) if t <= now)
+
+
+@dataclass
+class Face:
+    persisted_face_id: str
+    user_data: str | None
+
+
+@dataclass
+class LargeFaceList:
+    list_id: str
+    name: str
+    user_data: str | None
+    recognition_model: str
+    created_at: float
+    faces: dict[str, Face] = field(default_factory=dict)
+    # Kept sorted, because listing pages through faces in ascending id order from `start`.
+    face_ids: list[str] = field(default_factory=list)
+    trainings: list[Training] = field(default_factory=list)
+
+    def add_face(self, user_data: str | None) -> Face:
+        face = Face(str(uuid.uuid4()), user_data)
+        self.faces[face.persisted_face_id] = face
+        bisect.insort(self.face_ids, face.persisted_face_id)
+        return face
+
+    def delete_face(self, persisted_face_id: str) -> None:
+        del self.faces[persisted_face_id]
+        del self.face_ids[bisect.bisect_left(self.face_ids, persisted_face_id)]
+
+    def page_of_faces(self, start: str | None, top: int) -> list[Face]:
+        first = bisect.bisect_right(self.face_ids, start) if start else 0
+        return [self.faces[i] for i in self.face_ids[first:first + top]]
+
+    def current_training(self) -> Training | None:
+        return self.trainings[-1] if self.trainings else None
+
+    def last_success_at(self, now: float) -> float | None:
+        done = [t.finished_at for t in self.trainings if t.status(now) == "succeeded"]
+        return max(done) if done else None
+
+
+@dataclass
+class TrainingFailurePlan:
+    """Makes a list's next trainings fail, as a broken or empty list would; `remaining` None means always."""
+
+    message: str
+    remaining: int | None
+
+
+def new_training(lfl: LargeFaceList, api_version: str, now: float, time_scale: float,
+                 failure_message: str | None) -> Training:
+    """The timeline of a training submitted now; faces added after this moment are not part of it."""
+    face_count = len(lfl.faces)
+    total = training_seconds(face_count) / time_scale
+    queued = min(total * QUEUED_SHARE_OF_TRAINING, MAX_QUEUED_SECONDS / time_scale)
+    if face_count == 0 and failure_message is None:
+        # v1.0 TrainingStatus: failure "is often caused by ... no persisted face exist in the large face list".
+        failure_message = "There is no persisted face in the large face list."
+    return Training(
+        training_id=str(uuid.uuid4()),
+        list_id=lfl.list_id,
+        api_version=api_version,
+        face_count=face_count,
+        submitted_at=now,
+        started_at=now + queued,
+        finished_at=now + total,
+        failure_message=failure_message,
+    )

@@ -1,0 +1,299 @@
+"""What each Large Face List operation does, apart from HTTP.
+
+Behaviour the contract does not state, each chosen here and listed in the README:
+- Train while a training runs answers 409 `LargeFaceListTrainingNotFinished` (docs list the code without naming
+  the call); `train_while_training="accept"` answers 202 and keeps the running training instead.
+- Training an empty list fails ("no persisted face", v1.0 TrainingStatus description).
+- v1.0 spells the queued status `nonstarted`, as its enum does (its description says `notstarted`; switchable).
+- `lastActionDateTime` is the last status change of the current training; `lastSuccessfulTrainingDateTime` and
+  `message` are null until there is one, as the descriptions say ("could be null").
+- Every decodable JPEG/PNG/GIF/BMP image holds exactly one face filling the image; an image under 36x36 pixels, or
+  a `targetFace` outside it, holds none.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from .errors import FaceError
+from .model import Clock, Face, LargeFaceList, Training, TrainingFailurePlan, new_training
+
+MIN_IMAGE_BYTES, MAX_IMAGE_BYTES = 1024, 6 * 1024 * 1024
+MIN_FACE_PIXELS, MAX_FACE_PIXELS = 36, 4096
+IMAGE_FORMATS = frozenset({"JPEG", "PNG", "GIF", "BMP"})
+
+
+@dataclass(frozen=True)
+class Tier:
+    """Quotas of a pricing tier (identity-quotas-limits): lists per resource, faces per list, default rate."""
+
+    name: str
+    max_lists: int
+    max_faces_per_list: int
+    rate_limit: str
+
+
+TIERS = {
+    "S0": Tier("S0", 1_000_000, 1_000_000, "10/s"),
+    "F0": Tier("F0", 64, 1_000, "20/min"),
+}
+
+
+@dataclass
+class ServiceConfig:
+    time_scale: float = 1.0
+    tier: Tier = TIERS["S0"]
+    train_while_training: str = "conflict"  # or "accept"
+    train_conflict_code: str = "LargeFaceListTrainingNotFinished"  # or "ConcurrentOperationConflict"
+    v1_0_not_started: str = "nonstarted"  # or "notstarted"
+
+    def update(self, data: dict[str, Any]) -> None:
+        choices = {
+            "trainWhileTraining": ("train_while_training", ("conflict", "accept")),
+            "trainConflictCode": ("train_conflict_code",
+                                  ("LargeFaceListTrainingNotFinished", "ConcurrentOperationConflict")),
+            "v1_0NotStartedSpelling": ("v1_0_not_started", ("nonstarted", "notstarted")),
+        }
+        for key, value in data.items():
+            if key == "timeScale":
+                if not isinstance(value, (int, float)) or value <= 0:
+                    raise ValueError("timeScale must be a positive number")
+                self.time_scale = float(value)
+            elif key == "tier":
+                if value not in TIERS:
+                    raise ValueError(f"tier must be one of {', '.join(TIERS)}")
+                self.tier = TIERS[value]
+            elif key in choices:
+                attribute, allowed = choices[key]
+                if value not in allowed:
+                    raise ValueError(f"{key} must be one of {', '.join(allowed)}")
+                setattr(self, attribute, value)
+            elif key != "rateLimit":  # applied by the app, which owns the limiter
+                raise ValueError(f"unknown setting {key!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"timeScale": self.time_scale, "tier": self.tier.name, "trainWhileTraining": self.train_while_training,
+                "trainConflictCode": self.train_conflict_code, "v1_0NotStartedSpelling": self.v1_0_not_started}
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def iso(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class FaceService:
+    def __init__(self, clock: Clock, config: ServiceConfig) -> None:
+        self.clock = clock
+        self.config = config
+        self.lists: dict[str, LargeFaceList] = {}
+        self.failure_plans: dict[str, TrainingFailurePlan] = {}
+
+    def reset(self) -> None:
+        self.lists.clear()
+        self.failure_plans.clear()
+
+    # Lists
+
+    def create_list(self, list_id: str, body: dict[str, Any]) -> Reply:
+        if list_id in self.lists:
+            raise FaceError(409, "LargeFaceListExists", "Large face list already exists.")
+        if len(self.lists) >= self.config.tier.max_lists:
+            raise FaceError(403, "QuotaExceeded", "Large face list number reached limit.")
+        self.lists[list_id] = LargeFaceList(
+            list_id=list_id,
+            name=body["name"],
+            user_data=body.get("userData"),
+            recognition_model=body.get("recognitionModel") or "recognition_01",
+            created_at=self.clock(),
+        )
+        return Reply(200)
+
+    def get_list(self, list_id: str, return_recognition_model: bool) -> Reply:
+        return Reply(200, self._list_json(self._list(list_id), return_recognition_model))
+
+    def list_lists(self, start: str | None, top: int, return_recognition_model: bool) -> Reply:
+        _check_start(start)
+        ids = sorted(i for i in self.lists if not start or i > start)[:top]
+        return Reply(200, [self._list_json(self.lists[i], return_recognition_model) for i in ids])
+
+    def update_list(self, list_id: str, body: dict[str, Any]) -> Reply:
+        lfl = self._list(list_id)
+        if body.get("name") is None and body.get("userData") is None:
+            raise FaceError.bad_argument("Both 'name' and 'userData' are empty.")
+        if body.get("name") is not None:
+            lfl.name = body["name"]
+        if body.get("userData") is not None:
+            lfl.user_data = body["userData"]
+        return Reply(200)
+
+    def delete_list(self, list_id: str) -> Reply:
+        self._list(list_id)
+        del self.lists[list_id]
+        return Reply(200)
+
+    # Faces
+
+    def add_face(self, list_id: str, image: bytes, target_face: list[int] | None, user_data: str | None) -> Reply:
+        lfl = self._list(list_id)
+        _detect_one_face(image, target_face)
+        if len(lfl.faces) >= self.config.tier.max_faces_per_list:
+            raise FaceError(403, "QuotaExceeded", "Persisted face number reached limit.")
+        return Reply(200, {"persistedFaceId": lfl.add_face(user_data).persisted_face_id})
+
+    def add_synthetic_faces(self, list_id: str, count: int) -> int:
+        """Fill a list fast (control surface), so a large list's training time can be shown without uploads."""
+        lfl = self._list(list_id)
+        room = self.config.tier.max_faces_per_list - len(lfl.faces)
+        if count > room:
+            raise ValueError(f"the list has room for {room} more faces in tier {self.config.tier.name}")
+        for _ in range(count):
+            lfl.add_face(None)
+        return len(lfl.faces)
+
+    def list_faces(self, list_id: str, start: str | None, top: int) -> Reply:
+        _check_start(start)
+        faces = self._list(list_id).page_of_faces(start, top)
+        return Reply(200, [_face_json(f) for f in faces])
+
+    def get_face(self, list_id: str, face_id: str) -> Reply:
+        return Reply(200, _face_json(self._face(list_id, face_id)))
+
+    def update_face(self, list_id: str, face_id: str, body: dict[str, Any]) -> Reply:
+        face = self._face(list_id, face_id)
+        if "userData" in body:
+            face.user_data = body["userData"]
+        return Reply(200)
+
+    def delete_face(self, list_id: str, face_id: str) -> Reply:
+        self._face(list_id, face_id)
+        self._list(list_id).delete_face(face_id)
+        return Reply(200)
+
+    # Training
+
+    def train(self, list_id: str, api_version: str, training_url: str) -> Reply:
+        lfl = self._list(list_id)
+        now = self.clock()
+        current = lfl.current_training()
+        location = {} if api_version == "v1.0" else {"operation-Location": training_url}
+        if current is not None and current.status(now) in ("notStarted", "running"):
+            if self.config.train_while_training == "accept":
+                return Reply(202, None, location)
+            raise FaceError(409, self.config.train_conflict_code, _conflict_message(
+                self.config.train_conflict_code, list_id))
+        lfl.trainings.append(new_training(lfl, api_version, now, self.config.time_scale, self._planned_failure(list_id)))
+        return Reply(202, None, location)
+
+    def training_status(self, list_id: str, api_version: str) -> Reply:
+        lfl = self._list(list_id)
+        training = lfl.current_training()
+        if training is None:
+            raise FaceError(404, "LargeFaceListNotTrained", "Large face list not trained.")
+        now = self.clock()
+        status = training.status(now)
+        body = {
+            "status": self._spell(status, api_version),
+            "createdDateTime": iso(lfl.created_at),
+            "lastActionDateTime": iso(training.last_action_at(now)),
+            "lastSuccessfulTrainingDateTime": iso(lfl.last_success_at(now)),
+            "message": training.failure_message if status == "failed" else None,
+        }
+        return Reply(200, body)
+
+    def fail_trainings(self, list_id: str, message: str, count: int | None) -> None:
+        self.failure_plans[list_id] = TrainingFailurePlan(message, count)
+
+    def trainings(self) -> list[Training]:
+        return sorted((t for lfl in self.lists.values() for t in lfl.trainings), key=lambda t: t.submitted_at)
+
+    # Helpers
+
+    def _planned_failure(self, list_id: str) -> str | None:
+        plan = self.failure_plans.get(list_id)
+        if plan is None:
+            return None
+        if plan.remaining is not None:
+            plan.remaining -= 1
+            if plan.remaining <= 0:
+                del self.failure_plans[list_id]
+        return plan.message
+
+    def _spell(self, status: str, api_version: str) -> str:
+        if api_version == "v1.0" and status == "notStarted":
+            return self.config.v1_0_not_started
+        return status
+
+    def _list(self, list_id: str) -> LargeFaceList:
+        lfl = self.lists.get(list_id)
+        if lfl is None:
+            raise FaceError.list_not_found(list_id)
+        return lfl
+
+    def _face(self, list_id: str, face_id: str) -> Face:
+        face = self._list(list_id).faces.get(face_id)
+        if face is None:
+            raise FaceError(404, "PersistedFaceNotFound", f"Persisted face '{face_id}' is not found.")
+        return face
+
+    @staticmethod
+    def _list_json(lfl: LargeFaceList, return_recognition_model: bool) -> dict[str, Any]:
+        body = {"largeFaceListId": lfl.list_id, "name": lfl.name}
+        if lfl.user_data is not None:
+            body["userData"] = lfl.user_data
+        if return_recognition_model:
+            body["recognitionModel"] = lfl.recognition_model
+        return body
+
+
+def _face_json(face: Face) -> dict[str, Any]:
+    # Absent rather than null: the schemas type userData as a string.
+    body = {"persistedFaceId": face.persisted_face_id}
+    if face.user_data is not None:
+        body["userData"] = face.user_data
+    return body
+
+
+def _check_start(start: str | None) -> None:
+    # The spec states the limit only in prose ("no more than 64 characters"); the docs give the message.
+    if start is not None and len(start) > 64:
+        raise FaceError.bad_argument("'start' is too long.")
+
+
+def _conflict_message(code: str, list_id: str) -> str:
+    if code == "ConcurrentOperationConflict":
+        return f"There is a conflict operation on resource {list_id}, please try later."
+    return "Large face list is under training. Try again after training completed."
+
+
+def _detect_one_face(image: bytes, target_face: list[int] | None) -> None:
+    if len(image) < MIN_IMAGE_BYTES:
+        raise FaceError(400, "InvalidImageSize", "Image size is too small.")
+    if len(image) > MAX_IMAGE_BYTES:
+        raise FaceError(400, "InvalidImageSize", "Image size is too big.")
+    try:
+        with Image.open(io.BytesIO(image)) as picture:
+            image_format, (width, height) = picture.format, picture.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        image_format = None
+    if image_format not in IMAGE_FORMATS:
+        raise FaceError(400, "InvalidImage", "Decoding error, image format unsupported.")
+    if min(width, height) < MIN_FACE_PIXELS or max(width, height) > MAX_FACE_PIXELS:
+        raise FaceError(400, "InvalidImage", "No face detected in the image or in the specified targetFace area.")
+    if target_face is not None:
+        left, top, face_width, face_height = target_face
+        inside = left >= 0 and top >= 0 and left + face_width <= width and top + face_height <= height
+        if not inside or min(face_width, face_height) < MIN_FACE_PIXELS:
+            raise FaceError(400, "InvalidImage", "No face detected in the image or in the specified targetFace area.")
