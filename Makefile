@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup test dev clean
+.PHONY: setup test dev bench-emulator clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -29,3 +29,7 @@ dev: setup
 
 clean:
 	rm -rf $(VENV) node_modules .localdev .pytest_cache
+
+# The emulator's throughput for training-status GETs (figures printed, nothing asserted).
+bench-emulator: setup
+	$(BIN)/python -m localdev.bench_emulator

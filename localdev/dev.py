@@ -11,11 +11,11 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from .world import REPO_ROOT, LocalWorld, Ports
 
 STATE_DIR = REPO_ROOT / ".localdev"
-SETTINGS_FILE = STATE_DIR / "settings.env"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,25 +24,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float, default=1.0,
                         help="divide Face training durations by this (default 1: as in Azure)")
     parser.add_argument("--free-ports", action="store_true", help="pick free ports instead of the fixed ones")
+    parser.add_argument("--state-dir", type=Path, default=STATE_DIR,
+                        help="certificates, keys, logs and settings.env (default .localdev)")
     args = parser.parse_args(argv)
+    settings_file = args.state_dir / "settings.env"
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
 
-    world = LocalWorld(STATE_DIR, ports=Ports.free() if args.free_ports else Ports.default(),
+    world = LocalWorld(args.state_dir, ports=Ports.free() if args.free_ports else Ports.default(),
                        time_scale=args.time_scale, in_memory_storage=True)
     with world.start():
         settings = world.settings()
-        SETTINGS_FILE.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+        settings_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         print("Local Azure world is up:")
         for key, value in settings.items():
             print(f"  {key}={value}")
-        print(f"Settings written to {SETTINGS_FILE.relative_to(REPO_ROOT)}. Ctrl-C stops everything.", flush=True)
+        print(f"Settings written to {settings_file}. Ctrl-C stops everything.", flush=True)
         try:
             stop.wait()
         finally:
-            SETTINGS_FILE.unlink(missing_ok=True)
+            settings_file.unlink(missing_ok=True)
     print("Local Azure world stopped.")
     return 0
 

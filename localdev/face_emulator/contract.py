@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -151,6 +152,10 @@ class Contract:
             self.operations[version] = [
                 replace(op, canonical_id=canonical[(op.method, op.path, op.body_media_type)]) for op in ops
             ]
+        self._by_route: dict[tuple[str, str, str], list[Operation]] = defaultdict(list)
+        for version, ops in self.operations.items():
+            for op in ops:
+                self._by_route[(version, op.method, op.path)].append(op)
 
     @property
     def paths(self) -> list[str]:
@@ -158,7 +163,7 @@ class Contract:
         return sorted({op.path for op in self.operations[CANONICAL_VERSION]})
 
     def find(self, api_version: str, method: str, path: str, media_type: str | None) -> Operation | None:
-        candidates = [op for op in self.operations.get(api_version, ()) if op.method == method and op.path == path]
+        candidates = self._by_route.get((api_version, method, path), ())
         if len(candidates) > 1:
             # Add-face has two overloads on one URL, told apart only by Content-Type.
             chosen = [op for op in candidates if op.body_media_type == media_type]
