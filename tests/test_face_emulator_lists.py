@@ -7,6 +7,7 @@ import threading
 import uuid
 
 import pytest
+import requests
 
 from tests.conftest import FaceHttp, assert_face_error, image_bytes
 
@@ -142,6 +143,21 @@ def test_bad_images_and_options_are_refused(face: FaceHttp, list_id: str, data: 
     response = face.call("POST", f"/largefacelists/{list_id}/persistedfaces", params=params, data=data,
                          headers={"Content-Type": "application/octet-stream"})
     assert_face_error(response, 400, code)
+
+
+def test_bodies_over_the_server_limit_get_the_operation_s_error(face_v12: FaceHttp, emulator: str,
+                                                                  list_id: str) -> None:
+    face_v12.create_list(list_id)
+    too_big = b"\0" * (9 * 1024 * 1024)
+    image = face_v12.call("POST", f"/largefacelists/{list_id}/persistedfaces", data=too_big,
+                          headers={"Content-Type": "application/octet-stream"})
+    assert_face_error(image, 400, "InvalidImageSize")
+    assert "too large" in assert_face_error(face_v12.call("PATCH", f"/largefacelists/{list_id}", data=too_big,
+                                                          headers={"Content-Type": "application/json"}),
+                                            400, "BadArgument")
+    responses = requests.get(f"{emulator}/stats", timeout=5).json()["responses"]
+    assert responses["FaceListOperations_AddLargeFaceListFace"] == {"400": 1}
+    assert responses["FaceListOperations_UpdateLargeFaceList"] == {"400": 1}
 
 
 def test_target_face_inside_the_image_is_accepted(face_v12: FaceHttp, list_id: str) -> None:

@@ -96,8 +96,6 @@ class Emulator:
             return await handler(request)
         except FaceError as error:
             return _error_response(error)
-        except web.HTTPRequestEntityTooLarge:
-            return _error_response(FaceError(400, "InvalidImageSize", "Image size is too big."))
         except _ConnectionDropped:
             return web.Response(status=499)  # never written: the transport is gone
 
@@ -148,7 +146,7 @@ class Emulator:
         return await self._handlers[operation.canonical_id](request, operation, params)
 
     async def _json_body(self, request: web.Request, operation: Operation) -> Any:
-        raw = await request.read()
+        raw = await _read_body(request, FaceError.bad_argument("Request body is too large."))
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -182,7 +180,7 @@ class Emulator:
                                      params.get("userData"))
 
     async def _add_face_from_stream(self, request, operation, params) -> Reply:
-        image = await request.read()
+        image = await _read_body(request, FaceError(400, "InvalidImageSize", "Image size is too big."))
         return self.service.add_face(params["largeFaceListId"], image, params.get("targetFace"),
                                      params.get("userData"))
 
@@ -339,6 +337,13 @@ async def _control_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _control_error("the body must be a JSON object")
     return data
+
+
+async def _read_body(request: web.Request, too_large: FaceError) -> bytes:
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
 
 
 async def _download(url: str) -> bytes:
