@@ -83,6 +83,14 @@ class LargeFaceList:
         bisect.insort(self.face_ids, face.persisted_face_id)
         return face
 
+    def add_faces(self, count: int) -> None:
+        """Many faces at once: one sort after appending, where `add_face`'s per-face insert would be quadratic."""
+        for _ in range(count):
+            face = Face(str(uuid.uuid4()), None)
+            self.faces[face.persisted_face_id] = face
+            self.face_ids.append(face.persisted_face_id)
+        self.face_ids.sort()
+
     def delete_face(self, persisted_face_id: str) -> None:
         del self.faces[persisted_face_id]
         del self.face_ids[bisect.bisect_left(self.face_ids, persisted_face_id)]

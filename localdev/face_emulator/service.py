@@ -159,8 +159,7 @@ class FaceService:
         room = self.config.tier.max_faces_per_list - len(lfl.faces)
         if count > room:
             raise ValueError(f"the list has room for {room} more faces in tier {self.config.tier.name}")
-        for _ in range(count):
-            lfl.add_face(None)
+        lfl.add_faces(count)
         return len(lfl.faces)
 
     def list_faces(self, list_id: str, start: str | None, top: int) -> Reply:
