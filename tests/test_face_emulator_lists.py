@@ -50,7 +50,7 @@ def test_creating_an_existing_list_conflicts(face: FaceHttp, list_id: str) -> No
                       "LargeFaceListExists")
 
 
-@pytest.mark.parametrize("bad_id", ["UPPER", "has space", "x" * 65, "caf\u00e9", "a.b", "a%2Fb", "..%2Fx"])
+@pytest.mark.parametrize("bad_id", ["UPPER", "has space", "x" * 65, "caf\u00e9", "a.b", "a%2Fb", "..%2Fx", "abc%0A"])
 def test_list_ids_outside_the_contract_are_bad_arguments(face: FaceHttp, bad_id: str) -> None:
     assert_face_error(face.call("PUT", f"/largefacelists/{bad_id}", json={"name": "n"}), 400, "BadArgument")
 

@@ -105,13 +105,20 @@ def _coerce(param: Mapping[str, Any], raw: str) -> Any:
         raise FaceError.bad_argument(f"'{name}' is too long: at most {param['maxLength']} characters.")
     if "minLength" in param and len(raw) < param["minLength"]:
         raise FaceError.bad_argument(f"'{name}' is empty.")
-    if "pattern" in param and not re.search(param["pattern"], raw):
+    if "pattern" in param and not _matches(param["pattern"], raw):
         raise FaceError.bad_argument(f"'{name}' is invalid: it must match {param['pattern']}.")
     if param.get("format") == "uuid" and not _is_uuid(raw):
         raise FaceError.bad_argument(f"'{name}' is invalid: it must be a UUID.")
     if "enum" in param and raw not in param["enum"]:
         raise FaceError.bad_argument(f"'{name}' is invalid: supported values are {', '.join(param['enum'])}.")
     return raw
+
+
+def _matches(pattern: str, text: str) -> bool:
+    """ECMA 262 semantics, as Swagger patterns have: `$` is the end of the input. Python's `$` also matches
+    before a trailing newline, which would let "abc\n" pass `^[a-z0-9-_]+$`."""
+    match = re.search(pattern, text)
+    return match is not None and (not pattern.endswith("$") or match.end() == len(text))
 
 
 def _is_uuid(text: str) -> bool:
