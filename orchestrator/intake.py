@@ -1,0 +1,147 @@
+"""Turn a queue message into a `TrainingRequest`, or say exactly why it cannot be one.
+
+Messages are UTF-8 JSON (host.json `messageEncoding: none`), or the same JSON base64-encoded, as producers that
+follow the Functions default send it. A request may come bare or as the `data` of a CloudEvents 1.0 envelope.
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .settings import LIST_ID_PATTERN, MAX_SETTLE_SECONDS
+
+MAX_MESSAGE_BYTES = 64 * 1024
+REQUEST_FIELDS = frozenset({"listId", "requestId", "reason", "settleSeconds"})
+# Names the Functions host lifts from a JSON body's top level into trigger metadata, overriding the real values
+# (compared case-insensitively); a request must not carry them, or the message's own metadata would be wrong.
+HOST_METADATA_NAMES = frozenset({"id", "dequeuecount", "popreceipt", "insertiontime", "expirationtime",
+                                 "nextvisibletime", "queuetrigger"})
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+MAX_REASON_CHARS = 1024
+
+
+class RequestRejected(ValueError):
+    """The message is not a training request; `reason` is written for the person who sent it."""
+
+    def __init__(self, reason: str, list_id: str | None = None, request_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.list_id = list_id
+        self.request_id = request_id
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    list_id: str
+    request_id: str
+    reason: str | None
+    settle_seconds: float | None
+
+
+def parse_message(body: bytes, message_id: str) -> TrainingRequest:
+    """`message_id` names the request when it brings no `requestId`, so a redelivery is the same request."""
+    document = _decode(body)
+    if not isinstance(document, dict):
+        raise RequestRejected("The message must be a JSON object.")
+    if "specversion" in document:
+        document = _unwrap_cloud_event(document)
+    else:
+        reserved = sorted(k for k in document if k.lower() in HOST_METADATA_NAMES)
+        if reserved:
+            raise RequestRejected(f"Field(s) {', '.join(reserved)} are reserved by the Functions host at the top "
+                                  "level of a message; send a CloudEvent or leave them out.",
+                                  *_identity_hints(document))
+    return _request(document, message_id)
+
+
+def _decode(body: bytes) -> Any:
+    if not body or not body.strip():
+        raise RequestRejected("The message is empty.")
+    if len(body) > MAX_MESSAGE_BYTES:
+        raise RequestRejected(f"The message is {len(body)} bytes; a queue message holds at most 64 KiB.")
+    text = _utf8(body)
+    stripped = text.strip()
+    if stripped[:1] not in ("{", "["):
+        # Producers that follow the Functions default (base64) are welcome; JSON never starts otherwise.
+        try:
+            text = _utf8(base64.b64decode(stripped, validate=True))
+        except (binascii.Error, ValueError):
+            raise RequestRejected("The message is neither JSON nor base64-encoded JSON.") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as error:
+        raise RequestRejected(f"The message is not valid JSON: {error}.") from None
+
+
+def _utf8(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestRejected("The message is not UTF-8 text.") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unwrap_cloud_event(envelope: dict[str, Any]) -> dict[str, Any]:
+    if envelope.get("specversion") != "1.0":
+        raise RequestRejected(f"CloudEvents specversion {envelope.get('specversion')!r} is not supported; use 1.0.")
+    missing = [name for name in ("id", "source", "type") if not isinstance(envelope.get(name), str)
+               or not envelope[name]]
+    if missing:
+        raise RequestRejected(f"The CloudEvent lacks required attribute(s): {', '.join(missing)}.")
+    content_type = envelope.get("datacontenttype", "application/json")
+    if not isinstance(content_type, str) or not content_type.split(";")[0].strip().endswith("json"):
+        raise RequestRejected(f"The CloudEvent's datacontenttype {content_type!r} is not JSON.")
+    data = envelope.get("data")
+    if "data_base64" in envelope:
+        raise RequestRejected("The CloudEvent carries data_base64; put the request as a JSON object in data.")
+    if not isinstance(data, dict):
+        raise RequestRejected("The CloudEvent has no data object holding the training request.")
+    return data
+
+
+def _identity_hints(document: dict[str, Any]) -> tuple[str | None, str | None]:
+    list_id, request_id = document.get("listId"), document.get("requestId")
+    return (list_id if isinstance(list_id, str) and LIST_ID_PATTERN.fullmatch(list_id) else None,
+            request_id if isinstance(request_id, str) and _REQUEST_ID.fullmatch(request_id) else None)
+
+
+def _request(document: dict[str, Any], message_id: str) -> TrainingRequest:
+    list_hint, request_hint = _identity_hints(document)
+
+    def reject(reason: str) -> RequestRejected:
+        return RequestRejected(reason, list_hint, request_hint)
+
+    unknown = sorted(set(document) - REQUEST_FIELDS)
+    if unknown:
+        raise reject(f"Unknown field(s) {', '.join(unknown)}; a request has {', '.join(sorted(REQUEST_FIELDS))}.")
+    list_id = document.get("listId")
+    if not isinstance(list_id, str):
+        raise reject("listId is required and must be a string.")
+    if not LIST_ID_PATTERN.fullmatch(list_id):
+        raise reject(f"listId {list_id[:80]!r} is not a Large Face List id: 1-64 characters from lowercase "
+                     "letters, digits, '-' and '_'.")
+    request_id = document.get("requestId")
+    if request_id is None:
+        request_id = f"msg-{message_id}"
+    elif not isinstance(request_id, str) or not _REQUEST_ID.fullmatch(request_id):
+        raise reject("requestId must be 1-128 characters from letters, digits, '.', '_', ':' and '-'.")
+    reason = document.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS):
+        raise reject(f"reason must be a string of at most {MAX_REASON_CHARS} characters.")
+    settle = document.get("settleSeconds")
+    if settle is not None:
+        if isinstance(settle, bool) or not isinstance(settle, (int, float)) or not math.isfinite(settle) \
+                or not 0 <= settle <= MAX_SETTLE_SECONDS:
+            raise reject(f"settleSeconds must be a number from 0 to {MAX_SETTLE_SECONDS}.")
+        settle = float(settle)
+    return TrainingRequest(list_id, request_id, reason, settle)
