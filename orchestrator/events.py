@@ -1,0 +1,96 @@
+"""Completion and rejection events, as CloudEvents 1.0 JSON on the events queue.
+
+Each event's `id` is derived from what it reports (the training run, or the rejected request), so a redelivery
+after a crash repeats the same id and consumers can drop duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+SOURCE = "/facetrain/orchestrator"
+SPEC_VERSION = "1.0"
+
+
+class EventType(StrEnum):
+    SUCCEEDED = "Face.LargeFaceList.TrainingSucceeded"
+    FAILED = "Face.LargeFaceList.TrainingFailed"
+    TIMED_OUT = "Face.LargeFaceList.TrainingTimedOut"
+    REJECTED = "Face.LargeFaceList.TrainingRequestRejected"
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """The `data` of a terminal event: one training run and every request it covered."""
+
+    run_id: str
+    list_id: str
+    api_version: str
+    operation_location: str | None
+    status: str
+    request_ids: tuple[str, ...]
+    submitted_at: datetime | None
+    finished_at: datetime
+    error_code: str | None = None
+    error_message: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        duration = None if self.submitted_at is None else (self.finished_at - self.submitted_at).total_seconds()
+        return {
+            "runId": self.run_id, "listId": self.list_id, "apiVersion": self.api_version,
+            "operationLocation": self.operation_location, "status": self.status,
+            "requestIds": list(self.request_ids),
+            "submittedAt": _iso(self.submitted_at), "finishedAt": _iso(self.finished_at),
+            "durationSeconds": None if duration is None else round(duration, 3),
+            "errorCode": self.error_code, "errorMessage": self.error_message,
+        }
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """The `data` of a rejection event: what was refused and why, in words for the sender."""
+
+    reason: str
+    message_id: str
+    list_id: str | None
+    request_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"reason": self.reason, "messageId": self.message_id, "listId": self.list_id,
+                "requestId": self.request_id}
+
+
+@dataclass(frozen=True)
+class TrainingEvent:
+    event_id: str
+    event_type: EventType
+    time: datetime
+    data: TrainingOutcome | Rejection
+
+    @property
+    def subject(self) -> str:
+        return f"largefacelists/{self.data.list_id or 'unknown'}"
+
+    def to_cloud_event(self) -> dict[str, Any]:
+        return {"specversion": SPEC_VERSION, "id": self.event_id, "source": SOURCE, "type": str(self.event_type),
+                "subject": self.subject, "time": _iso(self.time), "datacontenttype": "application/json",
+                "data": self.data.to_json()}
+
+    def to_message(self) -> str:
+        return json.dumps(self.to_cloud_event(), separators=(",", ":"))
+
+
+def terminal_event(event_type: EventType, outcome: TrainingOutcome) -> TrainingEvent:
+    return TrainingEvent(f"{outcome.run_id}/outcome", event_type, outcome.finished_at, outcome)
+
+
+def rejection_event(rejection: Rejection, now: datetime) -> TrainingEvent:
+    return TrainingEvent(f"rejected/{rejection.message_id}", EventType.REJECTED, now, rejection)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,54 @@
+"""The Face API's failures as types, each saying whether it is worth retrying and when.
+
+Raised by the HTTP edge (`face_client.py`) and read by the pure core (`machine.py`), which decides on
+`retryable` and `retry_after_seconds` instead of inspecting status codes.
+"""
+
+from __future__ import annotations
+
+
+class FaceApiError(Exception):
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 retry_after_seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.retry_after_seconds = retry_after_seconds
+
+
+class Throttled(FaceApiError):
+    """429: the resource's rate limit; retry when `retry_after_seconds` says."""
+
+    retryable = True
+
+
+class Transient(FaceApiError):
+    """5xx, a timeout or a dropped connection: retry with jittered exponential backoff."""
+
+    retryable = True
+
+
+class AuthFailed(FaceApiError):
+    """401/403: retryable for a while, because a new role assignment takes minutes to apply."""
+
+    retryable = True
+
+
+class NotFound(FaceApiError):
+    """404: the list does not exist (or was deleted)."""
+
+
+class TrainingConflict(FaceApiError):
+    """409 LargeFaceListTrainingNotFinished / ConcurrentOperationConflict: a training is already running."""
+
+
+class Rejected(FaceApiError):
+    """Any other 4xx: the service refuses the call as made; retrying would not change that."""
+
+
+class ProtocolError(FaceApiError):
+    """The answer breaks the contract: a 202 without a usable operation-Location, a body that is not a status,
+    or an operation-Location that points away from FACE_ENDPOINT (refused: no credential is sent there)."""

@@ -1,0 +1,286 @@
+"""The training state machine of one Large Face List: pure decisions against an injected `now`.
+
+Nothing here does I/O or reads a clock. The shell loads a `ListState` (and the ids of the requests waiting for
+a training), asks what to do, carries the returned commands out, and stores the returned state with ETag
+concurrency, so any instance can resume from the stored state after a crash.
+
+    idle ──request──▶ waiting ──due: submit──▶ training ──poll: succeeded/failed/timed out──▶ idle
+                        ▲  │ throttled/transient/auth: retry later                 │
+                        │  └─ not found / rejected / protocol / auth window over: failed event
+                        └──────────── requests arrived meanwhile: one follow-up ────┘
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from .events import EventType, TrainingEvent, TrainingOutcome, terminal_event
+from .face_errors import AuthFailed, FaceApiError, NotFound, ProtocolError, Rejected, Throttled, TrainingConflict
+
+# Every spelling the versions use: v1.0 `nonstarted` (enum) / `notstarted` (description), later `notStarted`.
+RUNNING_STATUSES = frozenset({"notstarted", "nonstarted", "running"})
+SUCCEEDED, FAILED = "succeeded", "failed"
+
+
+class Phase(StrEnum):
+    IDLE = "idle"
+    WAITING = "waiting"    # requests are pending; submit at `due_at`
+    TRAINING = "training"  # a training runs; poll at `due_at`
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training we submitted (or found running and adopted), and the requests it answers."""
+
+    run_id: str
+    operation_location: str
+    submitted_at: datetime
+    request_ids: tuple[str, ...]
+    polls: int = 0
+    adopted: bool = False
+
+
+@dataclass(frozen=True)
+class ListState:
+    list_id: str
+    phase: Phase = Phase.IDLE
+    due_at: datetime | None = None
+    run: Run | None = None
+    # While training: requests wait for a follow-up, to be submitted no earlier than this (their settle window).
+    follow_up_not_before: datetime | None = None
+    attempts: int = 0  # consecutive retryable failures of the current step
+    auth_failing_since: datetime | None = None
+    last_duration_seconds: float | None = None
+    runs_started: int = 0
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How often to poll and how to retry; every number has its unit in its name."""
+
+    api_version: str
+    max_training_seconds: float
+    auth_retry_seconds: float
+    # Polling a list whose training time is unknown: the first poll after this, then each wait grows by
+    # `poll_growth` (so a poll lands within that share of the elapsed time), up to `max_poll_interval_seconds`.
+    first_poll_seconds: float = 2.0
+    poll_growth: float = 1.5
+    max_poll_interval_seconds: float = 300.0
+    # With a previous duration D known: first poll at D (plus this margin), then every `known_poll_share` of D.
+    known_duration_margin: float = 0.02
+    known_poll_share: float = 0.1
+    min_poll_interval_seconds: float = 1.0
+    # Transient faults: base * 2**attempt seconds with deterministic jitter, capped; give up after this many.
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 120.0
+    max_transient_attempts: int = 8
+
+
+# Commands: what the shell must do now, in this order.
+
+@dataclass(frozen=True)
+class SubmitTraining:
+    request_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PollTraining:
+    operation_location: str
+
+
+@dataclass(frozen=True)
+class Emit:
+    event: TrainingEvent
+
+
+@dataclass(frozen=True)
+class ForgetRequests:
+    """The requests a finished run answered: delete them, after the event that names them was sent."""
+
+    request_ids: tuple[str, ...]
+
+
+Command = SubmitTraining | PollTraining | Emit | ForgetRequests
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: ListState
+    commands: tuple[Command, ...] = field(default_factory=tuple)
+
+
+def on_request(state: ListState, settle_seconds: float, now: datetime) -> ListState:
+    """A request was recorded. Submission waits until no request arrived for `settle_seconds`."""
+    settle_until = now + timedelta(seconds=settle_seconds)
+    if state.phase is Phase.IDLE:
+        return replace(state, phase=Phase.WAITING, due_at=settle_until, attempts=0, auth_failing_since=None)
+    if state.phase is Phase.WAITING:
+        if state.attempts:  # already retrying a failed submit: its schedule stands
+            return state
+        return replace(state, due_at=max(state.due_at or now, settle_until))
+    return replace(state, follow_up_not_before=max(state.follow_up_not_before or now, settle_until))
+
+
+def next_step(state: ListState, pending_request_ids: tuple[str, ...], now: datetime, policy: Policy) -> Decision:
+    """What is due now: submit, poll, give up on a training that ran too long, or nothing."""
+    if state.due_at is None or state.due_at > now:
+        return Decision(state)
+    if state.phase is Phase.WAITING:
+        if not pending_request_ids:
+            return Decision(replace(state, phase=Phase.IDLE, due_at=None, attempts=0))
+        return Decision(state, (SubmitTraining(pending_request_ids),))
+    if state.phase is Phase.TRAINING:
+        run = state.run
+        if (now - run.submitted_at).total_seconds() > policy.max_training_seconds:
+            message = f"Training did not finish within {policy.max_training_seconds / 60:g} minutes."
+            return _finish(state, EventType.TIMED_OUT, "timedOut", pending_request_ids, now, policy,
+                           error_code="TrainingTimedOut", error_message=message)
+        return Decision(state, (PollTraining(run.operation_location),))
+    return Decision(replace(state, due_at=None))
+
+
+def after_submit(state: ListState, request_ids: tuple[str, ...], operation_location: str, now: datetime,
+                 policy: Policy) -> Decision:
+    """The service accepted a training (202): poll it, never wait for it."""
+    run_number = state.runs_started + 1
+    run = Run(f"{state.list_id}/run-{run_number}", operation_location, now, request_ids)
+    training = replace(state, phase=Phase.TRAINING, run=run, runs_started=run_number, attempts=0,
+                       auth_failing_since=None, follow_up_not_before=None)
+    return Decision(replace(training, due_at=now + timedelta(seconds=first_poll_delay(state, policy))))
+
+
+def after_submit_error(state: ListState, error: FaceApiError, request_ids: tuple[str, ...],
+                       training_location: str, now: datetime, policy: Policy) -> Decision:
+    if isinstance(error, TrainingConflict):
+        # A training started elsewhere runs: follow it, and keep our requests for one training after it,
+        # since it began before their faces arrived.
+        run_number = state.runs_started + 1
+        adopted = Run(f"{state.list_id}/run-{run_number}", training_location, now, (), adopted=True)
+        return Decision(replace(state, phase=Phase.TRAINING, run=adopted, runs_started=run_number, attempts=0,
+                                auth_failing_since=None, follow_up_not_before=now,
+                                due_at=now + timedelta(seconds=policy.first_poll_seconds)))
+    retry = _retry(state, error, now, policy)
+    if isinstance(retry, Decision):
+        return retry
+    outcome = TrainingOutcome(
+        run_id=f"{state.list_id}/run-{state.runs_started + 1}", list_id=state.list_id,
+        api_version=policy.api_version, operation_location=None, status=failure_status(error),
+        request_ids=request_ids, submitted_at=None, finished_at=now, error_code=error.code or type(error).__name__,
+        error_message=retry,
+    )
+    idle = replace(state, phase=Phase.IDLE, due_at=None, run=None, attempts=0, auth_failing_since=None,
+                   runs_started=state.runs_started + 1)
+    return Decision(idle, (Emit(terminal_event(EventType.FAILED, outcome)), ForgetRequests(request_ids)))
+
+
+def after_poll(state: ListState, status: str, face_message: str | None, pending_request_ids: tuple[str, ...],
+               now: datetime, policy: Policy) -> Decision:
+    run = state.run
+    normalized = status.lower()
+    if normalized in RUNNING_STATUSES:
+        polled = replace(state, run=replace(run, polls=run.polls + 1), attempts=0, auth_failing_since=None)
+        return Decision(replace(polled, due_at=now + timedelta(seconds=next_poll_delay(polled, now, policy))))
+    if normalized == SUCCEEDED:
+        return _finish(state, EventType.SUCCEEDED, SUCCEEDED, pending_request_ids, now, policy)
+    if normalized == FAILED:
+        return _finish(state, EventType.FAILED, FAILED, pending_request_ids, now, policy,
+                       error_code="TrainingFailed", error_message=face_message or "Training failed.")
+    return after_poll_error(state, _unknown_status(status), pending_request_ids, now, policy)
+
+
+def after_poll_error(state: ListState, error: FaceApiError, pending_request_ids: tuple[str, ...], now: datetime,
+                     policy: Policy) -> Decision:
+    retry = _retry(state, error, now, policy)
+    if isinstance(retry, Decision):
+        return retry
+    return _finish(state, EventType.FAILED, failure_status(error), pending_request_ids, now, policy,
+                   error_code=error.code or type(error).__name__, error_message=retry)
+
+
+def first_poll_delay(state: ListState, policy: Policy) -> float:
+    if state.last_duration_seconds is not None:
+        expected = state.last_duration_seconds * (1 + policy.known_duration_margin)
+        return max(policy.min_poll_interval_seconds, expected)
+    return policy.first_poll_seconds
+
+
+def next_poll_delay(state: ListState, now: datetime, policy: Policy) -> float:
+    """Still running: poll again soon enough that the finish is seen within a small share of the training."""
+    if state.last_duration_seconds is not None:
+        interval = state.last_duration_seconds * policy.known_poll_share
+    else:
+        elapsed = (now - state.run.submitted_at).total_seconds()
+        interval = elapsed * (policy.poll_growth - 1)
+    return min(policy.max_poll_interval_seconds, max(policy.min_poll_interval_seconds, interval))
+
+
+def retry_delay(list_id: str, attempt: int, policy: Policy) -> float:
+    """Exponential backoff with jitter in [50%, 100%], derived from the list and attempt so it is deterministic
+    yet spreads lists that failed together."""
+    ceiling = min(policy.retry_max_seconds, policy.retry_base_seconds * 2 ** attempt)
+    digest = hashlib.sha256(f"{list_id}:{attempt}".encode()).digest()
+    return ceiling * (0.5 + digest[0] / 510)
+
+
+def _retry(state: ListState, error: FaceApiError, now: datetime, policy: Policy) -> Decision | str:
+    """A decision to try again later, or (giving up) the message the failure event should carry."""
+    if not error.retryable:
+        return error.message
+    attempts = state.attempts + 1
+    if isinstance(error, AuthFailed):
+        since = state.auth_failing_since or now
+        if (now - since).total_seconds() >= policy.auth_retry_seconds:
+            return (f"{error.message} Still refused after {policy.auth_retry_seconds / 60:g} minutes: check that "
+                    "the app's identity holds a Face role (Cognitive Services User) on the Face resource, or that "
+                    "FACE_API_KEY is right.")
+        delay = retry_delay(state.list_id, min(attempts, 5), policy)
+        return replace_due(replace(state, attempts=attempts, auth_failing_since=since), now, delay)
+    if isinstance(error, Throttled) and error.retry_after_seconds is not None:
+        # The service said when; waiting for it does not count as a failed attempt.
+        return replace_due(state, now, max(error.retry_after_seconds, 0.0))
+    if attempts > policy.max_transient_attempts:
+        return f"Gave up after {policy.max_transient_attempts} attempts: {error.message}"
+    return replace_due(replace(state, attempts=attempts), now, retry_delay(state.list_id, attempts, policy))
+
+
+def replace_due(state: ListState, now: datetime, delay_seconds: float) -> Decision:
+    return Decision(replace(state, due_at=now + timedelta(seconds=delay_seconds)))
+
+
+def failure_status(error: FaceApiError) -> str:
+    """The `status` a failure event reports for an error the core gave up on."""
+    if isinstance(error, NotFound):
+        return "notFound"
+    if isinstance(error, AuthFailed):
+        return "unauthorized"
+    if isinstance(error, Rejected):
+        return "rejected"
+    if isinstance(error, ProtocolError):
+        return "protocolError"
+    return "unavailable"
+
+
+def _finish(state: ListState, event_type: EventType, status: str, pending_request_ids: tuple[str, ...],
+            now: datetime, policy: Policy, error_code: str | None = None,
+            error_message: str | None = None) -> Decision:
+    run = state.run
+    commands: list[Command] = []
+    if not run.adopted:
+        outcome = TrainingOutcome(run.run_id, state.list_id, policy.api_version, run.operation_location, status,
+                                  run.request_ids, run.submitted_at, now, error_code, error_message)
+        commands += [Emit(terminal_event(event_type, outcome)), ForgetRequests(run.request_ids)]
+    duration = (now - run.submitted_at).total_seconds() if event_type is EventType.SUCCEEDED else None
+    waiting = tuple(r for r in pending_request_ids if r not in set(run.request_ids))
+    after = replace(state, run=None, attempts=0, auth_failing_since=None, follow_up_not_before=None,
+                    last_duration_seconds=duration if duration is not None else state.last_duration_seconds)
+    if waiting:
+        due = max(now, state.follow_up_not_before or now)
+        return Decision(replace(after, phase=Phase.WAITING, due_at=due), tuple(commands))
+    return Decision(replace(after, phase=Phase.IDLE, due_at=None), tuple(commands))
+
+
+def _unknown_status(status: str) -> FaceApiError:
+    return ProtocolError(f"The training status {status!r} is none of notStarted, running, succeeded, failed.")

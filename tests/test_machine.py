@@ -1,0 +1,216 @@
+"""The training state machine, table-driven against an injected clock: no I/O anywhere."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from orchestrator.events import EventType
+from orchestrator.face_errors import (AuthFailed, NotFound, ProtocolError, Rejected, Throttled, TrainingConflict,
+                                      Transient)
+from orchestrator.machine import (Emit, ForgetRequests, ListState, Phase, Policy, PollTraining, SubmitTraining,
+                                  after_poll, after_poll_error, after_submit, after_submit_error, next_step,
+                                  on_request, retry_delay)
+
+T0 = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
+POLICY = Policy(api_version="v1.2", max_training_seconds=3600, auth_retry_seconds=600)
+LOCATION = "https://face.example/face/v1.2/largefacelists/celebs/training"
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def idle() -> ListState:
+    return ListState("celebs")
+
+
+def training(submitted: float = 0, requests=("r1",), last_duration=None) -> ListState:
+    state = replace(idle(), phase=Phase.WAITING, due_at=at(submitted), last_duration_seconds=last_duration)
+    return after_submit(state, requests, LOCATION, at(submitted), POLICY).state
+
+
+def events(decision) -> list:
+    return [c.event for c in decision.commands if isinstance(c, Emit)]
+
+
+@pytest.mark.parametrize("phase_before, settle, expected_phase, expected_due", [
+    (Phase.IDLE, 0, Phase.WAITING, 0),
+    (Phase.IDLE, 30, Phase.WAITING, 30),
+])
+def test_a_request_on_an_idle_list_waits_for_its_settle_window(phase_before, settle, expected_phase,
+                                                               expected_due) -> None:
+    state = on_request(idle(), settle, at(0))
+    assert (state.phase, state.due_at) == (expected_phase, at(expected_due))
+
+
+def test_each_new_request_extends_the_settle_window() -> None:
+    state = on_request(idle(), 30, at(0))
+    state = on_request(state, 30, at(20))
+    assert state.due_at == at(50)
+    assert on_request(state, 0, at(25)) == state  # a shorter window never shortens the wait: nothing to write
+
+
+def test_requests_during_a_training_wait_for_one_follow_up() -> None:
+    state = on_request(training(), 10, at(5))
+    assert state.phase is Phase.TRAINING and state.follow_up_not_before == at(15)
+    assert on_request(state, 0, at(6)) == state
+
+
+def test_submit_when_due_with_every_pending_request() -> None:
+    state = on_request(idle(), 0, at(0))
+    assert next_step(state, ("r1", "r2"), at(0), POLICY).commands == (SubmitTraining(("r1", "r2")),)
+    assert next_step(on_request(idle(), 30, at(0)), ("r1",), at(29), POLICY).commands == ()
+
+
+def test_a_due_list_without_pending_requests_goes_idle() -> None:
+    decision = next_step(on_request(idle(), 0, at(0)), (), at(1), POLICY)
+    assert decision.state.phase is Phase.IDLE and decision.commands == ()
+
+
+def test_an_accepted_training_is_polled_later_never_waited_for() -> None:
+    state = training(requests=("r1", "r2"))
+    assert state.phase is Phase.TRAINING
+    assert state.run.request_ids == ("r1", "r2") and state.run.run_id == "celebs/run-1"
+    assert state.due_at == at(POLICY.first_poll_seconds)
+    assert next_step(state, (), at(POLICY.first_poll_seconds), POLICY).commands == (PollTraining(LOCATION),)
+
+
+@pytest.mark.parametrize("status", ["notStarted", "nonstarted", "notstarted", "running", "RUNNING"])
+def test_every_running_spelling_keeps_polling_with_growing_waits(status: str) -> None:
+    state = training()
+    waits = []
+    now = 2.0
+    for _ in range(4):
+        state = after_poll(state, status, None, (), at(now), POLICY).state
+        waits.append((state.due_at - at(now)).total_seconds())
+        now = (state.due_at - T0).total_seconds()
+    assert waits == sorted(waits) and waits[-1] > waits[0]
+    assert state.run.polls == 4
+
+
+def test_success_emits_one_event_naming_every_request_then_forgets_them() -> None:
+    decision = after_poll(training(requests=("r1", "r2")), "Succeeded", None, ("r1", "r2"), at(7), POLICY)
+    (event,) = events(decision)
+    assert event.event_type is EventType.SUCCEEDED
+    assert event.event_id == "celebs/run-1/outcome"
+    data = event.to_cloud_event()["data"]
+    assert data["requestIds"] == ["r1", "r2"] and data["durationSeconds"] == 7 and data["status"] == "succeeded"
+    assert ForgetRequests(("r1", "r2")) in decision.commands
+    assert decision.state.phase is Phase.IDLE and decision.state.last_duration_seconds == 7
+
+
+def test_requests_that_arrived_during_the_training_get_exactly_one_follow_up() -> None:
+    state = on_request(on_request(training(requests=("r1",)), 0, at(3)), 0, at(4))
+    decision = after_poll(state, "succeeded", None, ("r1", "r2", "r3"), at(9), POLICY)
+    assert decision.state.phase is Phase.WAITING and decision.state.due_at == at(9)
+    follow_up = next_step(decision.state, ("r2", "r3"), at(9), POLICY)
+    assert follow_up.commands == (SubmitTraining(("r2", "r3")),)
+    assert after_submit(follow_up.state, ("r2", "r3"), LOCATION, at(9), POLICY).state.run.run_id == "celebs/run-2"
+
+
+def test_a_follow_up_honours_the_settle_window_of_its_requests() -> None:
+    state = on_request(training(), 60, at(3))
+    decision = after_poll(state, "succeeded", None, ("r1", "r9"), at(9), POLICY)
+    assert decision.state.due_at == at(63)
+
+
+def test_a_failed_training_reports_the_face_message() -> None:
+    decision = after_poll(training(), "failed", "There is no persisted face.", ("r1",), at(5), POLICY)
+    (event,) = events(decision)
+    data = event.to_cloud_event()["data"]
+    assert event.event_type is EventType.FAILED
+    assert (data["status"], data["errorMessage"]) == ("failed", "There is no persisted face.")
+
+
+def test_the_next_training_of_a_list_is_first_polled_at_its_last_duration() -> None:
+    state = training(last_duration=600)
+    assert state.due_at == at(600 * (1 + POLICY.known_duration_margin))
+    still_running = after_poll(state, "running", None, (), state.due_at, POLICY).state
+    assert (still_running.due_at - state.due_at).total_seconds() == 60  # a tenth of the known duration
+
+
+def test_a_training_running_past_the_limit_times_out_and_stops_polling() -> None:
+    state = replace(training(), due_at=at(3601))
+    decision = next_step(state, ("r1",), at(3601), POLICY)
+    (event,) = events(decision)
+    assert event.event_type is EventType.TIMED_OUT
+    assert not any(isinstance(c, PollTraining) for c in decision.commands)
+    assert decision.state.phase is Phase.IDLE
+
+
+def test_throttling_waits_exactly_retry_after_without_counting_an_attempt() -> None:
+    state = on_request(idle(), 0, at(0))
+    decision = after_submit_error(state, Throttled("429", status=429, retry_after_seconds=17), ("r1",), LOCATION,
+                                  at(0), POLICY)
+    assert decision.state.due_at == at(17) and decision.state.attempts == 0 and decision.commands == ()
+
+
+def test_transient_errors_back_off_exponentially_with_jitter_then_give_up() -> None:
+    state = on_request(idle(), 0, at(0))
+    delays, now = [], 0.0
+    for _ in range(POLICY.max_transient_attempts):
+        decision = after_submit_error(state, Transient("503", status=503), ("r1",), LOCATION, at(now), POLICY)
+        state = decision.state
+        delays.append((state.due_at - at(now)).total_seconds())
+        now = (state.due_at - T0).total_seconds()
+    assert all(0.5 * min(120, 2 * 2 ** n) <= d <= min(120, 2 * 2 ** n) for n, d in enumerate(delays, start=1))
+    final = after_submit_error(state, Transient("503", status=503), ("r1",), LOCATION, at(now), POLICY)
+    (event,) = events(final)
+    assert event.to_cloud_event()["data"]["errorMessage"].startswith("Gave up after 8 attempts")
+    assert final.state.phase is Phase.IDLE
+
+
+def test_jitter_is_deterministic_per_list_and_differs_between_lists() -> None:
+    assert retry_delay("a", 3, POLICY) == retry_delay("a", 3, POLICY)
+    assert len({retry_delay(f"list-{n}", 3, POLICY) for n in range(20)}) > 10
+
+
+def test_auth_failures_are_retried_for_the_window_then_reported() -> None:
+    state = on_request(idle(), 0, at(0))
+    state = after_submit_error(state, AuthFailed("403", status=403), ("r1",), LOCATION, at(0), POLICY).state
+    state = after_submit_error(state, AuthFailed("403", status=403), ("r1",), LOCATION, at(300), POLICY).state
+    assert state.phase is Phase.WAITING and state.auth_failing_since == at(0)
+    final = after_submit_error(state, AuthFailed("Forbidden.", status=403, code="PermissionDenied"), ("r1",),
+                               LOCATION, at(600), POLICY)
+    data = events(final)[0].to_cloud_event()["data"]
+    assert data["status"] == "unauthorized" and "Cognitive Services User" in data["errorMessage"]
+
+
+@pytest.mark.parametrize("error, status", [
+    (NotFound("no list", status=404, code="LargeFaceListNotFound"), "notFound"),
+    (Rejected("quota", status=403, code="QuotaExceeded"), "rejected"),
+    (ProtocolError("202 without operation-Location"), "protocolError"),
+])
+def test_errors_that_retrying_cannot_fix_end_in_a_failure_event(error, status: str) -> None:
+    decision = after_submit_error(on_request(idle(), 0, at(0)), error, ("r1", "r2"), LOCATION, at(1), POLICY)
+    (event,) = events(decision)
+    data = event.to_cloud_event()["data"]
+    assert (data["status"], data["requestIds"]) == (status, ["r1", "r2"])
+    assert ForgetRequests(("r1", "r2")) in decision.commands
+    assert decision.state.phase is Phase.IDLE
+
+
+def test_a_training_started_elsewhere_is_adopted_and_our_requests_wait_for_the_next_one() -> None:
+    decision = after_submit_error(on_request(idle(), 0, at(0)), TrainingConflict("busy", status=409), ("r1",),
+                                  LOCATION, at(0), POLICY)
+    assert decision.state.phase is Phase.TRAINING and decision.state.run.adopted
+    assert decision.commands == ()
+    done = after_poll(decision.state, "succeeded", None, ("r1",), at(5), POLICY)
+    assert events(done) == []  # not our run: no event for it
+    assert next_step(done.state, ("r1",), at(5), POLICY).commands == (SubmitTraining(("r1",)),)
+
+
+def test_a_list_deleted_during_training_ends_the_run_with_not_found() -> None:
+    decision = after_poll_error(training(), NotFound("gone", status=404, code="LargeFaceListNotFound"), ("r1",),
+                                at(4), POLICY)
+    data = events(decision)[0].to_cloud_event()["data"]
+    assert (data["status"], data["errorCode"]) == ("notFound", "LargeFaceListNotFound")
+
+
+def test_an_unknown_status_is_retried_as_a_protocol_error_then_reported() -> None:
+    decision = after_poll(training(), "exploded", None, (), at(2), POLICY)
+    data = events(decision)[0].to_cloud_event()["data"]
+    assert data["status"] == "protocolError" and "exploded" in data["errorMessage"]
