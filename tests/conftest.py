@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 import requests
@@ -104,3 +104,53 @@ def assert_face_error(response: requests.Response, status: int, code: str) -> st
     assert error["code"] == code
     assert error["message"]
     return error["message"]
+
+
+class RecordingServer:
+    """A local HTTP server that answers each request with the next scripted reply and records what it got:
+    the stand-in for a host that must never receive a credential."""
+
+    def __init__(self, replies: list[tuple[int, dict[str, str], bytes]] | None = None) -> None:
+        import http.server
+        import threading
+
+        self.received: list[dict] = []
+        self.replies = list(replies or [])
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                server.received.append({"method": self.command, "path": self.path, "headers": dict(self.headers)})
+                status, headers, payload = server.replies.pop(0) if server.replies else (200, {}, b"{}")
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def recording_server() -> Iterator[Callable[..., RecordingServer]]:
+    servers: list[RecordingServer] = []
+
+    def start(replies=None) -> RecordingServer:
+        servers.append(RecordingServer(replies))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()

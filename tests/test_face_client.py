@@ -1,0 +1,187 @@
+"""The Face edge against the emulator over real HTTP: each answer becomes the right typed error, and no
+credential ever leaves for a host other than FACE_ENDPOINT."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from azure.identity import ManagedIdentityCredential
+
+from orchestrator.face_client import SCOPE, FaceClient, parse_retry_after
+from orchestrator.face_errors import (AuthFailed, NotFound, ProtocolError, Rejected, Throttled, TrainingConflict,
+                                      Transient)
+from localdev.world import LocalWorld
+from tests.conftest import API_VERSIONS, NO_ROLE_CLIENT_ID, FaceHttp
+
+
+def keyed(world: LocalWorld, api_version: str = "v1.2", **options) -> FaceClient:
+    return FaceClient(world.face_http_endpoint, api_version, api_key=world.face_key, **options)
+
+
+@pytest.fixture
+def trained_list(face_v12: FaceHttp, list_id: str) -> str:
+    face_v12.create_list(list_id)
+    face_v12.add_face(list_id)
+    return list_id
+
+
+def fault(emulator: str, **rule) -> None:
+    requests.post(f"{emulator}/faults", json=rule, timeout=5).raise_for_status()
+
+
+@pytest.mark.parametrize("api_version", API_VERSIONS)
+def test_train_then_read_the_status_on_every_version(world: LocalWorld, emulator: str, face_v12: FaceHttp,
+                                                     list_id: str, api_version: str) -> None:
+    face_v12.create_list(list_id)
+    face_v12.add_face(list_id)
+    client = keyed(world, api_version)
+    location = client.train(list_id)
+    assert location == client.training_url(list_id)  # from the header on v1.1+, built on v1.0
+    assert client.training_status(location).status.lower() in {"notstarted", "nonstarted", "running", "succeeded"}
+
+
+def test_a_managed_identity_token_is_used_when_no_key_is_configured(world: LocalWorld, emulator: str,
+                                                                    trained_list: str, monkeypatch) -> None:
+    monkeypatch.setenv("IDENTITY_ENDPOINT", world.identity_endpoint)
+    monkeypatch.setenv("IDENTITY_HEADER", world.identity_header)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(world.trust_bundle))
+    credential = ManagedIdentityCredential()
+    client = FaceClient(world.face_endpoint, "v1.2", token_provider=lambda: credential.get_token(SCOPE).token)
+    assert client.training_status(client.train(trained_list)).status
+
+
+@pytest.mark.parametrize("rule, error_type, retry_after", [
+    ({"status": 429, "retryAfterSeconds": 7, "count": 1}, Throttled, 7.0),
+    ({"status": 503, "count": 1}, Transient, None),
+    ({"status": 500, "count": 1}, Transient, None),
+    ({"dropConnection": True, "count": 1}, Transient, None),
+    ({"status": 400, "code": "BadArgument", "count": 1}, Rejected, None),
+])
+def test_faults_map_to_typed_errors(world: LocalWorld, emulator: str, trained_list: str, rule: dict, error_type,
+                                    retry_after) -> None:
+    fault(emulator, pathPattern="/train$", **rule)
+    with pytest.raises(error_type) as raised:
+        keyed(world).train(trained_list)
+    assert raised.value.retry_after_seconds == retry_after
+    assert raised.value.retryable == (error_type in (Throttled, Transient, AuthFailed))
+
+
+def test_a_slow_answer_is_a_transient_timeout(world: LocalWorld, emulator: str, trained_list: str) -> None:
+    fault(emulator, latencyMs=1500, count=1)
+    with pytest.raises(Transient, match="timed out"):
+        keyed(world, read_timeout_seconds=0.3).train(trained_list)
+
+
+def test_a_real_rate_limit_gives_throttled_with_retry_after(world: LocalWorld, emulator: str,
+                                                           trained_list: str) -> None:
+    requests.patch(f"{emulator}/config", json={"rateLimit": "1/min"}, timeout=5).raise_for_status()
+    client = keyed(world)
+    client.train(trained_list)
+    with pytest.raises(Throttled) as raised:
+        client.training_status(client.training_url(trained_list))
+    assert 1 <= raised.value.retry_after_seconds <= 60
+
+
+def test_a_missing_list_is_not_found(world: LocalWorld, emulator: str) -> None:
+    with pytest.raises(NotFound) as raised:
+        keyed(world).train("no-such-list")
+    assert raised.value.code == "LargeFaceListNotFound"
+
+
+@pytest.mark.parametrize("code", ["LargeFaceListTrainingNotFinished", "ConcurrentOperationConflict"])
+def test_a_training_already_running_is_a_conflict(world: LocalWorld, emulator: str, face_v12: FaceHttp,
+                                                  list_id: str, code: str) -> None:
+    requests.patch(f"{emulator}/config", json={"trainConflictCode": code}, timeout=5).raise_for_status()
+    face_v12.create_list(list_id)
+    requests.post(f"{emulator}/largefacelists/{list_id}/faces", json={"count": 20000}, timeout=10)
+    client = keyed(world)
+    client.train(list_id)
+    with pytest.raises(TrainingConflict) as raised:
+        client.train(list_id)
+    assert raised.value.code == code
+
+
+def test_a_wrong_key_and_a_principal_without_role_are_auth_failures(world: LocalWorld, emulator: str,
+                                                                    trained_list: str, monkeypatch) -> None:
+    with pytest.raises(AuthFailed) as wrong_key:
+        FaceClient(world.face_http_endpoint, "v1.2", api_key="wrong").train(trained_list)
+    assert wrong_key.value.status == 401
+    monkeypatch.setenv("IDENTITY_ENDPOINT", world.identity_endpoint)
+    monkeypatch.setenv("IDENTITY_HEADER", world.identity_header)
+    credential = ManagedIdentityCredential(client_id=NO_ROLE_CLIENT_ID)
+    no_role = FaceClient(world.face_endpoint, "v1.2", token_provider=lambda: credential.get_token(SCOPE).token,
+                         session=_trusting(world))
+    with pytest.raises(AuthFailed) as forbidden:
+        no_role.train(trained_list)
+    assert (forbidden.value.status, forbidden.value.code) == (403, "PermissionDenied")
+
+
+def _trusting(world: LocalWorld) -> requests.Session:
+    session = requests.Session()
+    session.verify = str(world.trust_bundle)
+    session.trust_env = False  # or the machine's REQUESTS_CA_BUNDLE would replace session.verify
+    return session
+
+
+def test_a_foreign_operation_location_is_refused_and_gets_no_credential(recording_server) -> None:
+    elsewhere = recording_server()
+    rogue_face = recording_server([(202, {"operation-Location": f"{elsewhere.url}/steal"}, b"")])
+    client = FaceClient(rogue_face.url, "v1.2", api_key="secret-key")
+    with pytest.raises(ProtocolError, match="not on FACE_ENDPOINT"):
+        client.train("celebs")
+    with pytest.raises(ProtocolError, match="no credential was sent"):
+        client.training_status(f"{elsewhere.url}/steal")
+    assert elsewhere.received == []
+    assert rogue_face.received[0]["headers"]["Ocp-Apim-Subscription-Key"] == "secret-key"
+
+
+@pytest.mark.parametrize("location", ["https://127.0.0.1:{port}/x", "http://127.0.0.2:{port}/x",
+                                      "http://127.0.0.1:1/x", "file:///etc/passwd", "not a url"])
+def test_another_scheme_host_or_port_is_foreign(recording_server, location: str) -> None:
+    rogue_face = recording_server()
+    port = rogue_face.url.rsplit(":", 1)[1]
+    with pytest.raises(ProtocolError):
+        FaceClient(rogue_face.url, "v1.2", api_key="k").training_status(location.format(port=port))
+    assert rogue_face.received == []
+
+
+def test_redirects_are_not_followed_with_credentials(recording_server) -> None:
+    elsewhere = recording_server()
+    redirecting = recording_server([(307, {"Location": f"{elsewhere.url}/train"}, b"")])
+    with pytest.raises(ProtocolError, match="redirect"):
+        FaceClient(redirecting.url, "v1.2", api_key="secret-key").train("celebs")
+    assert elsewhere.received == []
+
+
+@pytest.mark.parametrize("reply, mentions", [
+    ((202, {}, b""), "without the operation-Location"),
+    ((200, {}, b""), "instead of 202"),
+])
+def test_a_train_answer_outside_the_contract_is_a_protocol_error(recording_server, reply, mentions: str) -> None:
+    with pytest.raises(ProtocolError, match=mentions):
+        FaceClient(recording_server([reply]).url, "v1.2", api_key="k").train("celebs")
+
+
+@pytest.mark.parametrize("payload", [b"not json", b"[]", json.dumps({"state": "done"}).encode(),
+                                     json.dumps({"status": 3}).encode()])
+def test_a_status_answer_outside_the_contract_is_a_protocol_error(recording_server, payload: bytes) -> None:
+    server = recording_server([(200, {"Content-Type": "application/json"}, payload)])
+    with pytest.raises(ProtocolError):
+        FaceClient(server.url, "v1.2", api_key="k").training_status(f"{server.url}/face/v1.2/largefacelists/a/training")
+
+
+def test_no_secret_reaches_an_error_message(recording_server) -> None:
+    server = recording_server()
+    client = FaceClient(server.url, "v1.2", api_key="secret-key")
+    with pytest.raises(ProtocolError) as raised:
+        client.training_status("https://user:hunter2@evil.example/x?sig=SAS-SECRET")
+    assert "hunter2" not in str(raised.value) and "SAS-SECRET" not in str(raised.value)
+    assert "secret-key" not in str(raised.value)
+
+
+@pytest.mark.parametrize("value, expected", [("7", 7.0), ("0", 0.0), ("-3", 0.0), (None, None), ("soon", None),
+                                             ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)])
+def test_retry_after_in_seconds_or_as_a_date(value, expected) -> None:
+    assert parse_retry_after(value) == expected
