@@ -73,6 +73,11 @@ class Policy:
     known_duration_margin: float = 0.02
     known_poll_share: float = 0.1
     min_poll_interval_seconds: float = 1.0
+    # Before calling Face, an instance claims the list for this long: no other instance acts on it meanwhile,
+    # and if the claimant dies the list is picked up again when the claim runs out.
+    claim_seconds: float = 60.0
+    # A run names its requests in one event, and a queue message holds 64 KiB: this many bytes of ids at most.
+    max_request_id_bytes_per_run: int = 56 * 1024
     # Transient faults: base * 2**attempt seconds with deterministic jitter, capped; give up after this many.
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 120.0
@@ -131,7 +136,7 @@ def next_step(state: ListState, pending_request_ids: tuple[str, ...], now: datet
     if state.phase is Phase.WAITING:
         if not pending_request_ids:
             return Decision(replace(state, phase=Phase.IDLE, due_at=None, attempts=0))
-        return Decision(state, (SubmitTraining(pending_request_ids),))
+        return Decision(state, (SubmitTraining(requests_for_one_run(pending_request_ids, policy)),))
     if state.phase is Phase.TRAINING:
         run = state.run
         if (now - run.submitted_at).total_seconds() > policy.max_training_seconds:
@@ -140,6 +145,22 @@ def next_step(state: ListState, pending_request_ids: tuple[str, ...], now: datet
                            error_code="TrainingTimedOut", error_message=message)
         return Decision(state, (PollTraining(run.operation_location),))
     return Decision(replace(state, due_at=None))
+
+
+def claim(state: ListState, now: datetime, policy: Policy) -> ListState:
+    """The state to store before calling Face, so that nobody else acts on the list until the claim runs out."""
+    return replace(state, due_at=now + timedelta(seconds=policy.claim_seconds))
+
+
+def requests_for_one_run(pending_request_ids: tuple[str, ...], policy: Policy) -> tuple[str, ...]:
+    """Oldest first, as many as one event can name; the rest wait for the next run."""
+    chosen, size = [], 0
+    for request_id in pending_request_ids:
+        size += len(request_id) + 3  # quotes and comma in the event's JSON
+        if chosen and size > policy.max_request_id_bytes_per_run:
+            break
+        chosen.append(request_id)
+    return tuple(chosen)
 
 
 def after_submit(state: ListState, request_ids: tuple[str, ...], operation_location: str, now: datetime,

@@ -214,3 +214,18 @@ def test_an_unknown_status_is_retried_as_a_protocol_error_then_reported() -> Non
     decision = after_poll(training(), "exploded", None, (), at(2), POLICY)
     data = events(decision)[0].to_cloud_event()["data"]
     assert data["status"] == "protocolError" and "exploded" in data["errorMessage"]
+
+
+def test_a_claim_holds_the_list_for_the_claim_time() -> None:
+    from orchestrator.machine import claim
+
+    assert claim(on_request(idle(), 0, at(0)), at(0), POLICY).due_at == at(POLICY.claim_seconds)
+    assert next_step(claim(on_request(idle(), 0, at(0)), at(0), POLICY), ("r1",), at(1), POLICY).commands == ()
+
+
+def test_a_run_covers_only_as_many_requests_as_one_event_can_name() -> None:
+    pending = tuple(f"request-{n:05d}-{'x' * 20}" for n in range(3000))
+    (submit,) = next_step(on_request(idle(), 0, at(0)), pending, at(0), POLICY).commands
+    size = sum(len(r) + 3 for r in submit.request_ids)
+    assert submit.request_ids == pending[:len(submit.request_ids)]
+    assert size <= POLICY.max_request_id_bytes_per_run < size + len(pending[len(submit.request_ids)]) + 3

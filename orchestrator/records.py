@@ -1,0 +1,111 @@
+"""Table entities, one frozen dataclass (or the core's own state) each, with explicit conversion.
+
+Keys are designed so that a poll tick reads only what is in flight:
+- `PartitionKey=<listId>, RowKey=state`: the list's `ListState`, the continuation token of its training.
+- `PartitionKey=<listId>, RowKey=request:<requestId>`: one request waiting for a training. Inserting one never
+  contends with another, and a redelivered message finds its own request already there.
+- `PartitionKey=~inflight, RowKey=<listId>`: a `DueMarker`, present only while the list has work in flight.
+  The tick queries this partition alone; list ids cannot start with `~`, so nothing else lands in it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .machine import ListState, Phase, Run
+
+STATE_ROW = "state"
+REQUEST_ROW_PREFIX = "request:"
+INFLIGHT_PARTITION = "~inflight"
+# A string property holds at most 32K UTF-16 characters; a run's request ids are split across properties.
+_CHUNK_CHARS = 30_000
+_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    list_id: str
+    request_id: str
+    received_at: datetime
+    reason: str | None
+    settle_seconds: float | None
+
+    def to_entity(self) -> dict[str, Any]:
+        entity: dict[str, Any] = {"PartitionKey": self.list_id, "RowKey": REQUEST_ROW_PREFIX + self.request_id,
+                                  "ReceivedAt": self.received_at}
+        if self.reason is not None:
+            entity["Reason"] = self.reason
+        if self.settle_seconds is not None:
+            entity["SettleSeconds"] = float(self.settle_seconds)
+        return entity
+
+    @classmethod
+    def from_entity(cls, entity: dict[str, Any]) -> "RequestRecord":
+        return cls(entity["PartitionKey"], entity["RowKey"].removeprefix(REQUEST_ROW_PREFIX),
+                   _utc(entity["ReceivedAt"]), entity.get("Reason"), entity.get("SettleSeconds"))
+
+
+@dataclass(frozen=True)
+class DueMarker:
+    list_id: str
+    due_at: datetime
+
+    def to_entity(self) -> dict[str, Any]:
+        # Kept as sortable ISO text too: string comparison in a filter avoids Azurite's datetime filter bugs.
+        return {"PartitionKey": INFLIGHT_PARTITION, "RowKey": self.list_id, "DueAt": self.due_at,
+                "DueAtIso": iso_key(self.due_at)}
+
+    @classmethod
+    def from_entity(cls, entity: dict[str, Any]) -> "DueMarker":
+        return cls(entity["RowKey"], _utc(entity["DueAt"]))
+
+
+def iso_key(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def state_to_entity(state: ListState) -> dict[str, Any]:
+    entity: dict[str, Any] = {
+        "PartitionKey": state.list_id, "RowKey": STATE_ROW, "SchemaVersion": _SCHEMA_VERSION,
+        "Phase": str(state.phase), "Attempts": state.attempts, "RunsStarted": state.runs_started,
+    }
+    optional = {"DueAt": state.due_at, "FollowUpNotBefore": state.follow_up_not_before,
+                "AuthFailingSince": state.auth_failing_since, "LastDurationSeconds": state.last_duration_seconds}
+    entity.update({k: v for k, v in optional.items() if v is not None})
+    if state.run is not None:
+        run = state.run
+        entity.update({"RunId": run.run_id, "RunOperationLocation": run.operation_location,
+                       "RunSubmittedAt": run.submitted_at, "RunPolls": run.polls, "RunAdopted": run.adopted})
+        ids = json.dumps(list(run.request_ids), separators=(",", ":"))
+        for index in range(0, max(len(ids), 1), _CHUNK_CHARS):
+            entity[f"RunRequestIds{index // _CHUNK_CHARS}"] = ids[index:index + _CHUNK_CHARS]
+    return entity
+
+
+def state_from_entity(entity: dict[str, Any]) -> ListState:
+    run = None
+    if "RunId" in entity:
+        chunks, index = [], 0
+        while f"RunRequestIds{index}" in entity:
+            chunks.append(entity[f"RunRequestIds{index}"])
+            index += 1
+        run = Run(run_id=entity["RunId"], operation_location=entity["RunOperationLocation"],
+                  submitted_at=_utc(entity["RunSubmittedAt"]), request_ids=tuple(json.loads("".join(chunks))),
+                  polls=int(entity.get("RunPolls", 0)), adopted=bool(entity.get("RunAdopted", False)))
+    return ListState(
+        list_id=entity["PartitionKey"], phase=Phase(entity["Phase"]), due_at=_utc(entity.get("DueAt")), run=run,
+        follow_up_not_before=_utc(entity.get("FollowUpNotBefore")), attempts=int(entity.get("Attempts", 0)),
+        auth_failing_since=_utc(entity.get("AuthFailingSince")),
+        last_duration_seconds=entity.get("LastDurationSeconds"), runs_started=int(entity.get("RunsStarted", 0)),
+    )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    # The SDK returns its own datetime subclass; a plain UTC datetime compares and prints predictably.
+    return datetime(value.year, value.month, value.day, value.hour, value.minute, value.second,
+                    value.microsecond, tzinfo=timezone.utc)

@@ -1,0 +1,85 @@
+"""The composition root: builds the orchestrator from app settings, once per worker process.
+
+The only place that reads the environment, the clock and the credential; everything else receives them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from datetime import datetime, timezone
+from typing import Callable, Mapping
+
+import azure.functions as func
+from azure.data.tables import TableClient
+from azure.identity import DefaultAzureCredential
+from azure.storage.queue import QueueClient
+
+from .event_queue import EventQueue
+from .face_client import SCOPE, FaceClient
+from .machine import Policy
+from .settings import LIST_ID_PATTERN, Settings
+from .store import TrainingStore
+from .worker import Orchestrator
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@functools.cache
+def current() -> Orchestrator:
+    """The process's orchestrator, built from the app settings on first use (a bad setting fails here, loudly)."""
+    logging.getLogger("azure").setLevel(logging.WARNING)  # the SDKs log every request at INFO
+    return build(os.environ)
+
+
+def build(env: Mapping[str, str], clock: Callable[[], datetime] = utc_now) -> Orchestrator:
+    settings = Settings.from_env(env)
+    storage = settings.storage
+    if storage.connection_string:
+        table = TableClient.from_connection_string(storage.connection_string, settings.trainings_table)
+        queue = QueueClient.from_connection_string(storage.connection_string, settings.training_events_queue)
+    else:
+        storage_credential = DefaultAzureCredential(managed_identity_client_id=storage.client_id)
+        table = TableClient(storage.table_service_uri, settings.trainings_table, credential=storage_credential)
+        queue = QueueClient(storage.queue_service_uri, settings.training_events_queue, credential=storage_credential)
+    if settings.face_api_key:
+        face = FaceClient(settings.face_endpoint, settings.face_api_version, api_key=settings.face_api_key,
+                          connect_timeout_seconds=settings.face_connect_timeout_seconds,
+                          read_timeout_seconds=settings.face_read_timeout_seconds)
+    else:
+        # The credential caches its token and refreshes it before expiry; asking per call costs nothing.
+        credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+        face = FaceClient(settings.face_endpoint, settings.face_api_version,
+                          token_provider=lambda: credential.get_token(SCOPE).token,
+                          connect_timeout_seconds=settings.face_connect_timeout_seconds,
+                          read_timeout_seconds=settings.face_read_timeout_seconds)
+    store, events = TrainingStore(table), EventQueue(queue)
+    store.create_table()
+    events.create_queue()
+    policy = Policy(api_version=settings.face_api_version,
+                    max_training_seconds=settings.max_training_minutes * 60,
+                    auth_retry_seconds=settings.auth_retry_minutes * 60)
+    return Orchestrator(policy=policy, store=store, face=face, events=events, clock=clock,
+                        default_settle_seconds=settings.settle_seconds)
+
+
+
+def status_response(list_id: str | None) -> func.HttpResponse:
+    """`GET /api/trainings/{listId}` (one list) or `GET /api/trainings` (every list with work in flight)."""
+    if list_id is None:
+        return _json({"trainings": current().describe_in_flight()}, 200)
+    if not LIST_ID_PATTERN.fullmatch(list_id):
+        return _json({"error": "Not a Large Face List id: 1-64 characters from lowercase letters, digits, '-' "
+                               "and '_'."}, 400)
+    described = current().describe(list_id)
+    if described is None:
+        return _json({"error": f"No training was ever requested for {list_id!r}."}, 404)
+    return _json(described, 200)
+
+
+def _json(body: object, status: int) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")

@@ -1,0 +1,92 @@
+"""Table Storage at the edge: list states with ETag concurrency, waiting requests, and the in-flight index."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableTransactionError, UpdateMode
+
+from .machine import ListState
+from .records import (INFLIGHT_PARTITION, REQUEST_ROW_PREFIX, STATE_ROW, DueMarker, RequestRecord, iso_key,
+                      state_from_entity, state_to_entity)
+
+_BATCH = 100  # the most operations one entity-group transaction takes
+
+
+class ConcurrencyConflict(Exception):
+    """Another instance changed the entity since it was read: reload and decide again."""
+
+
+class TrainingStore:
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    def create_table(self) -> None:
+        try:
+            self._table.create_table()
+        except ResourceExistsError:
+            pass
+
+    def load(self, list_id: str) -> tuple[ListState, str | None]:
+        """The list's state and its ETag; a list never seen is idle, with no ETag."""
+        try:
+            entity = self._table.get_entity(list_id, STATE_ROW)
+        except ResourceNotFoundError:
+            return ListState(list_id), None
+        return state_from_entity(entity), entity.metadata["etag"]
+
+    def save(self, state: ListState, etag: str | None) -> str:
+        """Write the state if nobody changed it since `etag` was read (None: if it still does not exist)."""
+        entity = state_to_entity(state)
+        try:
+            if etag is None:
+                metadata = self._table.create_entity(entity)
+            else:
+                metadata = self._table.update_entity(entity, mode=UpdateMode.REPLACE, etag=etag,
+                                                     match_condition=MatchConditions.IfNotModified)
+        except (ResourceExistsError, ResourceModifiedError):
+            raise ConcurrencyConflict(state.list_id) from None
+        return metadata["etag"]
+
+    def add_request(self, record: RequestRecord) -> bool:
+        """Record a waiting request; False if it was already recorded (a redelivered message)."""
+        try:
+            self._table.create_entity(record.to_entity())
+        except ResourceExistsError:
+            return False
+        return True
+
+    def waiting_requests(self, list_id: str) -> list[RequestRecord]:
+        """Oldest first."""
+        query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high"
+        entities = self._table.query_entities(query, parameters={
+            "pk": list_id, "low": REQUEST_ROW_PREFIX, "high": REQUEST_ROW_PREFIX[:-1] + chr(ord(":") + 1)})
+        return sorted((RequestRecord.from_entity(e) for e in entities), key=lambda r: (r.received_at, r.request_id))
+
+    def forget_requests(self, list_id: str, request_ids: tuple[str, ...]) -> None:
+        operations = [("delete", {"PartitionKey": list_id, "RowKey": REQUEST_ROW_PREFIX + r}) for r in request_ids]
+        for start in range(0, len(operations), _BATCH):
+            batch = operations[start:start + _BATCH]
+            try:
+                self._table.submit_transaction(batch)
+            except TableTransactionError:  # fails whole if one entity is already gone (a replay): one by one
+                for _, entity in batch:
+                    self._table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+
+    def mark_due(self, list_id: str, due_at: datetime) -> None:
+        self._table.upsert_entity(DueMarker(list_id, due_at).to_entity(), mode=UpdateMode.REPLACE)
+
+    def clear_due(self, list_id: str) -> None:
+        self._table.delete_entity(INFLIGHT_PARTITION, list_id)
+
+    def due(self, now: datetime) -> list[DueMarker]:
+        """Markers due by `now`: one query over the in-flight partition only."""
+        entities = self._table.query_entities("PartitionKey eq @pk and DueAtIso le @now",
+                                              parameters={"pk": INFLIGHT_PARTITION, "now": iso_key(now)})
+        return [DueMarker.from_entity(e) for e in entities]
+
+    def in_flight(self) -> list[DueMarker]:
+        entities = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": INFLIGHT_PARTITION})
+        return [DueMarker.from_entity(e) for e in entities]

@@ -1,0 +1,189 @@
+"""The imperative shell: load a list's state, ask the core what to do, do it, store the result.
+
+Everything that waits is in the stored schedule: no call here sleeps or waits for a training. Concurrency is
+settled by ETags: an instance claims a list (stores it with its due time pushed past the claim) before it calls
+Face, so two intake workers or two pollers never submit or poll the same list twice; a claimant that dies is
+replaced when its claim runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from . import machine
+from .event_queue import EventQueue
+from .events import Rejection, rejection_event
+from .face_client import FaceClient
+from .face_errors import FaceApiError
+from .intake import RequestRejected, parse_message
+from .machine import Decision, Emit, ForgetRequests, ListState, Phase, Policy, PollTraining, SubmitTraining
+from .records import RequestRecord
+from .store import ConcurrencyConflict, TrainingStore
+
+log = logging.getLogger("orchestrator")
+MAX_CONFLICT_RETRIES = 8
+TICK_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `accept` did with one message, for logs and tests."""
+
+    accepted: bool
+    list_id: str | None
+    request_id: str | None
+    reason: str | None = None
+
+
+class Orchestrator:
+    def __init__(self, *, policy: Policy, store: TrainingStore, face: FaceClient, events: EventQueue,
+                 clock: Callable[[], datetime], default_settle_seconds: float) -> None:
+        self.policy = policy
+        self.store = store
+        self.face = face
+        self.events = events
+        self.clock = clock
+        self.default_settle_seconds = default_settle_seconds
+
+    # The queue trigger
+
+    def accept(self, body: bytes, message_id: str) -> Outcome:
+        """Record one training request, or publish why it was rejected. Never raises for a bad message."""
+        try:
+            request = parse_message(body, message_id)
+        except RequestRejected as rejected:
+            self.events.publish(rejection_event(
+                Rejection(rejected.reason, message_id, rejected.list_id, rejected.request_id), self.clock()))
+            log.warning("rejected message %s: %s", message_id, rejected.reason)
+            return Outcome(False, rejected.list_id, rejected.request_id, rejected.reason)
+        now = self.clock()
+        settle = self.default_settle_seconds if request.settle_seconds is None else request.settle_seconds
+        fresh = self.store.add_request(RequestRecord(request.list_id, request.request_id, now, request.reason,
+                                                     request.settle_seconds))
+        log.info("request %s for %s %s", request.request_id, request.list_id,
+                 "recorded" if fresh else "was already recorded (redelivery)")
+        self._update(request.list_id, lambda state: machine.on_request(state, settle, now))
+        if settle == 0:
+            self.advance(request.list_id)  # nothing to wait for: submit now rather than at the next tick
+        return Outcome(True, request.list_id, request.request_id)
+
+    # The timer trigger
+
+    def tick(self) -> int:
+        """Advance every list that is due; return how many were looked at."""
+        due = self.store.due(self.clock())
+        with ThreadPoolExecutor(max_workers=TICK_WORKERS) as pool:
+            list(pool.map(lambda marker: self.advance(marker.list_id), due))
+        return len(due)
+
+    # One step of one list
+
+    def advance(self, list_id: str) -> None:
+        """Do what is due for the list now, if anything; safe to call from any instance at any time."""
+        state, etag = self.store.load(list_id)
+        now = self.clock()
+        if state.due_at is None or state.due_at > now:
+            self._sync_index(state)
+            return
+        claimed = machine.claim(state, now, self.policy)
+        try:
+            etag = self.store.save(claimed, etag)
+        except ConcurrencyConflict:
+            return  # another instance has it
+        waiting = tuple(r.request_id for r in self.store.waiting_requests(list_id))
+        decision = machine.next_step(state, waiting, now, self.policy)
+        decision = self._carry_out(decision, waiting)
+        self._execute(list_id, decision)
+        try:
+            self.store.save(decision.state, etag)
+        except ConcurrencyConflict:
+            log.warning("list %s changed while claimed (the claim ran out?); the stored state stands", list_id)
+            return
+        self._sync_index(decision.state)
+
+    def _carry_out(self, decision: Decision, waiting: tuple[str, ...]) -> Decision:
+        """Turn the Face command of a decision into the decision on its outcome."""
+        state = decision.state
+        for command in decision.commands:
+            now = self.clock()
+            if isinstance(command, SubmitTraining):
+                try:
+                    location = self.face.train(state.list_id)
+                except FaceApiError as error:
+                    log.warning("train %s: %s", state.list_id, error)
+                    return machine.after_submit_error(state, error, command.request_ids,
+                                                      self.face.training_url(state.list_id), now, self.policy)
+                log.info("train %s accepted: %d request(s), polling %s", state.list_id, len(command.request_ids),
+                         location)
+                return machine.after_submit(state, command.request_ids, location, now, self.policy)
+            if isinstance(command, PollTraining):
+                try:
+                    status = self.face.training_status(command.operation_location)
+                except FaceApiError as error:
+                    log.warning("status of %s: %s", state.list_id, error)
+                    return machine.after_poll_error(state, error, waiting, now, self.policy)
+                return machine.after_poll(state, status.status, status.message, waiting, now, self.policy)
+        return decision
+
+    def _execute(self, list_id: str, decision: Decision) -> None:
+        for command in decision.commands:
+            if isinstance(command, Emit):
+                self.events.publish(command.event)
+                log.info("event %s %s", command.event.event_type, command.event.event_id)
+            elif isinstance(command, ForgetRequests):
+                self.store.forget_requests(list_id, command.request_ids)
+
+    def _update(self, list_id: str, change: Callable[[ListState], ListState]) -> ListState:
+        """Apply a change with optimistic concurrency, retrying on conflict; skip the write if nothing changes."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            state, etag = self.store.load(list_id)
+            changed = change(state)
+            if changed == state and etag is not None:
+                self._sync_index(state)
+                return state
+            if changed.due_at is not None:
+                self.store.mark_due(list_id, changed.due_at)  # index first: a crash must not hide a due list
+            try:
+                self.store.save(changed, etag)
+            except ConcurrencyConflict:
+                continue
+            return changed
+        raise ConcurrencyConflict(f"{list_id}: still contended after {MAX_CONFLICT_RETRIES} attempts")
+
+    def _sync_index(self, state: ListState) -> None:
+        if state.due_at is None:
+            self.store.clear_due(state.list_id)
+        else:
+            self.store.mark_due(state.list_id, state.due_at)
+
+    # The HTTP status function
+
+    def describe(self, list_id: str) -> dict[str, Any] | None:
+        state, etag = self.store.load(list_id)
+        if etag is None:
+            return None
+        waiting = self.store.waiting_requests(list_id)
+        run = state.run
+        return {
+            "listId": list_id, "phase": str(state.phase),
+            "dueAt": _iso(state.due_at),
+            "waitingRequests": len([r for r in waiting if run is None or r.request_id not in run.request_ids]),
+            "lastDurationSeconds": state.last_duration_seconds,
+            "run": None if run is None else {
+                "runId": run.run_id, "operationLocation": run.operation_location,
+                "submittedAt": _iso(run.submitted_at), "polls": run.polls, "requests": len(run.request_ids),
+                "adopted": run.adopted,
+            },
+        }
+
+    def describe_in_flight(self) -> list[dict[str, Any]]:
+        described = (self.describe(marker.list_id) for marker in self.store.in_flight())
+        return [d for d in described if d is not None and d["phase"] != str(Phase.IDLE)]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,72 @@
+"""Helpers for behaviour tests: an orchestrator built by the real composition root against the local world."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import requests
+from azure.storage.queue import QueueClient
+
+from localdev.world import LocalWorld
+from orchestrator import runtime
+from orchestrator.worker import Orchestrator
+
+
+class SteppedClock:
+    """Real time plus an offset the test moves forward, so due polls come without sleeping; the emulator's
+    trainings run on real time (scaled), the orchestrator's schedule on this clock."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+def app_settings(world: LocalWorld, api_version: str = "v1.2", *, key: bool = False, **overrides) -> dict:
+    suffix = uuid.uuid4().hex[:10]
+    settings = {
+        "FACE_ENDPOINT": world.face_endpoint, "FACE_API_VERSION": api_version,
+        "AzureWebJobsStorage": world.storage_connection_string,
+        "TRAINING_REQUESTS_QUEUE": f"requests-{suffix}", "TRAINING_EVENTS_QUEUE": f"events-{suffix}",
+        "TRAININGS_TABLE": f"trainings{suffix}",
+        "IDENTITY_ENDPOINT": world.identity_endpoint, "IDENTITY_HEADER": world.identity_header,
+        "REQUESTS_CA_BUNDLE": str(world.trust_bundle),
+    }
+    if key:
+        settings["FACE_API_KEY"] = world.face_key
+    return {**settings, **overrides}
+
+
+def build(settings: dict, clock: SteppedClock, monkeypatch) -> Orchestrator:
+    for name, value in settings.items():  # the SDKs and requests read these from the process environment
+        monkeypatch.setenv(name, value)
+    return runtime.build(settings, clock=clock)
+
+
+def request(list_id: str, request_id: str | None = None, **fields) -> bytes:
+    body = {"listId": list_id, **fields}
+    if request_id:
+        body["requestId"] = request_id
+    return json.dumps(body).encode()
+
+
+def drain_events(world: LocalWorld, settings: dict) -> list[dict]:
+    queue = QueueClient.from_connection_string(world.storage_connection_string, settings["TRAINING_EVENTS_QUEUE"])
+    events = []
+    while batch := list(queue.receive_messages(max_messages=32)):
+        for message in batch:
+            events.append(json.loads(message.content))
+            queue.delete_message(message)
+    return events
+
+
+def face_calls(emulator: str) -> dict[str, int]:
+    calls = requests.get(f"{emulator}/stats", timeout=5).json()["calls"]
+    return {"train": calls.get("FaceListOperations_TrainLargeFaceList", 0),
+            "status": calls.get("FaceListOperations_GetLargeFaceListTrainingStatus", 0)}

@@ -1,0 +1,346 @@
+"""The orchestrator end to end on the local world: Azurite, the Face emulator and the identity endpoint."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+
+from orchestrator.event_queue import EventQueue
+from orchestrator.machine import Phase
+from orchestrator.store import TrainingStore
+from tests.conftest import API_VERSIONS, FaceHttp
+from tests.orchestrator_world import SteppedClock, app_settings, build, drain_events, face_calls, request
+
+
+@pytest.fixture
+def clock() -> SteppedClock:
+    return SteppedClock()
+
+
+def run_until_idle(orchestrator, clock: SteppedClock, list_id: str, step_seconds: float = 2.0,
+                   max_steps: int = 60) -> None:
+    for _ in range(max_steps):
+        state, _ = orchestrator.store.load(list_id)
+        if state.phase is Phase.IDLE:
+            return
+        time.sleep(0.05)  # let the emulator's (scaled) training move on in real time
+        clock.advance(step_seconds)
+        orchestrator.tick()
+    raise AssertionError(f"{list_id} still {state.phase} after {max_steps} steps")
+
+
+def prepared_list(face_v12: FaceHttp, list_id: str, emulator: str, faces: int = 1) -> str:
+    face_v12.create_list(list_id)
+    requests.post(f"{emulator}/largefacelists/{list_id}/faces", json={"count": faces}, timeout=30).raise_for_status()
+    return list_id
+
+
+@pytest.mark.parametrize("api_version", API_VERSIONS)
+def test_a_request_trains_the_list_once_and_reports_success(world, emulator, face_v12, list_id, clock,
+                                                            monkeypatch, api_version) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    # v1.0 takes keys only; the later versions use the managed identity.
+    settings = app_settings(world, api_version, key=api_version == "v1.0")
+    orchestrator = build(settings, clock, monkeypatch)
+    outcome = orchestrator.accept(request(list_id, "upload-1", reason="bulk upload"), "m1")
+    assert outcome.accepted
+    assert face_calls(emulator)["train"] == 1  # submitted at once: no settle window
+    run_until_idle(orchestrator, clock, list_id)
+
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingSucceeded"
+    assert event["subject"] == f"largefacelists/{list_id}" and event["specversion"] == "1.0"
+    data = event["data"]
+    assert data["requestIds"] == ["upload-1"] and data["apiVersion"] == api_version
+    assert data["operationLocation"].endswith(f"/face/{api_version}/largefacelists/{list_id}/training")
+    assert face_calls(emulator) == {"train": 1, "status": 1}
+    assert orchestrator.store.in_flight() == []
+
+
+def test_a_burst_during_a_training_gets_exactly_one_follow_up(world, emulator, face_v12, list_id, clock,
+                                                               monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator, faces=20_000)  # 18 s in Azure, 0.9 s here
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "first"), "m0")
+    for n in range(40):
+        orchestrator.accept(request(list_id, f"burst-{n:02d}"), f"m{n + 1}")
+    assert face_calls(emulator)["train"] == 1
+    time.sleep(1.0)
+    run_until_idle(orchestrator, clock, list_id)
+
+    first, follow_up = drain_events(world, settings)
+    assert first["data"]["requestIds"] == ["first"]
+    assert sorted(follow_up["data"]["requestIds"]) == [f"burst-{n:02d}" for n in range(40)]
+    assert face_calls(emulator)["train"] == 2
+    assert orchestrator.store.waiting_requests(list_id) == []
+
+
+def test_the_settle_window_trains_once_after_the_last_request(world, emulator, face_v12, list_id, clock,
+                                                              monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world, SETTLE_SECONDS="30")
+    orchestrator = build(settings, clock, monkeypatch)
+    for n in range(3):
+        orchestrator.accept(request(list_id, f"r{n}"), f"m{n}")
+        clock.advance(20)
+        orchestrator.tick()
+    assert face_calls(emulator)["train"] == 0  # 20 s apart: each request reopened the 30 s window
+    clock.advance(11)
+    orchestrator.tick()
+    assert face_calls(emulator)["train"] == 1
+    run_until_idle(orchestrator, clock, list_id)
+    (event,) = drain_events(world, settings)
+    assert event["data"]["requestIds"] == ["r0", "r1", "r2"]
+
+
+def test_a_request_may_ask_for_its_own_settle_window(world, emulator, face_v12, list_id, clock,
+                                                     monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    orchestrator = build(app_settings(world), clock, monkeypatch)
+    orchestrator.accept(request(list_id, settleSeconds=60), "m1")
+    clock.advance(59)
+    orchestrator.tick()
+    assert face_calls(emulator)["train"] == 0
+    clock.advance(2)
+    orchestrator.tick()
+    assert face_calls(emulator)["train"] == 1
+
+
+def test_throttling_on_train_waits_for_retry_after(world, emulator, face_v12, list_id, clock, monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    requests.post(f"{emulator}/faults", json={"pathPattern": "/train$", "status": 429, "retryAfterSeconds": 30,
+                                              "count": 1}, timeout=5).raise_for_status()
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    clock.advance(29)
+    orchestrator.tick()
+    assert requests.get(f"{emulator}/stats", timeout=5).json()["responses"][
+        "FaceListOperations_TrainLargeFaceList"] == {"429": 1}
+    clock.advance(2)
+    orchestrator.tick()
+    run_until_idle(orchestrator, clock, list_id)
+    (event,) = drain_events(world, settings)
+    assert event["type"].endswith("TrainingSucceeded")
+
+
+@pytest.mark.parametrize("rule", [{"status": 503}, {"status": 500}, {"dropConnection": True}])
+def test_transient_faults_are_retried_until_the_call_goes_through(world, emulator, face_v12, list_id, clock,
+                                                                  monkeypatch, rule) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    requests.post(f"{emulator}/faults", json={"pathPattern": "/training$", "count": 2, **rule},
+                  timeout=5).raise_for_status()
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    run_until_idle(orchestrator, clock, list_id, step_seconds=10)
+    (event,) = drain_events(world, settings)
+    assert event["type"].endswith("TrainingSucceeded")
+    assert face_calls(emulator)["status"] == 3
+
+
+def test_a_missing_list_ends_in_a_failure_event(world, emulator, clock, monkeypatch) -> None:
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request("never-created", "r1"), "m1")
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingFailed"
+    assert (event["data"]["status"], event["data"]["errorCode"]) == ("notFound", "LargeFaceListNotFound")
+    assert event["data"]["requestIds"] == ["r1"]
+    assert orchestrator.store.in_flight() == []
+
+
+def test_a_failed_training_reports_the_face_message(world, emulator, face_v12, list_id, clock, monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    requests.put(f"{emulator}/largefacelists/{list_id}/training-failure", json={"message": "Model build failed."},
+                 timeout=5).raise_for_status()
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    run_until_idle(orchestrator, clock, list_id)
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingFailed"
+    assert (event["data"]["status"], event["data"]["errorMessage"]) == ("failed", "Model build failed.")
+
+
+def test_auth_refusals_are_retried_for_the_window_then_reported(world, emulator, face_v12, list_id, clock,
+                                                               monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world, FACE_API_KEY="wrong-key", AUTH_RETRY_MINUTES="10")
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    assert drain_events(world, settings) == []
+    for _ in range(12):
+        clock.advance(60)
+        orchestrator.tick()
+    (event,) = drain_events(world, settings)
+    assert event["data"]["status"] == "unauthorized"
+    assert "still refused" in event["data"]["errorMessage"].lower()
+    assert "wrong-key" not in str(event)
+
+
+def test_a_training_started_elsewhere_is_adopted_then_followed_up(world, emulator, face_v12, list_id, clock,
+                                                                   monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator, faces=20_000)
+    assert face_v12.call("POST", f"/largefacelists/{list_id}/train").status_code == 202  # someone else's training
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    state, _ = orchestrator.store.load(list_id)
+    assert state.run.adopted
+    time.sleep(1.0)
+    run_until_idle(orchestrator, clock, list_id)
+    (event,) = drain_events(world, settings)  # only our follow-up reports: the adopted run was not ours
+    assert event["data"]["requestIds"] == ["r1"] and event["type"].endswith("TrainingSucceeded")
+    assert face_calls(emulator)["train"] == 3  # theirs, our refused one (409), our follow-up
+
+
+def test_a_foreign_operation_location_fails_the_training_and_gets_no_credential(world, clock, monkeypatch,
+                                                                                recording_server, list_id) -> None:
+    elsewhere = recording_server()
+    rogue_face = recording_server([(202, {"operation-Location": f"{elsewhere.url}/training"}, b"")])
+    settings = app_settings(world, FACE_ENDPOINT=rogue_face.url, FACE_API_KEY="secret-key")
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    (event,) = drain_events(world, settings)
+    assert event["data"]["status"] == "protocolError"
+    assert "not on FACE_ENDPOINT" in event["data"]["errorMessage"]
+    assert elsewhere.received == []
+
+
+def test_bad_messages_get_a_rejection_event_and_touch_nothing(world, emulator, clock, monkeypatch) -> None:
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    outcome = orchestrator.accept(b'{"listId": "UPPER", "requestId": "r1"}', "m1")
+    assert not outcome.accepted
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingRequestRejected"
+    assert event["id"] == "rejected/m1" and event["data"]["requestId"] == "r1"
+    assert "not a Large Face List id" in event["data"]["reason"]
+    assert face_calls(emulator) == {"train": 0, "status": 0}
+
+
+def test_a_redelivered_request_counts_once(world, emulator, face_v12, list_id, clock, monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id), "m1")
+    orchestrator.accept(request(list_id), "m1")  # same message again, as after a crash before its deletion
+    run_until_idle(orchestrator, clock, list_id)
+    (event,) = drain_events(world, settings)
+    assert event["data"]["requestIds"] == ["msg-m1"]
+
+
+class CrashingEvents(EventQueue):
+    """Dies (raises) on its first publish, as a worker killed between deciding and sending would."""
+
+    crashes = 1
+
+    def publish(self, event) -> None:
+        if self.crashes:
+            self.crashes -= 1
+            raise RuntimeError("worker killed before the event was sent")
+        super().publish(event)
+
+
+def test_a_crash_before_the_event_is_sent_is_resumed_by_any_instance(world, emulator, face_v12, list_id, clock,
+                                                                     monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    time.sleep(0.2)
+    crashing = build(settings, clock, monkeypatch)
+    crashing.events = CrashingEvents(orchestrator.events._queue)
+    clock.advance(3)
+    with pytest.raises(RuntimeError):
+        crashing.tick()
+    assert drain_events(world, settings) == []
+    clock.advance(orchestrator.policy.claim_seconds + 1)  # the dead worker's claim runs out
+    orchestrator.tick()
+    (event,) = drain_events(world, settings)
+    assert event["data"]["requestIds"] == ["r1"]
+
+
+class CrashingStore(TrainingStore):
+    """Dies on the save that follows an emitted event: the event is out, the record still says training."""
+
+    def __init__(self, table) -> None:
+        super().__init__(table)
+        self.saves = 0
+
+    def save(self, state, etag):
+        self.saves += 1
+        if self.saves == 2:
+            raise RuntimeError("worker killed after sending the event")
+        return super().save(state, etag)
+
+
+def test_a_crash_after_the_event_repeats_it_with_the_same_id(world, emulator, face_v12, list_id, clock,
+                                                             monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    time.sleep(0.2)
+    crashing = build(settings, clock, monkeypatch)
+    crashing.store = CrashingStore(orchestrator.store._table)
+    clock.advance(3)
+    with pytest.raises(RuntimeError):
+        crashing.tick()
+    clock.advance(orchestrator.policy.claim_seconds + 1)
+    orchestrator.tick()
+    first, again = drain_events(world, settings)
+    assert first["id"] == again["id"] and first["data"]["requestIds"] == again["data"]["requestIds"] == ["r1"]
+    assert orchestrator.store.load(list_id)[0].phase is Phase.IDLE
+
+
+def test_two_pollers_racing_poll_once_and_report_once(world, emulator, face_v12, list_id, clock,
+                                                       monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world)
+    first = build(settings, clock, monkeypatch)
+    second = build(settings, clock, monkeypatch)
+    first.accept(request(list_id, "r1"), "m1")
+    time.sleep(0.2)
+    clock.advance(3)
+    barrier = threading.Barrier(2)
+
+    def race(orchestrator) -> None:
+        barrier.wait()
+        orchestrator.tick()
+
+    threads = [threading.Thread(target=race, args=(o,)) for o in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (event,) = drain_events(world, settings)
+    assert event["data"]["requestIds"] == ["r1"]
+    assert face_calls(emulator) == {"train": 1, "status": 1}
+
+
+def test_two_intake_workers_racing_submit_once(world, emulator, face_v12, list_id, clock, monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator, faces=20_000)
+    settings = app_settings(world)
+    workers = [build(settings, clock, monkeypatch) for _ in range(2)]
+    barrier = threading.Barrier(8)
+
+    def send(n: int) -> None:
+        barrier.wait()
+        workers[n % 2].accept(request(list_id, f"r{n}"), f"m{n}")
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert face_calls(emulator)["train"] == 1
+    time.sleep(1.0)
+    run_until_idle(workers[0], clock, list_id)
+    reported = [r for e in drain_events(world, settings) for r in e["data"]["requestIds"]]
+    assert sorted(reported) == sorted(f"r{n}" for n in range(8))
