@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
@@ -93,11 +94,14 @@ class Emulator:
         if not request.path.startswith("/face/"):
             return await handler(request)
         try:
-            return await handler(request)
+            response = await handler(request)
         except FaceError as error:
-            return _error_response(error)
+            response = _error_response(error)
         except _ConnectionDropped:
             return web.Response(status=499)  # never written: the transport is gone
+        # Azure's gateway names every answer, so a client can quote it when it reports a problem.
+        response.headers["apim-request-id"] = str(uuid.uuid4())
+        return response
 
     async def _not_served(self, request: web.Request) -> web.StreamResponse:
         raise FaceError.resource_not_found()
