@@ -30,6 +30,7 @@ log = logging.getLogger("orchestrator.face")
 class TrainingStatus:
     status: str
     message: str | None
+    last_action_at: datetime | None  # lastActionDateTime: when Face last changed the training's status
 
 
 class FaceClient:
@@ -73,7 +74,8 @@ class FaceClient:
         if not isinstance(status, str):
             raise ProtocolError("The training status is not a string.")
         message = body.get("message")
-        return TrainingStatus(status, message if isinstance(message, str) else None)
+        return TrainingStatus(status, message if isinstance(message, str) else None,
+                              _timestamp(body.get("lastActionDateTime")))
 
     def _base(self) -> str:
         return f"{self.endpoint}/face/{self.api_version}"
@@ -146,6 +148,17 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+
+
+def _timestamp(value: object) -> datetime | None:
+    """An ISO 8601 date-time, or None: the field "could be null" and is only a hint."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _error_detail(response: requests.Response) -> tuple[str | None, str]:

@@ -198,14 +198,17 @@ def after_submit_error(state: ListState, error: FaceApiError, request_ids: tuple
 
 
 def after_poll(state: ListState, status: str, face_message: str | None, pending_request_ids: tuple[str, ...],
-               now: datetime, policy: Policy) -> Decision:
+               now: datetime, policy: Policy, face_finished_at: datetime | None = None) -> Decision:
+    """`face_finished_at` is the status's lastActionDateTime: when Face says the training ended, which is what the
+    list's next training is timed by (our own observation comes up to one poll later)."""
     run = state.run
     normalized = status.lower()
     if normalized in RUNNING_STATUSES:
         polled = replace(state, run=replace(run, polls=run.polls + 1), attempts=0, auth_failing_since=None)
         return Decision(replace(polled, due_at=now + timedelta(seconds=next_poll_delay(polled, now, policy))))
     if normalized == SUCCEEDED:
-        return _finish(state, EventType.SUCCEEDED, SUCCEEDED, pending_request_ids, now, policy)
+        return _finish(state, EventType.SUCCEEDED, SUCCEEDED, pending_request_ids, now, policy,
+                       face_finished_at=face_finished_at)
     if normalized == FAILED:
         return _finish(state, EventType.FAILED, FAILED, pending_request_ids, now, policy,
                        error_code="TrainingFailed", error_message=face_message or "Training failed.")
@@ -286,14 +289,18 @@ def failure_status(error: FaceApiError) -> str:
 
 def _finish(state: ListState, event_type: EventType, status: str, pending_request_ids: tuple[str, ...],
             now: datetime, policy: Policy, error_code: str | None = None,
-            error_message: str | None = None) -> Decision:
+            error_message: str | None = None, face_finished_at: datetime | None = None) -> Decision:
     run = state.run
     commands: list[Command] = []
     if not run.adopted:
         outcome = TrainingOutcome(run.run_id, state.list_id, policy.api_version, run.operation_location, status,
                                   run.request_ids, run.submitted_at, now, error_code, error_message)
         commands += [Emit(terminal_event(event_type, outcome)), ForgetRequests(run.request_ids)]
-    duration = (now - run.submitted_at).total_seconds() if event_type is EventType.SUCCEEDED else None
+    duration = None
+    if event_type is EventType.SUCCEEDED:
+        # Face's own finish time, if it is plausible (clocks differ): between our submission and our observation.
+        finished = face_finished_at if face_finished_at and run.submitted_at <= face_finished_at <= now else now
+        duration = (finished - run.submitted_at).total_seconds()
     waiting = tuple(r for r in pending_request_ids if r not in set(run.request_ids))
     after = replace(state, run=None, attempts=0, auth_failing_since=None, follow_up_not_before=None,
                     last_duration_seconds=duration if duration is not None else state.last_duration_seconds)

@@ -126,7 +126,8 @@ class Orchestrator:
                 except FaceApiError as error:
                     log.warning("status of %s: %s", state.list_id, error)
                     return machine.after_poll_error(state, error, waiting, now, self.policy)
-                return machine.after_poll(state, status.status, status.message, waiting, now, self.policy)
+                return machine.after_poll(state, status.status, status.message, waiting, now, self.policy,
+                                          face_finished_at=status.last_action_at)
         return decision
 
     def _execute(self, list_id: str, decision: Decision) -> None:

@@ -229,3 +229,13 @@ def test_a_run_covers_only_as_many_requests_as_one_event_can_name() -> None:
     size = sum(len(r) + 3 for r in submit.request_ids)
     assert submit.request_ids == pending[:len(submit.request_ids)]
     assert size <= POLICY.max_request_id_bytes_per_run < size + len(pending[len(submit.request_ids)]) + 3
+
+
+def test_the_remembered_duration_is_face_s_own_finish_time_when_plausible() -> None:
+    face_says = after_poll(training(), "succeeded", None, (), at(85), POLICY, face_finished_at=at(60))
+    assert face_says.state.last_duration_seconds == 60
+    implausible = after_poll(training(), "succeeded", None, (), at(85), POLICY, face_finished_at=at(90))
+    assert implausible.state.last_duration_seconds == 85
+    before_submit = after_poll(training(submitted=10), "succeeded", None, (), at(85), POLICY,
+                               face_finished_at=at(5))
+    assert before_submit.state.last_duration_seconds == 75
