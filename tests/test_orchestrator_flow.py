@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
 
@@ -344,3 +346,68 @@ def test_two_intake_workers_racing_submit_once(world, emulator, face_v12, list_i
     run_until_idle(workers[0], clock, list_id)
     reported = [r for e in drain_events(world, settings) for r in e["data"]["requestIds"]]
     assert sorted(reported) == sorted(f"r{n}" for n in range(8))
+
+
+def test_a_principal_without_the_face_role_is_reported_after_the_window(world, emulator, face_v12, list_id, clock,
+                                                                         monkeypatch) -> None:
+    from tests.conftest import NO_ROLE_CLIENT_ID
+
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world, AZURE_CLIENT_ID=NO_ROLE_CLIENT_ID, AUTH_RETRY_MINUTES="2")
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    for _ in range(4):
+        clock.advance(60)
+        orchestrator.tick()
+    (event,) = drain_events(world, settings)
+    assert (event["data"]["status"], event["data"]["errorCode"]) == ("unauthorized", "PermissionDenied")
+
+
+def test_another_4xx_is_a_rejection_reported_with_face_s_code(world, emulator, face_v12, list_id, clock,
+                                                               monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    requests.post(f"{emulator}/faults", json={"pathPattern": "/train$", "status": 403, "code": "QuotaExceeded",
+                                              "count": 1}, timeout=5).raise_for_status()
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    # 403 is an auth status: retried within the window, so the quota fault is seen once and then it trains.
+    run_until_idle(orchestrator, clock, list_id, step_seconds=10)
+    (event,) = drain_events(world, settings)
+    assert event["type"].endswith("TrainingSucceeded")
+    requests.post(f"{emulator}/faults", json={"pathPattern": "/train$", "status": 422, "code": "Unprocessable",
+                                              "count": 1}, timeout=5).raise_for_status()
+    orchestrator.accept(request(list_id, "r2"), "m2")
+    (rejected,) = drain_events(world, settings)
+    assert (rejected["data"]["status"], rejected["data"]["errorCode"]) == ("rejected", "Unprocessable")
+
+
+def test_a_training_that_outlives_the_limit_is_timed_out(world, emulator, face_v12, list_id, clock,
+                                                         monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator, faces=1_000)
+    requests.patch(f"{emulator}/config", json={"timeScale": 0.01}, timeout=5).raise_for_status()  # 150 s real
+    settings = app_settings(world, MAX_TRAINING_MINUTES="1")
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    run_until_idle(orchestrator, clock, list_id, step_seconds=15)
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingTimedOut"
+    assert event["data"]["requestIds"] == ["r1"]
+
+
+def test_no_secret_reaches_the_logs_or_the_events(world, emulator, face_v12, list_id, clock, monkeypatch,
+                                                  caplog) -> None:
+    import logging
+
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world, key=True)
+    caplog.set_level(logging.DEBUG)
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    orchestrator.accept(b"not json", "m2")
+    run_until_idle(orchestrator, clock, list_id)
+    published = json.dumps(drain_events(world, settings))
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert re.search(r"apim-request-id [0-9a-f-]{36}\)", logged)  # the gateway's id, logged with ours
+    for secret in (world.face_key, world.identity_header, "AccountKey=", world.storage_connection_string):
+        assert secret not in logged and secret not in published

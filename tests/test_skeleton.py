@@ -27,3 +27,42 @@ def test_runtime_requirements_are_the_runtime_packages_pinned_exactly() -> None:
 def test_funcignore_keeps_local_stand_ins_and_tooling_out_of_the_package() -> None:
     ignored = set((REPO_ROOT / ".funcignore").read_text().split())
     assert {"localdev/", "tests/", ".venv/", "node_modules/", ".localdev/", "__azurite_db*__.json"} <= ignored
+
+
+
+class RecordingEnv(dict):
+    """An environment that notes every name the settings module asks for."""
+
+    def __init__(self, values) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def get(self, name, default=None):
+        self.read.add(name)
+        return super().get(name, default)
+
+
+def settings_read() -> set[str]:
+    from orchestrator.settings import Settings
+
+    env = RecordingEnv({"FACE_ENDPOINT": "https://x.cognitiveservices.azure.com", "AzureWebJobsStorage": "x"})
+    Settings.from_env(env)
+    return env.read
+
+
+def test_every_setting_the_code_reads_is_in_the_example_and_the_readme_with_its_default() -> None:
+    import json
+
+    from orchestrator.settings import DEFAULTS
+
+    names = settings_read()
+    assert {"FACE_ENDPOINT", "FACE_API_KEY", "AZURE_CLIENT_ID", *DEFAULTS} <= names
+    example = json.loads((REPO_ROOT / "local.settings.json.example").read_text())["Values"]
+    readme = (REPO_ROOT / "README.md").read_text()
+    # The identity-based storage settings (AzureWebJobsStorage__*) are for Azure; locally a connection string serves.
+    assert {n for n in names if "__" not in n} <= set(example)
+    for name in names:
+        assert f"`{name}`" in readme, f"{name} is not in the README"
+    for name, default in DEFAULTS.items():
+        assert example[name] == default, name
+        assert re.search(rf"`{name}` \\| `{re.escape(default)}`", readme), f"{name}'s default is not in the README"

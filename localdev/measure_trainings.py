@@ -1,0 +1,84 @@
+"""Face calls per training and the delay from a training's true finish to its event, on real time.
+
+    python -m localdev.measure_trainings
+
+Runs the real orchestrator (built by `orchestrator.runtime.build`) against the local world with the emulator at
+time scale 1, calling the timer function's `tick()` every POLL_SCHEDULE period (5 s), as the host would. For a
+list whose training really lasts about 5 s and one that lasts about 60 s, it measures two trainings each: the
+first, with no history, and the second, when the list's last duration is known. Calls come from the emulator's
+counters and the true finish from its timeline; nothing is estimated.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import requests
+from azure.storage.queue import QueueClient
+
+from orchestrator import runtime
+from orchestrator.machine import Phase
+
+from .face_emulator.model import training_seconds
+from .world import LocalWorld
+
+TICK_SECONDS = 5.0
+TARGETS_SECONDS = (5.0, 60.0)
+
+
+def faces_for(seconds: float) -> int:
+    low, high = 1, 1_000_000
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (middle + 1, high) if training_seconds(middle) < seconds else (low, middle)
+    return low
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as state, LocalWorld(Path(state)) as world:
+        world.start()
+        settings = {"FACE_ENDPOINT": world.face_endpoint, "FACE_API_KEY": world.face_key,
+                    "AzureWebJobsStorage": world.storage_connection_string,
+                    "REQUESTS_CA_BUNDLE": str(world.trust_bundle)}
+        import os
+
+        os.environ.update(settings)
+        orchestrator = runtime.build(settings)
+        face = f"{world.face_http_endpoint}/face/v1.2"
+        key = {"Ocp-Apim-Subscription-Key": world.face_key}
+        events = QueueClient.from_connection_string(world.storage_connection_string, "training-events")
+        print(f"Polling policy: first poll {orchestrator.policy.first_poll_seconds:g} s, growth "
+              f"x{orchestrator.policy.poll_growth:g}; with history: at the last duration, then every "
+              f"{orchestrator.policy.known_poll_share:.0%} of it. Tick every {TICK_SECONDS:g} s.")
+        print(f"{'list':>10} {'faces':>7} {'training':>9} {'true s':>7} {'Face calls':>11} {'delay s':>8} "
+              f"{'delay share':>12}")
+        for target in TARGETS_SECONDS:
+            list_id = f"about-{target:g}-seconds"
+            faces = faces_for(target)
+            requests.put(f"{face}/largefacelists/{list_id}", json={"name": list_id}, headers=key).raise_for_status()
+            requests.post(f"{world.emulator_control}/largefacelists/{list_id}/faces", json={"count": faces})
+            for number in (1, 2):
+                before = requests.get(f"{world.emulator_control}/stats").json()["totalCalls"]
+                orchestrator.accept(json.dumps({"listId": list_id}).encode(), f"{list_id}-{number}")
+                while orchestrator.store.load(list_id)[0].phase is not Phase.IDLE:
+                    time.sleep(TICK_SECONDS)
+                    orchestrator.tick()
+                calls = requests.get(f"{world.emulator_control}/stats").json()["totalCalls"] - before
+                (message,) = list(events.receive_messages(max_messages=1))
+                events.delete_message(message)
+                event = json.loads(message.content)
+                truth = requests.get(f"{world.emulator_control}/trainings").json()[-1]
+                finished = datetime.fromisoformat(truth["finishedAt"].replace("Z", "+00:00"))
+                delay = (datetime.fromisoformat(event["time"].replace("Z", "+00:00")) - finished).total_seconds()
+                duration = truth["durationSeconds"]
+                print(f"{target:>9g}s {faces:>7} {('first' if number == 1 else 'second'):>9} {duration:>7.1f} "
+                      f"{calls:>11} {delay:>8.1f} {delay / duration:>12.0%}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
