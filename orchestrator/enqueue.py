@@ -1,0 +1,26 @@
+"""Send training requests the way the intake reads them: UTF-8 JSON text, one request per message.
+
+Other producers may send the same JSON, or its base64 (the Functions default): intake accepts both.
+"""
+
+from __future__ import annotations
+
+import json
+
+from azure.storage.queue import QueueClient
+
+from .intake import parse_message
+
+
+def request_message(list_id: str, *, request_id: str | None = None, reason: str | None = None,
+                    settle_seconds: float | None = None) -> str:
+    """The message text for one request, checked by the intake's own rules so a bad one fails here, not later."""
+    fields = {"listId": list_id, "requestId": request_id, "reason": reason, "settleSeconds": settle_seconds}
+    text = json.dumps({k: v for k, v in fields.items() if v is not None}, separators=(",", ":"))
+    parse_message(text.encode("utf-8"), message_id="local-check")  # raises RequestRejected with the reason
+    return text
+
+
+def enqueue(queue: QueueClient, list_id: str, **fields) -> str:
+    """Put one request on the training-requests queue; return the queue's message id."""
+    return queue.send_message(request_message(list_id, **fields)).id
