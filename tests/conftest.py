@@ -154,3 +154,8 @@ def recording_server() -> Iterator[Callable[..., RecordingServer]]:
     yield start
     for server in servers:
         server.close()
+
+
+def inject_fault(emulator: str, **rule) -> None:
+    """Add a fault rule to the emulator (see README, control surface)."""
+    requests.post(f"{emulator}/faults", json=rule, timeout=5).raise_for_status()

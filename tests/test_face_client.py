@@ -13,7 +13,7 @@ from orchestrator.face_client import SCOPE, FaceClient, parse_retry_after
 from orchestrator.face_errors import (AuthFailed, NotFound, ProtocolError, Rejected, Throttled, TrainingConflict,
                                       Transient)
 from localdev.world import LocalWorld
-from tests.conftest import API_VERSIONS, NO_ROLE_CLIENT_ID, FaceHttp
+from tests.conftest import API_VERSIONS, NO_ROLE_CLIENT_ID, FaceHttp, inject_fault
 
 
 def keyed(world: LocalWorld, api_version: str = "v1.2", **options) -> FaceClient:
@@ -25,10 +25,6 @@ def trained_list(face_v12: FaceHttp, list_id: str) -> str:
     face_v12.create_list(list_id)
     face_v12.add_face(list_id)
     return list_id
-
-
-def fault(emulator: str, **rule) -> None:
-    requests.post(f"{emulator}/faults", json=rule, timeout=5).raise_for_status()
 
 
 @pytest.mark.parametrize("api_version", API_VERSIONS)
@@ -61,7 +57,7 @@ def test_a_managed_identity_token_is_used_when_no_key_is_configured(world: Local
 ])
 def test_faults_map_to_typed_errors(world: LocalWorld, emulator: str, trained_list: str, rule: dict, error_type,
                                     retry_after) -> None:
-    fault(emulator, pathPattern="/train$", **rule)
+    inject_fault(emulator, pathPattern="/train$", **rule)
     with pytest.raises(error_type) as raised:
         keyed(world).train(trained_list)
     assert raised.value.retry_after_seconds == retry_after
@@ -69,7 +65,7 @@ def test_faults_map_to_typed_errors(world: LocalWorld, emulator: str, trained_li
 
 
 def test_a_slow_answer_is_a_transient_timeout(world: LocalWorld, emulator: str, trained_list: str) -> None:
-    fault(emulator, latencyMs=1500, count=1)
+    inject_fault(emulator, latencyMs=1500, count=1)
     with pytest.raises(Transient, match="timed out"):
         keyed(world, read_timeout_seconds=0.3).train(trained_list)
 

@@ -13,7 +13,7 @@ import requests
 from orchestrator.event_queue import EventQueue
 from orchestrator.machine import Phase
 from orchestrator.store import TrainingStore
-from tests.conftest import API_VERSIONS, FaceHttp
+from tests.conftest import API_VERSIONS, FaceHttp, inject_fault
 from tests.orchestrator_world import SteppedClock, app_settings, build, drain_events, face_calls, request
 
 
@@ -114,8 +114,7 @@ def test_a_request_may_ask_for_its_own_settle_window(world, emulator, face_v12, 
 
 def test_throttling_on_train_waits_for_retry_after(world, emulator, face_v12, list_id, clock, monkeypatch) -> None:
     prepared_list(face_v12, list_id, emulator)
-    requests.post(f"{emulator}/faults", json={"pathPattern": "/train$", "status": 429, "retryAfterSeconds": 30,
-                                              "count": 1}, timeout=5).raise_for_status()
+    inject_fault(emulator, pathPattern="/train$", status=429, retryAfterSeconds=30, count=1)
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
     orchestrator.accept(request(list_id, "r1"), "m1")
@@ -134,8 +133,7 @@ def test_throttling_on_train_waits_for_retry_after(world, emulator, face_v12, li
 def test_transient_faults_are_retried_until_the_call_goes_through(world, emulator, face_v12, list_id, clock,
                                                                   monkeypatch, rule) -> None:
     prepared_list(face_v12, list_id, emulator)
-    requests.post(f"{emulator}/faults", json={"pathPattern": "/training$", "count": 2, **rule},
-                  timeout=5).raise_for_status()
+    inject_fault(emulator, pathPattern="/training$", count=2, **rule)
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
     orchestrator.accept(request(list_id, "r1"), "m1")
@@ -249,25 +247,6 @@ class CrashingEvents(EventQueue):
         super().publish(event)
 
 
-def test_a_crash_before_the_event_is_sent_is_resumed_by_any_instance(world, emulator, face_v12, list_id, clock,
-                                                                     monkeypatch) -> None:
-    prepared_list(face_v12, list_id, emulator)
-    settings = app_settings(world)
-    orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
-    time.sleep(0.2)
-    crashing = build(settings, clock, monkeypatch)
-    crashing.events = CrashingEvents(orchestrator.events._queue)
-    clock.advance(3)
-    with pytest.raises(RuntimeError):
-        crashing.tick()
-    assert drain_events(world, settings) == []
-    clock.advance(orchestrator.policy.claim_seconds + 1)  # the dead worker's claim runs out
-    orchestrator.tick()
-    (event,) = drain_events(world, settings)
-    assert event["data"]["requestIds"] == ["r1"]
-
-
 class CrashingStore(TrainingStore):
     """Dies on the save that follows an emitted event: the event is out, the record still says training."""
 
@@ -282,23 +261,45 @@ class CrashingStore(TrainingStore):
         return super().save(state, etag)
 
 
-def test_a_crash_after_the_event_repeats_it_with_the_same_id(world, emulator, face_v12, list_id, clock,
-                                                             monkeypatch) -> None:
+def crash_then_resume(world, emulator, face_v12, list_id, clock, monkeypatch, sabotage) -> tuple[list, list]:
+    """One worker dies in the middle of a poll (how, `sabotage` decides); a healthy one resumes once the dead
+    worker's claim runs out. Returns the events seen before and after the resumption."""
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world)
-    orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
+    healthy = build(settings, clock, monkeypatch)
+    healthy.accept(request(list_id, "r1"), "m1")
     time.sleep(0.2)
     crashing = build(settings, clock, monkeypatch)
-    crashing.store = CrashingStore(orchestrator.store._table)
+    sabotage(crashing)
     clock.advance(3)
     with pytest.raises(RuntimeError):
         crashing.tick()
-    clock.advance(orchestrator.policy.claim_seconds + 1)
-    orchestrator.tick()
-    first, again = drain_events(world, settings)
+    before = drain_events(world, settings)
+    clock.advance(healthy.policy.claim_seconds + 1)
+    healthy.tick()
+    assert healthy.store.load(list_id)[0].phase is Phase.IDLE
+    return before, drain_events(world, settings)
+
+
+def test_a_crash_before_the_event_is_sent_is_resumed_by_any_instance(world, emulator, face_v12, list_id, clock,
+                                                                     monkeypatch) -> None:
+    def kill_before_sending(worker) -> None:
+        worker.events = CrashingEvents(worker.events._queue)
+
+    before, after = crash_then_resume(world, emulator, face_v12, list_id, clock, monkeypatch, kill_before_sending)
+    assert before == []
+    (event,) = after
+    assert event["data"]["requestIds"] == ["r1"]
+
+
+def test_a_crash_after_the_event_repeats_it_with_the_same_id(world, emulator, face_v12, list_id, clock,
+                                                             monkeypatch) -> None:
+    def kill_after_sending(worker) -> None:
+        worker.store = CrashingStore(worker.store._table)
+
+    before, after = crash_then_resume(world, emulator, face_v12, list_id, clock, monkeypatch, kill_after_sending)
+    (first,), (again,) = before, after
     assert first["id"] == again["id"] and first["data"]["requestIds"] == again["data"]["requestIds"] == ["r1"]
-    assert orchestrator.store.load(list_id)[0].phase is Phase.IDLE
 
 
 def test_two_pollers_racing_poll_once_and_report_once(world, emulator, face_v12, list_id, clock,
@@ -366,8 +367,7 @@ def test_a_principal_without_the_face_role_is_reported_after_the_window(world, e
 def test_another_4xx_is_a_rejection_reported_with_face_s_code(world, emulator, face_v12, list_id, clock,
                                                                monkeypatch) -> None:
     prepared_list(face_v12, list_id, emulator)
-    requests.post(f"{emulator}/faults", json={"pathPattern": "/train$", "status": 403, "code": "QuotaExceeded",
-                                              "count": 1}, timeout=5).raise_for_status()
+    inject_fault(emulator, pathPattern="/train$", status=403, code="QuotaExceeded", count=1)
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
     orchestrator.accept(request(list_id, "r1"), "m1")
@@ -375,8 +375,7 @@ def test_another_4xx_is_a_rejection_reported_with_face_s_code(world, emulator, f
     run_until_idle(orchestrator, clock, list_id, step_seconds=10)
     (event,) = drain_events(world, settings)
     assert event["type"].endswith("TrainingSucceeded")
-    requests.post(f"{emulator}/faults", json={"pathPattern": "/train$", "status": 422, "code": "Unprocessable",
-                                              "count": 1}, timeout=5).raise_for_status()
+    inject_fault(emulator, pathPattern="/train$", status=422, code="Unprocessable", count=1)
     orchestrator.accept(request(list_id, "r2"), "m2")
     (rejected,) = drain_events(world, settings)
     assert (rejected["data"]["status"], rejected["data"]["errorCode"]) == ("rejected", "Unprocessable")
