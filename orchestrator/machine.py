@@ -49,8 +49,6 @@ class ListState:
     phase: Phase = Phase.IDLE
     due_at: datetime | None = None
     run: Run | None = None
-    # While training: requests wait for a follow-up, to be submitted no earlier than this (their settle window).
-    follow_up_not_before: datetime | None = None
     attempts: int = 0  # consecutive retryable failures of the current step
     auth_failing_since: datetime | None = None
     last_duration_seconds: float | None = None
@@ -82,6 +80,14 @@ class Policy:
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 120.0
     max_transient_attempts: int = 8
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """A request waiting for a training, and the earliest its training may be submitted (its settle window)."""
+
+    request_id: str
+    not_before: datetime
 
 
 # Commands: what the shell must do now, in this order.
@@ -117,34 +123,38 @@ class Decision:
     commands: tuple[Command, ...] = field(default_factory=tuple)
 
 
-def on_request(state: ListState, settle_seconds: float, now: datetime) -> ListState:
-    """A request was recorded. Submission waits until no request arrived for `settle_seconds`."""
-    settle_until = now + timedelta(seconds=settle_seconds)
-    if state.phase is Phase.IDLE:
-        return replace(state, phase=Phase.WAITING, due_at=settle_until, attempts=0, auth_failing_since=None)
-    if state.phase is Phase.WAITING:
-        if state.attempts:  # already retrying a failed submit: its schedule stands
-            return state
-        return replace(state, due_at=max(state.due_at or now, settle_until))
-    return replace(state, follow_up_not_before=max(state.follow_up_not_before or now, settle_until))
+def on_request(state: ListState, not_before: datetime) -> ListState:
+    """A request was recorded. Only an idle list changes: a busy one meets the request in the waiting records
+    when it next decides, so intake never contends with the instance that holds the list."""
+    if state.phase is not Phase.IDLE:
+        return state
+    return replace(state, phase=Phase.WAITING, due_at=not_before, attempts=0, auth_failing_since=None)
 
 
-def next_step(state: ListState, pending_request_ids: tuple[str, ...], now: datetime, policy: Policy) -> Decision:
+def next_step(state: ListState, waiting: tuple[PendingRequest, ...], now: datetime, policy: Policy) -> Decision:
     """What is due now: submit, poll, give up on a training that ran too long, or nothing."""
     if state.due_at is None or state.due_at > now:
         return Decision(state)
     if state.phase is Phase.WAITING:
-        if not pending_request_ids:
+        if not waiting:
             return Decision(replace(state, phase=Phase.IDLE, due_at=None, attempts=0))
-        return Decision(state, (SubmitTraining(requests_for_one_run(pending_request_ids, policy)),))
+        ready_at = settled_at(waiting)
+        if ready_at > now:  # a request arrived since: its settle window starts again
+            return Decision(replace(state, due_at=ready_at))
+        return Decision(state, (SubmitTraining(requests_for_one_run(tuple(r.request_id for r in waiting), policy)),))
     if state.phase is Phase.TRAINING:
         run = state.run
         if (now - run.submitted_at).total_seconds() > policy.max_training_seconds:
             message = f"Training did not finish within {policy.max_training_seconds / 60:g} minutes."
-            return _finish(state, EventType.TIMED_OUT, "timedOut", pending_request_ids, now, policy,
+            return _finish(state, EventType.TIMED_OUT, "timedOut", waiting, now, policy,
                            error_code="TrainingTimedOut", error_message=message)
         return Decision(state, (PollTraining(run.operation_location),))
     return Decision(replace(state, due_at=None))
+
+
+def settled_at(waiting: tuple[PendingRequest, ...]) -> datetime:
+    """When no request has arrived for its settle window: the latest of their earliest submit times."""
+    return max(r.not_before for r in waiting)
 
 
 def claim(state: ListState, now: datetime, policy: Policy) -> ListState:
@@ -169,7 +179,7 @@ def after_submit(state: ListState, request_ids: tuple[str, ...], operation_locat
     run_number = state.runs_started + 1
     run = Run(f"{state.list_id}/run-{run_number}", operation_location, now, request_ids)
     training = replace(state, phase=Phase.TRAINING, run=run, runs_started=run_number, attempts=0,
-                       auth_failing_since=None, follow_up_not_before=None)
+                       auth_failing_since=None)
     return Decision(replace(training, due_at=now + timedelta(seconds=first_poll_delay(state, policy))))
 
 
@@ -181,8 +191,7 @@ def after_submit_error(state: ListState, error: FaceApiError, request_ids: tuple
         run_number = state.runs_started + 1
         adopted = Run(f"{state.list_id}/run-{run_number}", training_location, now, (), adopted=True)
         return Decision(replace(state, phase=Phase.TRAINING, run=adopted, runs_started=run_number, attempts=0,
-                                auth_failing_since=None, follow_up_not_before=now,
-                                due_at=now + timedelta(seconds=policy.first_poll_seconds)))
+                                auth_failing_since=None, due_at=now + timedelta(seconds=policy.first_poll_seconds)))
     retry = _retry(state, error, now, policy)
     if isinstance(retry, Decision):
         return retry
@@ -197,7 +206,7 @@ def after_submit_error(state: ListState, error: FaceApiError, request_ids: tuple
     return Decision(idle, (Emit(terminal_event(EventType.FAILED, outcome)), ForgetRequests(request_ids)))
 
 
-def after_poll(state: ListState, status: str, face_message: str | None, pending_request_ids: tuple[str, ...],
+def after_poll(state: ListState, status: str, face_message: str | None, waiting: tuple[PendingRequest, ...],
                now: datetime, policy: Policy, face_finished_at: datetime | None = None) -> Decision:
     """`face_finished_at` is the status's lastActionDateTime: when Face says the training ended, which is what the
     list's next training is timed by (our own observation comes up to one poll later)."""
@@ -207,20 +216,20 @@ def after_poll(state: ListState, status: str, face_message: str | None, pending_
         polled = replace(state, run=replace(run, polls=run.polls + 1), attempts=0, auth_failing_since=None)
         return Decision(replace(polled, due_at=now + timedelta(seconds=next_poll_delay(polled, now, policy))))
     if normalized == SUCCEEDED:
-        return _finish(state, EventType.SUCCEEDED, SUCCEEDED, pending_request_ids, now, policy,
+        return _finish(state, EventType.SUCCEEDED, SUCCEEDED, waiting, now, policy,
                        face_finished_at=face_finished_at)
     if normalized == FAILED:
-        return _finish(state, EventType.FAILED, FAILED, pending_request_ids, now, policy,
+        return _finish(state, EventType.FAILED, FAILED, waiting, now, policy,
                        error_code="TrainingFailed", error_message=face_message or "Training failed.")
-    return after_poll_error(state, _unknown_status(status), pending_request_ids, now, policy)
+    return after_poll_error(state, _unknown_status(status), waiting, now, policy)
 
 
-def after_poll_error(state: ListState, error: FaceApiError, pending_request_ids: tuple[str, ...], now: datetime,
+def after_poll_error(state: ListState, error: FaceApiError, waiting: tuple[PendingRequest, ...], now: datetime,
                      policy: Policy) -> Decision:
     retry = _retry(state, error, now, policy)
     if isinstance(retry, Decision):
         return retry
-    return _finish(state, EventType.FAILED, failure_status(error), pending_request_ids, now, policy,
+    return _finish(state, EventType.FAILED, failure_status(error), waiting, now, policy,
                    error_code=error.code or type(error).__name__, error_message=retry)
 
 
@@ -287,7 +296,7 @@ def failure_status(error: FaceApiError) -> str:
     return "unavailable"
 
 
-def _finish(state: ListState, event_type: EventType, status: str, pending_request_ids: tuple[str, ...],
+def _finish(state: ListState, event_type: EventType, status: str, waiting: tuple[PendingRequest, ...],
             now: datetime, policy: Policy, error_code: str | None = None,
             error_message: str | None = None, face_finished_at: datetime | None = None) -> Decision:
     run = state.run
@@ -301,12 +310,12 @@ def _finish(state: ListState, event_type: EventType, status: str, pending_reques
         # Face's own finish time, if it is plausible (clocks differ): between our submission and our observation.
         finished = face_finished_at if face_finished_at and run.submitted_at <= face_finished_at <= now else now
         duration = (finished - run.submitted_at).total_seconds()
-    waiting = tuple(r for r in pending_request_ids if r not in set(run.request_ids))
-    after = replace(state, run=None, attempts=0, auth_failing_since=None, follow_up_not_before=None,
+    covered = set(run.request_ids)
+    follow_up = tuple(r for r in waiting if r.request_id not in covered)
+    after = replace(state, run=None, attempts=0, auth_failing_since=None,
                     last_duration_seconds=duration if duration is not None else state.last_duration_seconds)
-    if waiting:
-        due = max(now, state.follow_up_not_before or now)
-        return Decision(replace(after, phase=Phase.WAITING, due_at=due), tuple(commands))
+    if follow_up:
+        return Decision(replace(after, phase=Phase.WAITING, due_at=max(now, settled_at(follow_up))), tuple(commands))
     return Decision(replace(after, phase=Phase.IDLE, due_at=None), tuple(commands))
 
 

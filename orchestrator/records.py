@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .machine import ListState, Phase, Run
+from .machine import ListState, PendingRequest, Phase, Run
 
 STATE_ROW = "state"
 REQUEST_ROW_PREFIX = "request:"
@@ -41,6 +41,10 @@ class RequestRecord:
         if self.settle_seconds is not None:
             entity["SettleSeconds"] = float(self.settle_seconds)
         return entity
+
+    def pending(self, default_settle_seconds: float) -> PendingRequest:
+        settle = self.settle_seconds if self.settle_seconds is not None else default_settle_seconds
+        return PendingRequest(self.request_id, self.received_at + timedelta(seconds=settle))
 
     @classmethod
     def from_entity(cls, entity: dict[str, Any]) -> "RequestRecord":
@@ -72,8 +76,7 @@ def state_to_entity(state: ListState) -> dict[str, Any]:
         "PartitionKey": state.list_id, "RowKey": STATE_ROW, "SchemaVersion": _SCHEMA_VERSION,
         "Phase": str(state.phase), "Attempts": state.attempts, "RunsStarted": state.runs_started,
     }
-    optional = {"DueAt": state.due_at, "FollowUpNotBefore": state.follow_up_not_before,
-                "AuthFailingSince": state.auth_failing_since, "LastDurationSeconds": state.last_duration_seconds}
+    optional = {"DueAt": state.due_at, "AuthFailingSince": state.auth_failing_since, "LastDurationSeconds": state.last_duration_seconds}
     entity.update({k: v for k, v in optional.items() if v is not None})
     if state.run is not None:
         run = state.run
@@ -97,7 +100,7 @@ def state_from_entity(entity: dict[str, Any]) -> ListState:
                   polls=int(entity.get("RunPolls", 0)), adopted=bool(entity.get("RunAdopted", False)))
     return ListState(
         list_id=entity["PartitionKey"], phase=Phase(entity["Phase"]), due_at=_utc(entity.get("DueAt")), run=run,
-        follow_up_not_before=_utc(entity.get("FollowUpNotBefore")), attempts=int(entity.get("Attempts", 0)),
+        attempts=int(entity.get("Attempts", 0)),
         auth_failing_since=_utc(entity.get("AuthFailingSince")),
         last_duration_seconds=entity.get("LastDurationSeconds"), runs_started=int(entity.get("RunsStarted", 0)),
     )

@@ -26,6 +26,9 @@ from .store import ConcurrencyConflict, TrainingStore
 
 log = logging.getLogger("orchestrator")
 MAX_CONFLICT_RETRIES = 8
+# A list can be due again at once (a follow-up after a finish, a batch after a batch); more than this in one
+# call waits for the next tick, so one busy list cannot hold a tick.
+MAX_STEPS_PER_ADVANCE = 4
 TICK_WORKERS = 8
 
 
@@ -60,15 +63,14 @@ class Orchestrator:
                 Rejection(rejected.reason, message_id, rejected.list_id, rejected.request_id), self.clock()))
             log.warning("rejected message %s: %s", message_id, rejected.reason)
             return Outcome(False, rejected.list_id, rejected.request_id, rejected.reason)
-        now = self.clock()
-        settle = self.default_settle_seconds if request.settle_seconds is None else request.settle_seconds
-        fresh = self.store.add_request(RequestRecord(request.list_id, request.request_id, now, request.reason,
-                                                     request.settle_seconds))
+        record = RequestRecord(request.list_id, request.request_id, self.clock(), request.reason,
+                               request.settle_seconds)
+        fresh = self.store.add_request(record)
         log.info("request %s for %s %s", request.request_id, request.list_id,
                  "recorded" if fresh else "was already recorded (redelivery)")
-        self._update(request.list_id, lambda state: machine.on_request(state, settle, now))
-        if settle == 0:
-            self.advance(request.list_id)  # nothing to wait for: submit now rather than at the next tick
+        # Recorded first, state read after: a tick finishing the list meanwhile re-checks the waiting records
+        # after it stores the list idle, so between the two of them this request is always seen.
+        self._wake(request.list_id, record.pending(self.default_settle_seconds).not_before)
         return Outcome(True, request.list_id, request.request_id)
 
     # The timer trigger
@@ -83,18 +85,25 @@ class Orchestrator:
     # One step of one list
 
     def advance(self, list_id: str) -> None:
-        """Do what is due for the list now, if anything; safe to call from any instance at any time."""
+        """Do what is due for the list now, if anything; safe to call from any instance at any time. A step that
+        leaves the list due at once (a follow-up with nothing to wait for) is followed by the next, not a tick later."""
+        for _ in range(MAX_STEPS_PER_ADVANCE):
+            if not self._step(list_id):
+                return
+
+    def _step(self, list_id: str) -> bool:
+        """One decision and its effects; True if the list is due again right away."""
         state, etag = self.store.load(list_id)
         now = self.clock()
         if state.due_at is None or state.due_at > now:
             self._sync_index(state)
-            return
+            return False
         claimed = machine.claim(state, now, self.policy)
         try:
             etag = self.store.save(claimed, etag)
         except ConcurrencyConflict:
-            return  # another instance has it
-        waiting = tuple(r.request_id for r in self.store.waiting_requests(list_id))
+            return False  # another instance has it
+        waiting = self._waiting(list_id)
         decision = machine.next_step(state, waiting, now, self.policy)
         decision = self._carry_out(decision, waiting)
         self._execute(list_id, decision)
@@ -102,10 +111,26 @@ class Orchestrator:
             self.store.save(decision.state, etag)
         except ConcurrencyConflict:
             log.warning("list %s changed while claimed (the claim ran out?); the stored state stands", list_id)
-            return
+            return False
         self._sync_index(decision.state)
+        after = decision.state
+        if after.phase is Phase.IDLE:
+            # A request recorded while this step ran found the list busy and left it to us.
+            late = self._waiting(list_id)
+            if late:
+                after = self._update(list_id, lambda current: machine.on_request(current, machine.settled_at(late)))
+        return after.due_at is not None and after.due_at <= self.clock()
 
-    def _carry_out(self, decision: Decision, waiting: tuple[str, ...]) -> Decision:
+    def _wake(self, list_id: str, not_before: datetime) -> None:
+        """Make an idle list wait for its requests, and submit at once if nothing is left to wait for."""
+        state = self._update(list_id, lambda current: machine.on_request(current, not_before))
+        if state.due_at is not None and state.due_at <= self.clock():
+            self.advance(list_id)
+
+    def _waiting(self, list_id: str) -> tuple[machine.PendingRequest, ...]:
+        return tuple(r.pending(self.default_settle_seconds) for r in self.store.waiting_requests(list_id))
+
+    def _carry_out(self, decision: Decision, waiting: tuple[machine.PendingRequest, ...]) -> Decision:
         """Turn the Face command of a decision into the decision on its outcome."""
         state = decision.state
         for command in decision.commands:
@@ -144,7 +169,6 @@ class Orchestrator:
             state, etag = self.store.load(list_id)
             changed = change(state)
             if changed == state and etag is not None:
-                self._sync_index(state)
                 return state
             if changed.due_at is not None:
                 self.store.mark_due(list_id, changed.due_at)  # index first: a crash must not hide a due list

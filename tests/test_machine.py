@@ -10,9 +10,9 @@ import pytest
 from orchestrator.events import EventType
 from orchestrator.face_errors import (AuthFailed, NotFound, ProtocolError, Rejected, Throttled, TrainingConflict,
                                       Transient)
-from orchestrator.machine import (Emit, ForgetRequests, ListState, Phase, Policy, PollTraining, SubmitTraining,
-                                  after_poll, after_poll_error, after_submit, after_submit_error, next_step,
-                                  on_request, retry_delay)
+from orchestrator.machine import (Emit, ForgetRequests, ListState, PendingRequest, Phase, Policy, PollTraining,
+                                  SubmitTraining, after_poll, after_poll_error, after_submit, after_submit_error,
+                                  next_step, on_request, retry_delay)
 
 T0 = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
 POLICY = Policy(api_version="v1.2", max_training_seconds=3600, auth_retry_seconds=600)
@@ -27,8 +27,17 @@ def idle() -> ListState:
     return ListState("celebs")
 
 
+def waiting(*request_ids: str, not_before: float = 0) -> tuple[PendingRequest, ...]:
+    return tuple(PendingRequest(r, at(not_before)) for r in request_ids)
+
+
+def requested(not_before: float = 0) -> ListState:
+    """An idle list just woken by a request."""
+    return on_request(idle(), at(not_before))
+
+
 def training(submitted: float = 0, requests=("r1",), last_duration=None) -> ListState:
-    state = replace(idle(), phase=Phase.WAITING, due_at=at(submitted), last_duration_seconds=last_duration)
+    state = replace(requested(submitted), last_duration_seconds=last_duration)
     return after_submit(state, requests, LOCATION, at(submitted), POLICY).state
 
 
@@ -36,37 +45,28 @@ def events(decision) -> list:
     return [c.event for c in decision.commands if isinstance(c, Emit)]
 
 
-@pytest.mark.parametrize("phase_before, settle, expected_phase, expected_due", [
-    (Phase.IDLE, 0, Phase.WAITING, 0),
-    (Phase.IDLE, 30, Phase.WAITING, 30),
-])
-def test_a_request_on_an_idle_list_waits_for_its_settle_window(phase_before, settle, expected_phase,
-                                                               expected_due) -> None:
-    state = on_request(idle(), settle, at(0))
-    assert (state.phase, state.due_at) == (expected_phase, at(expected_due))
+def test_a_request_wakes_an_idle_list_for_its_settle_window() -> None:
+    state = on_request(idle(), at(30))
+    assert (state.phase, state.due_at) == (Phase.WAITING, at(30))
 
 
-def test_each_new_request_extends_the_settle_window() -> None:
-    state = on_request(idle(), 30, at(0))
-    state = on_request(state, 30, at(20))
-    assert state.due_at == at(50)
-    assert on_request(state, 0, at(25)) == state  # a shorter window never shortens the wait: nothing to write
+def test_a_busy_list_is_not_written_by_a_request() -> None:
+    assert on_request(training(), at(5)) == training()
+    assert on_request(requested(10), at(50)) == requested(10)
 
 
-def test_requests_during_a_training_wait_for_one_follow_up() -> None:
-    state = on_request(training(), 10, at(5))
-    assert state.phase is Phase.TRAINING and state.follow_up_not_before == at(15)
-    assert on_request(state, 0, at(6)) == state
+def test_submit_when_due_with_every_waiting_request() -> None:
+    assert next_step(requested(), waiting("r1", "r2"), at(0), POLICY).commands == (SubmitTraining(("r1", "r2")),)
+    assert next_step(requested(30), waiting("r1", not_before=30), at(29), POLICY).commands == ()
 
 
-def test_submit_when_due_with_every_pending_request() -> None:
-    state = on_request(idle(), 0, at(0))
-    assert next_step(state, ("r1", "r2"), at(0), POLICY).commands == (SubmitTraining(("r1", "r2")),)
-    assert next_step(on_request(idle(), 30, at(0)), ("r1",), at(29), POLICY).commands == ()
+def test_a_request_that_arrived_since_restarts_the_settle_window() -> None:
+    decision = next_step(requested(30), waiting("r1", not_before=30) + waiting("r2", not_before=50), at(30), POLICY)
+    assert decision.commands == () and decision.state.due_at == at(50)
 
 
-def test_a_due_list_without_pending_requests_goes_idle() -> None:
-    decision = next_step(on_request(idle(), 0, at(0)), (), at(1), POLICY)
+def test_a_due_list_without_waiting_requests_goes_idle() -> None:
+    decision = next_step(requested(), (), at(1), POLICY)
     assert decision.state.phase is Phase.IDLE and decision.commands == ()
 
 
@@ -92,7 +92,7 @@ def test_every_running_spelling_keeps_polling_with_growing_waits(status: str) ->
 
 
 def test_success_emits_one_event_naming_every_request_then_forgets_them() -> None:
-    decision = after_poll(training(requests=("r1", "r2")), "Succeeded", None, ("r1", "r2"), at(7), POLICY)
+    decision = after_poll(training(requests=("r1", "r2")), "Succeeded", None, waiting("r1", "r2"), at(7), POLICY)
     (event,) = events(decision)
     assert event.event_type is EventType.SUCCEEDED
     assert event.event_id == "celebs/run-1/outcome"
@@ -103,22 +103,21 @@ def test_success_emits_one_event_naming_every_request_then_forgets_them() -> Non
 
 
 def test_requests_that_arrived_during_the_training_get_exactly_one_follow_up() -> None:
-    state = on_request(on_request(training(requests=("r1",)), 0, at(3)), 0, at(4))
-    decision = after_poll(state, "succeeded", None, ("r1", "r2", "r3"), at(9), POLICY)
+    decision = after_poll(training(requests=("r1",)), "succeeded", None,
+                          waiting("r1") + waiting("r2", "r3", not_before=4), at(9), POLICY)
     assert decision.state.phase is Phase.WAITING and decision.state.due_at == at(9)
-    follow_up = next_step(decision.state, ("r2", "r3"), at(9), POLICY)
+    follow_up = next_step(decision.state, waiting("r2", "r3", not_before=4), at(9), POLICY)
     assert follow_up.commands == (SubmitTraining(("r2", "r3")),)
     assert after_submit(follow_up.state, ("r2", "r3"), LOCATION, at(9), POLICY).state.run.run_id == "celebs/run-2"
 
 
 def test_a_follow_up_honours_the_settle_window_of_its_requests() -> None:
-    state = on_request(training(), 60, at(3))
-    decision = after_poll(state, "succeeded", None, ("r1", "r9"), at(9), POLICY)
+    decision = after_poll(training(), "succeeded", None, waiting("r1") + waiting("r9", not_before=63), at(9), POLICY)
     assert decision.state.due_at == at(63)
 
 
 def test_a_failed_training_reports_the_face_message() -> None:
-    decision = after_poll(training(), "failed", "There is no persisted face.", ("r1",), at(5), POLICY)
+    decision = after_poll(training(), "failed", "There is no persisted face.", waiting("r1"), at(5), POLICY)
     (event,) = events(decision)
     data = event.to_cloud_event()["data"]
     assert event.event_type is EventType.FAILED
@@ -134,7 +133,7 @@ def test_the_next_training_of_a_list_is_first_polled_at_its_last_duration() -> N
 
 def test_a_training_running_past_the_limit_times_out_and_stops_polling() -> None:
     state = replace(training(), due_at=at(3601))
-    decision = next_step(state, ("r1",), at(3601), POLICY)
+    decision = next_step(state, waiting("r1"), at(3601), POLICY)
     (event,) = events(decision)
     assert event.event_type is EventType.TIMED_OUT
     assert not any(isinstance(c, PollTraining) for c in decision.commands)
@@ -142,14 +141,14 @@ def test_a_training_running_past_the_limit_times_out_and_stops_polling() -> None
 
 
 def test_throttling_waits_exactly_retry_after_without_counting_an_attempt() -> None:
-    state = on_request(idle(), 0, at(0))
+    state = requested()
     decision = after_submit_error(state, Throttled("429", status=429, retry_after_seconds=17), ("r1",), LOCATION,
                                   at(0), POLICY)
     assert decision.state.due_at == at(17) and decision.state.attempts == 0 and decision.commands == ()
 
 
 def test_transient_errors_back_off_exponentially_with_jitter_then_give_up() -> None:
-    state = on_request(idle(), 0, at(0))
+    state = requested()
     delays, now = [], 0.0
     for _ in range(POLICY.max_transient_attempts):
         decision = after_submit_error(state, Transient("503", status=503), ("r1",), LOCATION, at(now), POLICY)
@@ -169,7 +168,7 @@ def test_jitter_is_deterministic_per_list_and_differs_between_lists() -> None:
 
 
 def test_auth_failures_are_retried_for_the_window_then_reported() -> None:
-    state = on_request(idle(), 0, at(0))
+    state = requested()
     state = after_submit_error(state, AuthFailed("403", status=403), ("r1",), LOCATION, at(0), POLICY).state
     state = after_submit_error(state, AuthFailed("403", status=403), ("r1",), LOCATION, at(300), POLICY).state
     assert state.phase is Phase.WAITING and state.auth_failing_since == at(0)
@@ -185,7 +184,7 @@ def test_auth_failures_are_retried_for_the_window_then_reported() -> None:
     (ProtocolError("202 without operation-Location"), "protocolError"),
 ])
 def test_errors_that_retrying_cannot_fix_end_in_a_failure_event(error, status: str) -> None:
-    decision = after_submit_error(on_request(idle(), 0, at(0)), error, ("r1", "r2"), LOCATION, at(1), POLICY)
+    decision = after_submit_error(requested(), error, ("r1", "r2"), LOCATION, at(1), POLICY)
     (event,) = events(decision)
     data = event.to_cloud_event()["data"]
     assert (data["status"], data["requestIds"]) == (status, ["r1", "r2"])
@@ -194,18 +193,18 @@ def test_errors_that_retrying_cannot_fix_end_in_a_failure_event(error, status: s
 
 
 def test_a_training_started_elsewhere_is_adopted_and_our_requests_wait_for_the_next_one() -> None:
-    decision = after_submit_error(on_request(idle(), 0, at(0)), TrainingConflict("busy", status=409), ("r1",),
+    decision = after_submit_error(requested(), TrainingConflict("busy", status=409), ("r1",),
                                   LOCATION, at(0), POLICY)
     assert decision.state.phase is Phase.TRAINING and decision.state.run.adopted
     assert decision.commands == ()
-    done = after_poll(decision.state, "succeeded", None, ("r1",), at(5), POLICY)
+    done = after_poll(decision.state, "succeeded", None, waiting("r1"), at(5), POLICY)
     assert events(done) == []  # not our run: no event for it
-    assert next_step(done.state, ("r1",), at(5), POLICY).commands == (SubmitTraining(("r1",)),)
+    assert next_step(done.state, waiting("r1"), at(5), POLICY).commands == (SubmitTraining(("r1",)),)
 
 
 def test_a_list_deleted_during_training_ends_the_run_with_not_found() -> None:
-    decision = after_poll_error(training(), NotFound("gone", status=404, code="LargeFaceListNotFound"), ("r1",),
-                                at(4), POLICY)
+    decision = after_poll_error(training(), NotFound("gone", status=404, code="LargeFaceListNotFound"),
+                                waiting("r1"), at(4), POLICY)
     data = events(decision)[0].to_cloud_event()["data"]
     assert (data["status"], data["errorCode"]) == ("notFound", "LargeFaceListNotFound")
 
@@ -219,13 +218,13 @@ def test_an_unknown_status_is_retried_as_a_protocol_error_then_reported() -> Non
 def test_a_claim_holds_the_list_for_the_claim_time() -> None:
     from orchestrator.machine import claim
 
-    assert claim(on_request(idle(), 0, at(0)), at(0), POLICY).due_at == at(POLICY.claim_seconds)
-    assert next_step(claim(on_request(idle(), 0, at(0)), at(0), POLICY), ("r1",), at(1), POLICY).commands == ()
+    assert claim(requested(), at(0), POLICY).due_at == at(POLICY.claim_seconds)
+    assert next_step(claim(requested(), at(0), POLICY), waiting("r1"), at(1), POLICY).commands == ()
 
 
 def test_a_run_covers_only_as_many_requests_as_one_event_can_name() -> None:
     pending = tuple(f"request-{n:05d}-{'x' * 20}" for n in range(3000))
-    (submit,) = next_step(on_request(idle(), 0, at(0)), pending, at(0), POLICY).commands
+    (submit,) = next_step(requested(), waiting(*pending), at(0), POLICY).commands
     size = sum(len(r) + 3 for r in submit.request_ids)
     assert submit.request_ids == pending[:len(submit.request_ids)]
     assert size <= POLICY.max_request_id_bytes_per_run < size + len(pending[len(submit.request_ids)]) + 3

@@ -410,3 +410,49 @@ def test_no_secret_reaches_the_logs_or_the_events(world, emulator, face_v12, lis
     assert re.search(r"apim-request-id [0-9a-f-]{36}\)", logged)  # the gateway's id, logged with ours
     for secret in (world.face_key, world.identity_header, "AccountKey=", world.storage_connection_string):
         assert secret not in logged and secret not in published
+
+
+class InterleavingStore(TrainingStore):
+    """Records a request just before the tick stores the list idle: intake's insert, landing after the tick read
+    the waiting requests, while intake's own read of the state saw the list training and left it alone."""
+
+    def __init__(self, table, late: "RequestRecord") -> None:
+        super().__init__(table)
+        self.late = late
+
+    def save(self, state, etag):
+        if state.phase is Phase.IDLE and self.late is not None:
+            self.add_request(self.late)
+            self.late = None
+        return super().save(state, etag)
+
+
+def test_a_request_recorded_while_the_tick_finishes_still_gets_its_training(world, emulator, face_v12, list_id,
+                                                                            clock, monkeypatch) -> None:
+    from orchestrator.records import RequestRecord
+
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    time.sleep(0.2)
+    clock.advance(3)
+    late = RequestRecord(list_id, "late", clock(), None, None)
+    orchestrator.store = InterleavingStore(orchestrator.store._table, late)
+    orchestrator.tick()  # finishes run 1, stores the list idle, then must notice the late request
+    assert face_calls(emulator)["train"] == 2
+    run_until_idle(orchestrator, clock, list_id)
+    first, second = drain_events(world, settings)
+    assert (first["data"]["requestIds"], second["data"]["requestIds"]) == (["r1"], ["late"])
+
+
+def test_a_follow_up_with_nothing_to_wait_for_is_submitted_by_the_same_tick(world, emulator, face_v12, list_id,
+                                                                            clock, monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    orchestrator = build(app_settings(world), clock, monkeypatch)
+    orchestrator.accept(request(list_id, "r1"), "m1")
+    orchestrator.accept(request(list_id, "r2"), "m2")  # arrives during run 1
+    time.sleep(0.2)
+    clock.advance(3)
+    orchestrator.tick()
+    assert face_calls(emulator) == {"train": 2, "status": 1}
