@@ -168,8 +168,9 @@ class LocalWorld:
         if identity:
             self.processes.append(ManagedProcess(
                 "identity endpoint",
+                # --option=value: a random secret may start with "-", which argparse would take for an option.
                 [python, "-m", "localdev.identity_endpoint", "--port", str(self.ports.identity),
-                 "--header", self.identity_header, "--key-file", str(self.state_dir / "identity-signing-key.json"),
+                 f"--header={self.identity_header}", f"--key-file={self.state_dir / 'identity-signing-key.json'}",
                  *self.identity_options],
                 lambda: _http_ok(f"http://127.0.0.1:{self.ports.identity}/health"),
                 self.state_dir / "identity.log",
@@ -179,7 +180,7 @@ class LocalWorld:
                 "Face emulator",
                 [python, "-m", "localdev.face_emulator", "--port", str(self.ports.face_http),
                  "--tls-port", str(self.ports.face_https), "--tls-dir", str(self.state_dir / "tls"),
-                 "--key", self.face_key, "--time-scale", str(self.time_scale),
+                 f"--key={self.face_key}", "--time-scale", str(self.time_scale),
                  "--jwks-url", f"http://127.0.0.1:{self.ports.identity}{JWKS_PATH}", *self.face_options],
                 lambda: _http_ok(f"{self.emulator_control}/health"),
                 self.state_dir / "face-emulator.log",

@@ -69,3 +69,17 @@ def test_make_dev_world_serves_clients_and_stops_cleanly(tmp_path: Path) -> None
     finally:
         if dev.poll() is None:
             dev.kill()
+
+
+def test_secrets_that_start_with_a_dash_reach_the_services(tmp_path: Path) -> None:
+    from localdev.world import LocalWorld
+
+    with LocalWorld(tmp_path, identity_header="-starts-with-a-dash", face_key="-also-a-dash") as world:
+        world.start(azurite=False)
+        token = requests.get(world.identity_endpoint, headers={"X-IDENTITY-HEADER": "-starts-with-a-dash"},
+                             params={"api-version": "2019-08-01", "resource": "https://cognitiveservices.azure.com"},
+                             timeout=5)
+        assert token.status_code == 200
+        lists = requests.get(f"{world.face_http_endpoint}/face/v1.2/largefacelists",
+                             headers={"Ocp-Apim-Subscription-Key": "-also-a-dash"}, timeout=5)
+        assert lists.status_code == 200
