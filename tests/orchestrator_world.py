@@ -7,8 +7,11 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import requests
+from azure.functions.queue import QueueMessage
+from azure.functions.timer import TimerRequest
 from azure.storage.queue import QueueClient
 
+import function_app
 from localdev.world import LocalWorld
 from orchestrator import runtime
 from orchestrator.worker import Orchestrator
@@ -43,10 +46,31 @@ def app_settings(world: LocalWorld, api_version: str = "v1.2", *, key: bool = Fa
     return {**settings, **overrides}
 
 
-def build(settings: dict, clock: SteppedClock, monkeypatch) -> Orchestrator:
+def build(settings: dict, clock: SteppedClock, monkeypatch, *, as_function_app: bool = True) -> Orchestrator:
+    """An orchestrator from the real composition root. With `as_function_app`, it is the one the decorated
+    functions use (`send` and `tick` below go through them); without, it stands for another host."""
     for name, value in settings.items():  # the SDKs and requests read these from the process environment
         monkeypatch.setenv(name, value)
-    return runtime.build(settings, clock=clock)
+    orchestrator = runtime.build(settings, clock=clock)
+    if as_function_app:
+        monkeypatch.setattr(runtime, "current", lambda: orchestrator)
+    return orchestrator
+
+
+def queue_message(body: bytes, message_id: str) -> QueueMessage:
+    now = datetime.now(timezone.utc)
+    return QueueMessage(id=message_id, body=body, dequeue_count=1, insertion_time=now, expiration_time=now,
+                        time_next_visible=now, pop_receipt="receipt")
+
+
+def send(body: bytes, message_id: str) -> None:
+    """Deliver a message to the real queue-triggered function, as the host does."""
+    function_app.train_requests(queue_message(body, message_id))
+
+
+def tick() -> None:
+    """Fire the real timer-triggered function, as the host does."""
+    function_app.poll_trainings(TimerRequest(past_due=False))
 
 
 def request(list_id: str, request_id: str | None = None, **fields) -> bytes:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
 
 import azure.functions as func
 import pytest
 import requests
-from azure.functions.queue import QueueMessage
 from azure.functions.timer import TimerRequest
 
 import function_app
 from orchestrator import runtime
 from tests.conftest import FaceHttp
-from tests.orchestrator_world import app_settings, drain_events, face_calls, request
+from tests.orchestrator_world import app_settings, drain_events, face_calls, queue_message, request
 
 
 @pytest.fixture
@@ -26,12 +24,6 @@ def app_env(world, emulator, monkeypatch):
     runtime.current.cache_clear()
     yield settings
     runtime.current.cache_clear()
-
-
-def queue_message(body: bytes, message_id: str) -> QueueMessage:
-    now = datetime.now(timezone.utc)
-    return QueueMessage(id=message_id, body=body, dequeue_count=1, insertion_time=now, expiration_time=now,
-                        time_next_visible=now, pop_receipt="receipt")
 
 
 def http_get(list_id: str | None) -> func.HttpRequest:

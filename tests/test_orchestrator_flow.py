@@ -14,7 +14,8 @@ from orchestrator.event_queue import EventQueue
 from orchestrator.machine import Phase
 from orchestrator.store import TrainingStore
 from tests.conftest import API_VERSIONS, FaceHttp, inject_fault
-from tests.orchestrator_world import SteppedClock, app_settings, build, drain_events, face_calls, request
+from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, request, send,
+                                      tick)
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def run_until_idle(orchestrator, clock: SteppedClock, list_id: str, step_seconds
             return
         time.sleep(0.05)  # let the emulator's (scaled) training move on in real time
         clock.advance(step_seconds)
-        orchestrator.tick()
+        tick()
     raise AssertionError(f"{list_id} still {state.phase} after {max_steps} steps")
 
 
@@ -47,8 +48,7 @@ def test_a_request_trains_the_list_once_and_reports_success(world, emulator, fac
     # v1.0 takes keys only; the later versions use the managed identity.
     settings = app_settings(world, api_version, key=api_version == "v1.0")
     orchestrator = build(settings, clock, monkeypatch)
-    outcome = orchestrator.accept(request(list_id, "upload-1", reason="bulk upload"), "m1")
-    assert outcome.accepted
+    send(request(list_id, "upload-1", reason="bulk upload"), "m1")
     assert face_calls(emulator)["train"] == 1  # submitted at once: no settle window
     run_until_idle(orchestrator, clock, list_id)
 
@@ -67,9 +67,9 @@ def test_a_burst_during_a_training_gets_exactly_one_follow_up(world, emulator, f
     prepared_list(face_v12, list_id, emulator, faces=20_000)  # 18 s in Azure, 0.9 s here
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "first"), "m0")
+    send(request(list_id, "first"), "m0")
     for n in range(40):
-        orchestrator.accept(request(list_id, f"burst-{n:02d}"), f"m{n + 1}")
+        send(request(list_id, f"burst-{n:02d}"), f"m{n + 1}")
     assert face_calls(emulator)["train"] == 1
     time.sleep(1.0)
     run_until_idle(orchestrator, clock, list_id)
@@ -87,12 +87,12 @@ def test_the_settle_window_trains_once_after_the_last_request(world, emulator, f
     settings = app_settings(world, SETTLE_SECONDS="30")
     orchestrator = build(settings, clock, monkeypatch)
     for n in range(3):
-        orchestrator.accept(request(list_id, f"r{n}"), f"m{n}")
+        send(request(list_id, f"r{n}"), f"m{n}")
         clock.advance(20)
-        orchestrator.tick()
+        tick()
     assert face_calls(emulator)["train"] == 0  # 20 s apart: each request reopened the 30 s window
     clock.advance(11)
-    orchestrator.tick()
+    tick()
     assert face_calls(emulator)["train"] == 1
     run_until_idle(orchestrator, clock, list_id)
     (event,) = drain_events(world, settings)
@@ -103,12 +103,12 @@ def test_a_request_may_ask_for_its_own_settle_window(world, emulator, face_v12, 
                                                      monkeypatch) -> None:
     prepared_list(face_v12, list_id, emulator)
     orchestrator = build(app_settings(world), clock, monkeypatch)
-    orchestrator.accept(request(list_id, settleSeconds=60), "m1")
+    send(request(list_id, settleSeconds=60), "m1")
     clock.advance(59)
-    orchestrator.tick()
+    tick()
     assert face_calls(emulator)["train"] == 0
     clock.advance(2)
-    orchestrator.tick()
+    tick()
     assert face_calls(emulator)["train"] == 1
 
 
@@ -117,13 +117,13 @@ def test_throttling_on_train_waits_for_retry_after(world, emulator, face_v12, li
     inject_fault(emulator, pathPattern="/train$", status=429, retryAfterSeconds=30, count=1)
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
+    send(request(list_id, "r1"), "m1")
     clock.advance(29)
-    orchestrator.tick()
+    tick()
     assert requests.get(f"{emulator}/stats", timeout=5).json()["responses"][
         "FaceListOperations_TrainLargeFaceList"] == {"429": 1}
     clock.advance(2)
-    orchestrator.tick()
+    tick()
     run_until_idle(orchestrator, clock, list_id)
     (event,) = drain_events(world, settings)
     assert event["type"].endswith("TrainingSucceeded")
@@ -136,7 +136,7 @@ def test_transient_faults_are_retried_until_the_call_goes_through(world, emulato
     inject_fault(emulator, pathPattern="/training$", count=2, **rule)
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
+    send(request(list_id, "r1"), "m1")
     run_until_idle(orchestrator, clock, list_id, step_seconds=10)
     (event,) = drain_events(world, settings)
     assert event["type"].endswith("TrainingSucceeded")
@@ -146,7 +146,7 @@ def test_transient_faults_are_retried_until_the_call_goes_through(world, emulato
 def test_a_missing_list_ends_in_a_failure_event(world, emulator, clock, monkeypatch) -> None:
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request("never-created", "r1"), "m1")
+    send(request("never-created", "r1"), "m1")
     (event,) = drain_events(world, settings)
     assert event["type"] == "Face.LargeFaceList.TrainingFailed"
     assert (event["data"]["status"], event["data"]["errorCode"]) == ("notFound", "LargeFaceListNotFound")
@@ -160,7 +160,7 @@ def test_a_failed_training_reports_the_face_message(world, emulator, face_v12, l
                  timeout=5).raise_for_status()
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
+    send(request(list_id, "r1"), "m1")
     run_until_idle(orchestrator, clock, list_id)
     (event,) = drain_events(world, settings)
     assert event["type"] == "Face.LargeFaceList.TrainingFailed"
@@ -172,11 +172,11 @@ def test_auth_refusals_are_retried_for_the_window_then_reported(world, emulator,
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world, FACE_API_KEY="wrong-key", AUTH_RETRY_MINUTES="10")
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
+    send(request(list_id, "r1"), "m1")
     assert drain_events(world, settings) == []
     for _ in range(12):
         clock.advance(60)
-        orchestrator.tick()
+        tick()
     (event,) = drain_events(world, settings)
     assert event["data"]["status"] == "unauthorized"
     assert "still refused" in event["data"]["errorMessage"].lower()
@@ -189,7 +189,7 @@ def test_a_training_started_elsewhere_is_adopted_then_followed_up(world, emulato
     assert face_v12.call("POST", f"/largefacelists/{list_id}/train").status_code == 202  # someone else's training
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
+    send(request(list_id, "r1"), "m1")
     state, _ = orchestrator.store.load(list_id)
     assert state.run.adopted
     time.sleep(1.0)
@@ -205,7 +205,7 @@ def test_a_foreign_operation_location_fails_the_training_and_gets_no_credential(
     rogue_face = recording_server([(202, {"operation-Location": f"{elsewhere.url}/training"}, b"")])
     settings = app_settings(world, FACE_ENDPOINT=rogue_face.url, FACE_API_KEY="secret-key")
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
+    send(request(list_id, "r1"), "m1")
     (event,) = drain_events(world, settings)
     assert event["data"]["status"] == "protocolError"
     assert "not on FACE_ENDPOINT" in event["data"]["errorMessage"]
@@ -215,8 +215,7 @@ def test_a_foreign_operation_location_fails_the_training_and_gets_no_credential(
 def test_bad_messages_get_a_rejection_event_and_touch_nothing(world, emulator, clock, monkeypatch) -> None:
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
-    outcome = orchestrator.accept(b'{"listId": "UPPER", "requestId": "r1"}', "m1")
-    assert not outcome.accepted
+    send(b'{"listId": "UPPER", "requestId": "r1"}', "m1")
     (event,) = drain_events(world, settings)
     assert event["type"] == "Face.LargeFaceList.TrainingRequestRejected"
     assert event["id"] == "rejected/m1" and event["data"]["requestId"] == "r1"
@@ -228,8 +227,8 @@ def test_a_redelivered_request_counts_once(world, emulator, face_v12, list_id, c
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id), "m1")
-    orchestrator.accept(request(list_id), "m1")  # same message again, as after a crash before its deletion
+    send(request(list_id), "m1")
+    send(request(list_id), "m1")  # same message again, as after a crash before its deletion
     run_until_idle(orchestrator, clock, list_id)
     (event,) = drain_events(world, settings)
     assert event["data"]["requestIds"] == ["msg-m1"]
@@ -267,16 +266,16 @@ def crash_then_resume(world, emulator, face_v12, list_id, clock, monkeypatch, sa
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world)
     healthy = build(settings, clock, monkeypatch)
-    healthy.accept(request(list_id, "r1"), "m1")
+    send(request(list_id, "r1"), "m1")
     time.sleep(0.2)
-    crashing = build(settings, clock, monkeypatch)
+    crashing = build(settings, clock, monkeypatch, as_function_app=False)
     sabotage(crashing)
     clock.advance(3)
     with pytest.raises(RuntimeError):
         crashing.tick()
     before = drain_events(world, settings)
     clock.advance(healthy.policy.claim_seconds + 1)
-    healthy.tick()
+    tick()
     assert healthy.store.load(list_id)[0].phase is Phase.IDLE
     return before, drain_events(world, settings)
 
@@ -307,17 +306,17 @@ def test_two_pollers_racing_poll_once_and_report_once(world, emulator, face_v12,
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world)
     first = build(settings, clock, monkeypatch)
-    second = build(settings, clock, monkeypatch)
-    first.accept(request(list_id, "r1"), "m1")
+    second = build(settings, clock, monkeypatch, as_function_app=False)
+    send(request(list_id, "r1"), "m1")
     time.sleep(0.2)
     clock.advance(3)
     barrier = threading.Barrier(2)
 
-    def race(orchestrator) -> None:
+    def race(host) -> None:  # two hosts: the function app's instance and another one
         barrier.wait()
-        orchestrator.tick()
+        host.tick()
 
-    threads = [threading.Thread(target=race, args=(o,)) for o in (first, second)]
+    threads = [threading.Thread(target=race, args=(host,)) for host in (first, second)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -330,7 +329,7 @@ def test_two_pollers_racing_poll_once_and_report_once(world, emulator, face_v12,
 def test_two_intake_workers_racing_submit_once(world, emulator, face_v12, list_id, clock, monkeypatch) -> None:
     prepared_list(face_v12, list_id, emulator, faces=20_000)
     settings = app_settings(world)
-    workers = [build(settings, clock, monkeypatch) for _ in range(2)]
+    workers = [build(settings, clock, monkeypatch, as_function_app=n == 0) for n in range(2)]
     barrier = threading.Barrier(8)
 
     def send(n: int) -> None:
@@ -356,10 +355,10 @@ def test_a_principal_without_the_face_role_is_reported_after_the_window(world, e
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world, AZURE_CLIENT_ID=NO_ROLE_CLIENT_ID, AUTH_RETRY_MINUTES="2")
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
+    send(request(list_id, "r1"), "m1")
     for _ in range(4):
         clock.advance(60)
-        orchestrator.tick()
+        tick()
     (event,) = drain_events(world, settings)
     assert (event["data"]["status"], event["data"]["errorCode"]) == ("unauthorized", "PermissionDenied")
 
@@ -370,13 +369,13 @@ def test_another_4xx_is_a_rejection_reported_with_face_s_code(world, emulator, f
     inject_fault(emulator, pathPattern="/train$", status=403, code="QuotaExceeded", count=1)
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
+    send(request(list_id, "r1"), "m1")
     # 403 is an auth status: retried within the window, so the quota fault is seen once and then it trains.
     run_until_idle(orchestrator, clock, list_id, step_seconds=10)
     (event,) = drain_events(world, settings)
     assert event["type"].endswith("TrainingSucceeded")
     inject_fault(emulator, pathPattern="/train$", status=422, code="Unprocessable", count=1)
-    orchestrator.accept(request(list_id, "r2"), "m2")
+    send(request(list_id, "r2"), "m2")
     (rejected,) = drain_events(world, settings)
     assert (rejected["data"]["status"], rejected["data"]["errorCode"]) == ("rejected", "Unprocessable")
 
@@ -387,7 +386,7 @@ def test_a_training_that_outlives_the_limit_is_timed_out(world, emulator, face_v
     requests.patch(f"{emulator}/config", json={"timeScale": 0.01}, timeout=5).raise_for_status()  # 150 s real
     settings = app_settings(world, MAX_TRAINING_MINUTES="1")
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
+    send(request(list_id, "r1"), "m1")
     run_until_idle(orchestrator, clock, list_id, step_seconds=15)
     (event,) = drain_events(world, settings)
     assert event["type"] == "Face.LargeFaceList.TrainingTimedOut"
@@ -402,8 +401,8 @@ def test_no_secret_reaches_the_logs_or_the_events(world, emulator, face_v12, lis
     settings = app_settings(world, key=True)
     caplog.set_level(logging.DEBUG)
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
-    orchestrator.accept(b"not json", "m2")
+    send(request(list_id, "r1"), "m1")
+    send(b"not json", "m2")
     run_until_idle(orchestrator, clock, list_id)
     published = json.dumps(drain_events(world, settings))
     logged = "\n".join(record.getMessage() for record in caplog.records)
@@ -434,12 +433,12 @@ def test_a_request_recorded_while_the_tick_finishes_still_gets_its_training(worl
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
+    send(request(list_id, "r1"), "m1")
     time.sleep(0.2)
     clock.advance(3)
     late = RequestRecord(list_id, "late", clock(), None, None)
     orchestrator.store = InterleavingStore(orchestrator.store._table, late)
-    orchestrator.tick()  # finishes run 1, stores the list idle, then must notice the late request
+    tick()  # finishes run 1, stores the list idle, then must notice the late request
     assert face_calls(emulator)["train"] == 2
     run_until_idle(orchestrator, clock, list_id)
     first, second = drain_events(world, settings)
@@ -450,9 +449,9 @@ def test_a_follow_up_with_nothing_to_wait_for_is_submitted_by_the_same_tick(worl
                                                                             clock, monkeypatch) -> None:
     prepared_list(face_v12, list_id, emulator)
     orchestrator = build(app_settings(world), clock, monkeypatch)
-    orchestrator.accept(request(list_id, "r1"), "m1")
-    orchestrator.accept(request(list_id, "r2"), "m2")  # arrives during run 1
+    send(request(list_id, "r1"), "m1")
+    send(request(list_id, "r2"), "m2")  # arrives during run 1
     time.sleep(0.2)
     clock.advance(3)
-    orchestrator.tick()
+    tick()
     assert face_calls(emulator) == {"train": 2, "status": 1}
