@@ -117,7 +117,7 @@ def error_for(response: requests.Response) -> FaceApiError:
     """The one place where a Face answer becomes a typed error."""
     status = response.status_code
     code, message = _error_detail(response)
-    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    retry_after = parse_retry_after(response.headers.get("Retry-After"), response.headers.get("Date"))
     details = {"status": status, "code": code, "retry_after_seconds": retry_after}
     if 300 <= status < 400:
         return ProtocolError(f"Face answered a redirect ({status}); redirects are not followed with credentials.",
@@ -135,19 +135,28 @@ def error_for(response: requests.Response) -> FaceApiError:
     return Rejected(message, **details)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds, or an HTTP date (RFC 9110 §10.2.3); None when absent or unreadable."""
+def parse_retry_after(value: str | None, response_date: str | None = None) -> float | None:
+    """Seconds, or an HTTP date (RFC 9110 §10.2.3) measured against the response's own `Date`, so that a skew
+    between our clock and the service's does not matter; None when absent or unreadable."""
     if value is None:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
         pass
+    until, sent = _http_date(value), _http_date(response_date)
+    if until is None or sent is None:
+        return None
+    return max(0.0, (until - sent).total_seconds())
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
     try:
-        moment = email.utils.parsedate_to_datetime(value)
+        return email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
 
 
 def _timestamp(value: object) -> datetime | None:

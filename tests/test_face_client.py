@@ -177,7 +177,11 @@ def test_no_secret_reaches_an_error_message(recording_server) -> None:
     assert "secret-key" not in str(raised.value)
 
 
-@pytest.mark.parametrize("value, expected", [("7", 7.0), ("0", 0.0), ("-3", 0.0), (None, None), ("soon", None),
-                                             ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)])
-def test_retry_after_in_seconds_or_as_a_date(value, expected) -> None:
-    assert parse_retry_after(value) == expected
+@pytest.mark.parametrize("value, date, expected", [
+    ("7", None, 7.0), ("0", None, 0.0), ("-3", None, 0.0), (None, None, None), ("soon", None, None),
+    ("Wed, 21 Oct 2015 07:28:30 GMT", "Wed, 21 Oct 2015 07:28:00 GMT", 30.0),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", "Wed, 21 Oct 2015 07:29:00 GMT", 0.0),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", None, None),
+])
+def test_retry_after_in_seconds_or_as_a_date_on_the_server_s_clock(value, date, expected) -> None:
+    assert parse_retry_after(value, date) == expected
