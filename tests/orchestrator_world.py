@@ -83,7 +83,7 @@ def request(list_id: str, request_id: str | None = None, **fields) -> bytes:
 def drain_events(world: LocalWorld, settings: dict) -> list[dict]:
     queue = QueueClient.from_connection_string(world.storage_connection_string, settings["TRAINING_EVENTS_QUEUE"])
     events = []
-    while batch := list(queue.receive_messages(max_messages=32)):
+    while batch := list(queue.receive_messages(messages_per_page=32, max_messages=32)):
         for message in batch:
             events.append(json.loads(message.content))
             queue.delete_message(message)

@@ -1,0 +1,87 @@
+"""python -m localdev.host [--app function_app] [--port 7071] [--settings local.settings.json] [--host-json host.json]
+
+Runs the app's queue, timer and HTTP functions until SIGINT or SIGTERM. All state lives in storage, so a SIGKILL
+at any moment loses nothing: unfinished messages come back when their lease runs out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import signal
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from aiohttp import web
+
+from .config import HostConfigError, load_app, load_settings
+from .http import build_app
+from .queues import LEASE, QueueListener
+from .timers import TimerRunner
+
+log = logging.getLogger("localdev.host")
+DEFAULT_HOST_ID = "localdev-host"
+SHUTDOWN_GRACE_SECONDS = 30
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localdev.host", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--app", default="function_app", help="the module holding the FunctionApp")
+    parser.add_argument("--app-dir", type=Path, default=Path.cwd(), help="where that module is (default: here)")
+    parser.add_argument("--settings", type=Path, default=Path("local.settings.json"))
+    parser.add_argument("--host-json", type=Path, default=Path("host.json"))
+    parser.add_argument("--port", type=int, default=7071, help="HTTP port (the Core Tools default)")
+    parser.add_argument("--lease-seconds", type=float, default=LEASE.total_seconds(),
+                        help="queue message lease, renewed every half lease (default 600, as the host)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stdout)
+    logging.getLogger("azure").setLevel(logging.WARNING)
+
+    settings = load_settings(args.settings)
+    try:
+        config = load_app(args.app, args.app_dir, settings, args.app_dir / args.host_json)
+    except HostConfigError as error:
+        print(f"dev host: {error}", file=sys.stderr)
+        return 2
+    function_key = settings.get("LOCALDEV_FUNCTION_KEY") or secrets.token_urlsafe(24)
+    host_id = settings.get("AzureFunctionsWebHost__hostid", DEFAULT_HOST_ID)
+
+    stop = threading.Event()
+    workers = [QueueListener(q, config.queue_options, config.connection_string(q.connection), stop,
+                             lease=timedelta(seconds=args.lease_seconds)) for q in config.queues]
+    workers += [TimerRunner(t, config.connection_string("AzureWebJobsStorage"), host_id, stop) for t in config.timers]
+    threads = [threading.Thread(target=w.run, name=type(w).__name__, daemon=True) for w in workers]
+    for thread in threads:
+        thread.start()
+    print(f"dev host: {len(config.queues)} queue, {len(config.timers)} timer, {len(config.http)} HTTP function(s)"
+          + (f"; HTTP on http://127.0.0.1:{args.port}/api, function key {function_key}" if config.http else ""),
+          flush=True)
+    asyncio.run(_serve(config.http, function_key, args.port, stop))
+    for thread in threads:
+        thread.join(SHUTDOWN_GRACE_SECONDS)
+    print("dev host: stopped", flush=True)
+    return 0
+
+
+async def _serve(http_functions, function_key: str, port: int, stop: threading.Event) -> None:
+    loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, lambda: (stop.set(), stopped.set()))
+    runner = None
+    if http_functions:
+        runner = web.AppRunner(build_app(http_functions, function_key), access_log=None, handle_signals=False)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+    await stopped.wait()
+    if runner:
+        await runner.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

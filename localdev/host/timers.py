@@ -1,0 +1,114 @@
+"""Timer triggers as the host runs them.
+
+- NCRONTAB with 6 fields, seconds first (5 fields are also accepted), in UTC.
+- Runs never overlap, and the next occurrence is computed from when a run finishes, so occurrences missed during
+  a long run are skipped.
+- With the schedule monitor, the host keeps `{Last, Next, LastUpdated}` in the blob
+  `azure-webjobs-hosts/timers/{hostId}/Host.Functions.{name}/status`. After downtime, if the recorded `Next` has
+  passed, one run is made with `past_due=True`, not one per missed occurrence. The monitor is switched off for
+  schedules that fire more than once a minute, as in the host.
+- `run_on_startup` runs once at start, unless a past-due run already does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.functions.timer import TimerRequest
+from azure.storage.blob import BlobServiceClient
+from croniter import croniter
+
+from .config import HostConfigError, TimerFunction
+from .invocations import invoke
+
+log = logging.getLogger("localdev.host")
+MONITOR_CONTAINER = "azure-webjobs-hosts"
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Schedule:
+    def __init__(self, expression: str) -> None:
+        fields = expression.split()
+        if len(fields) not in (5, 6):
+            raise HostConfigError(f"schedule {expression!r} is not NCRONTAB: give 6 fields (seconds first) or 5")
+        self.expression = expression
+        self._seconds_first = len(fields) == 6
+        if not croniter.is_valid(expression, second_at_beginning=self._seconds_first):
+            raise HostConfigError(f"schedule {expression!r} is not a valid NCRONTAB expression")
+
+    def next_after(self, moment: datetime) -> datetime:
+        return croniter(self.expression, moment, second_at_beginning=self._seconds_first).get_next(datetime)
+
+    def more_often_than_a_minute(self, moment: datetime) -> bool:
+        first = self.next_after(moment)
+        return self.next_after(first) - first < timedelta(minutes=1)
+
+
+class ScheduleMonitor:
+    """The status blob the real host keeps, so a restarted host knows whether it missed an occurrence."""
+
+    def __init__(self, connection_string: str, host_id: str, function_name: str) -> None:
+        service = BlobServiceClient.from_connection_string(connection_string)
+        self._container = service.get_container_client(MONITOR_CONTAINER)
+        self._blob = self._container.get_blob_client(f"timers/{host_id}/Host.Functions.{function_name}/status")
+
+    def load(self) -> dict | None:
+        try:
+            return json.loads(self._blob.download_blob().readall())
+        except ResourceNotFoundError:
+            return None
+
+    def save(self, last: datetime | None, next_occurrence: datetime, now: datetime) -> None:
+        try:
+            self._container.create_container()
+        except ResourceExistsError:
+            pass
+        status = {"Last": last.isoformat() if last else None, "Next": next_occurrence.isoformat(),
+                  "LastUpdated": now.isoformat()}
+        self._blob.upload_blob(json.dumps(status), overwrite=True)
+
+
+class TimerRunner:
+    def __init__(self, function: TimerFunction, connection_string: str, host_id: str, stop: threading.Event,
+                 clock: Clock = utc_now) -> None:
+        self.function = function
+        self.schedule = Schedule(function.schedule)
+        self.stop = stop
+        self.clock = clock
+        monitored = function.use_monitor and not self.schedule.more_often_than_a_minute(clock())
+        self.monitor = ScheduleMonitor(connection_string, host_id, function.name) if monitored else None
+
+    def run(self) -> None:
+        now = self.clock()
+        status = self.monitor.load() if self.monitor else None
+        last = None
+        if status and status.get("Next") and datetime.fromisoformat(status["Next"]) < now:
+            last = self._fire(past_due=True, status=status)
+        elif self.function.run_on_startup:
+            last = self._fire(past_due=False, status=status)
+        while not self.stop.is_set():
+            next_occurrence = self.schedule.next_after(self.clock())
+            if self.monitor:
+                self.monitor.save(last, next_occurrence, self.clock())
+            if self.stop.wait(max(0.0, (next_occurrence - self.clock()).total_seconds())):
+                break
+            last = self._fire(past_due=False, status={"Next": next_occurrence.isoformat()})
+
+    def _fire(self, past_due: bool, status: dict | None) -> datetime:
+        started = self.clock()
+        request = TimerRequest(past_due=past_due, schedule_status=status or {}, schedule={"AdjustForDST": True})
+        try:
+            invoke(self.function.name, self.function.function, {self.function.arg_name: request},
+                   trigger="timer", pastDue=past_due)
+        except Exception:  # noqa: BLE001 - a failed run is logged; the next occurrence runs as scheduled
+            pass
+        return started

@@ -1,0 +1,43 @@
+"""A tiny function app of the dev host's own tests: each function reports what it saw to the `seen` queue."""
+
+import json
+import os
+import time
+
+import azure.functions as func
+from azure.storage.queue import QueueClient
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+
+def report(**fields) -> None:
+    queue = QueueClient.from_connection_string(os.environ["AzureWebJobsStorage"], os.environ["SEEN_QUEUE"])
+    queue.send_message(json.dumps(fields, default=str))
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%WORK_QUEUE%", connection="AzureWebJobsStorage")
+def work(msg: func.QueueMessage) -> None:
+    body = msg.get_body().decode("utf-8", errors="replace")
+    report(function="work", id=msg.id, body=body, dequeueCount=msg.dequeue_count, popReceipt=msg.pop_receipt,
+           started=time.time())
+    if "sleep" in body:
+        time.sleep(float(body.split()[1]))
+    if "fail" in body:
+        raise RuntimeError("asked to fail")
+
+
+@app.timer_trigger(arg_name="timer", schedule="%TICK_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def tick(timer: func.TimerRequest) -> None:
+    report(function="tick", pastDue=timer.past_due, at=time.time())
+    time.sleep(float(os.environ.get("TICK_SECONDS", "0")))
+
+
+@app.route(route="things/{name?}", methods=["GET"])
+def things(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps({"name": req.route_params.get("name"), "q": req.params.get("q")}),
+                             mimetype="application/json")
+
+
+@app.route(route="open", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def open_door(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("open")

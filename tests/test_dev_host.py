@@ -1,0 +1,232 @@
+"""The dev host's semantics, each against Azurite, with a tiny test app of its own (tests/host_app)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from azure.storage.queue import QueueClient
+
+from localdev.world import REPO_ROOT, free_port
+
+HOST_APP = REPO_ROOT / "tests" / "host_app"
+
+
+class DevHost:
+    def __init__(self, world, tmp_path: Path, host_json: dict, schedule: str = "0 0 0 1 1 *", **env) -> None:
+        suffix = uuid.uuid4().hex[:8]
+        self.work_queue, self.seen_queue = f"work-{suffix}", f"seen-{suffix}"
+        self.port = free_port()
+        (tmp_path / "host.json").write_text(json.dumps({"version": "2.0", **host_json}))
+        self.env = {**os.environ, "AzureWebJobsStorage": world.storage_connection_string, "WORK_QUEUE": self.work_queue,
+                    "SEEN_QUEUE": self.seen_queue, "TICK_SCHEDULE": schedule, "LOCALDEV_FUNCTION_KEY": "test-key",
+                    "AzureFunctionsWebHost__hostid": f"host-{suffix}", **env}
+        self.tmp_path = tmp_path
+        self.connection = world.storage_connection_string
+        for name in (self.work_queue, self.seen_queue):
+            QueueClient.from_connection_string(self.connection, name).create_queue()
+        self.process: subprocess.Popen | None = None
+
+    def start(self, *extra: str) -> "DevHost":
+        self.log = open(self.tmp_path / "host.log", "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "localdev.host", "--app-dir", str(HOST_APP), "--settings", "/nonexistent",
+             "--host-json", str(self.tmp_path / "host.json"), "--port", str(self.port), *extra],
+            cwd=REPO_ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while b"dev host:" not in (self.tmp_path / "host.log").read_bytes():
+            assert self.process.poll() is None, (self.tmp_path / "host.log").read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        return self
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        self.process.send_signal(signum)
+        return self.process.wait(30)
+
+    def send(self, text: str, encode_base64: bool = True) -> str:
+        queue = QueueClient.from_connection_string(self.connection, self.work_queue)
+        content = base64.b64encode(text.encode()).decode() if encode_base64 else text
+        return queue.send_message(content).id
+
+    def seen(self, count: int, timeout: float = 20) -> list[dict]:
+        queue = QueueClient.from_connection_string(self.connection, self.seen_queue)
+        found: list[dict] = []
+        deadline = time.monotonic() + timeout
+        while len(found) < count and time.monotonic() < deadline:
+            for message in queue.receive_messages(messages_per_page=32, max_messages=32):
+                found.append(json.loads(message.content))
+                queue.delete_message(message)
+            time.sleep(0.1)
+        return found
+
+    def queue_messages(self, name: str) -> list[str]:
+        queue = QueueClient.from_connection_string(self.connection, name)
+        try:
+            return [m.content for m in queue.peek_messages(max_messages=32)]
+        except Exception:  # noqa: BLE001 - the poison queue is created only when something is poisoned
+            return []
+
+    def log_text(self) -> str:
+        return (self.tmp_path / "host.log").read_text()
+
+
+@pytest.fixture
+def dev_host(world, tmp_path):
+    hosts: list[DevHost] = []
+
+    def make(host_json: dict | None = None, **kwargs) -> DevHost:
+        path = tmp_path / f"host{len(hosts)}"
+        path.mkdir()
+        hosts.append(DevHost(world, path, host_json or {}, **kwargs))
+        return hosts[-1]
+
+    yield make
+    for host in hosts:
+        if host.process and host.process.poll() is None:
+            host.process.kill()
+            host.process.wait()
+
+
+QUICK = {"extensions": {"queues": {"maxPollingInterval": "00:00:01", "maxDequeueCount": 3}}}
+
+
+def test_a_base64_message_runs_once_and_is_deleted(dev_host) -> None:
+    host = dev_host(QUICK).start()
+    message_id = host.send("hello")
+    (seen,) = host.seen(1)
+    assert (seen["body"], seen["id"], seen["dequeueCount"]) == ("hello", message_id, 1)
+    time.sleep(1.5)
+    assert host.queue_messages(host.work_queue) == []
+    record = next(json.loads(line.split(" INFO ", 1)[1]) for line in host.log_text().splitlines()
+                  if '"function": "work"' in line)
+    assert record["outcome"] == "Succeeded" and record["invocationId"] and record["durationMs"] >= 0
+
+
+def test_a_message_that_is_not_base64_goes_to_poison_without_running(dev_host) -> None:
+    host = dev_host(QUICK).start()
+    host.send("{not base64}", encode_base64=False)
+    time.sleep(3)
+    assert host.seen(0, timeout=0.5) == []
+    assert host.queue_messages(f"{host.work_queue}-poison") == ["{not base64}"]
+
+
+def test_with_encoding_none_plain_text_runs(dev_host) -> None:
+    host = dev_host({"extensions": {"queues": {"messageEncoding": "none", "maxPollingInterval": "00:00:01"}}}).start()
+    host.send('{"listId": "x"}', encode_base64=False)
+    (seen,) = host.seen(1)
+    assert seen["body"] == '{"listId": "x"}'
+
+
+def test_failures_are_retried_after_the_visibility_timeout_then_poisoned(dev_host) -> None:
+    host = dev_host({"extensions": {"queues": {"maxPollingInterval": "00:00:01", "maxDequeueCount": 3,
+                                               "visibilityTimeout": "00:00:01"}}}).start()
+    host.send("please fail")
+    runs = host.seen(3, timeout=30)
+    assert [r["dequeueCount"] for r in runs] == [1, 2, 3]
+    assert all(b["started"] - a["started"] >= 0.9 for a, b in zip(runs, runs[1:]))  # visibilityTimeout waited
+    time.sleep(1.5)
+    assert [base64.b64decode(m).decode() for m in host.queue_messages(f"{host.work_queue}-poison")] == ["please fail"]
+    assert host.seen(0, timeout=1) == []
+
+
+def test_a_json_body_overrides_the_trigger_metadata_as_the_host_does(dev_host) -> None:
+    host = dev_host(QUICK).start()
+    host.send(json.dumps({"id": "from-body", "dequeueCount": 42}))
+    (seen,) = host.seen(1)
+    assert (seen["id"], seen["dequeueCount"]) == ("from-body", 42)
+
+
+def test_the_lease_is_renewed_while_a_long_run_lasts(dev_host) -> None:
+    host = dev_host(QUICK).start("--lease-seconds", "2")
+    host.send("sleep 5")
+    (first,) = host.seen(1)
+    assert host.seen(1, timeout=6) == []  # not redelivered, though the run outlives the 2 s lease twice over
+    time.sleep(1)
+    assert host.queue_messages(host.work_queue) == []
+
+
+def test_batches_run_concurrently_up_to_batch_size(dev_host) -> None:
+    host = dev_host({"extensions": {"queues": {"batchSize": 4, "newBatchThreshold": 0,
+                                               "maxPollingInterval": "00:00:01"}}})
+    for n in range(8):
+        host.send(f"sleep 1 #{n}")
+    host.start()
+    runs = sorted(host.seen(8, timeout=30), key=lambda r: r["started"])
+    first_wave = [r for r in runs if r["started"] - runs[0]["started"] < 0.5]
+    assert len(first_wave) == 4  # one batch of 4 at once; the next only once it has drained
+
+
+def test_a_message_dequeued_too_often_goes_to_poison_unrun(dev_host, world) -> None:
+    host = dev_host(QUICK)
+    queue = QueueClient.from_connection_string(world.storage_connection_string, host.work_queue)
+    queue.send_message(base64.b64encode(b"crashed the host every time").decode())
+    for _ in range(3):  # three hosts took it and died (leases ran out)
+        (message,) = queue.receive_messages(max_messages=1, visibility_timeout=1)
+        time.sleep(1.1)
+    host.start()
+    time.sleep(3)
+    assert host.seen(0, timeout=0.5) == []
+    assert len(host.queue_messages(f"{host.work_queue}-poison")) == 1
+
+
+def test_sigkill_loses_nothing(dev_host) -> None:
+    host = dev_host(QUICK).start("--lease-seconds", "3")
+    host.send("sleep 10")
+    host.seen(1)
+    host.process.kill()
+    host.process.wait()
+    host.start()  # a new host process on the same queue: the killed run's message comes back after its lease
+    redelivered = host.seen(1, timeout=15)
+    assert redelivered and redelivered[0]["dequeueCount"] == 2
+
+
+def test_the_timer_runs_on_schedule_without_overlapping(dev_host) -> None:
+    host = dev_host(QUICK, schedule="*/1 * * * * *", TICK_SECONDS="1.5").start()
+    runs = host.seen(3, timeout=15)
+    starts = [r["at"] for r in runs]
+    assert all(b - a >= 1.5 for a, b in zip(starts, starts[1:]))  # the 1 s occurrences during a run are skipped
+    assert not any(r["pastDue"] for r in runs)
+
+
+def test_a_timer_missed_while_the_host_was_down_runs_once_past_due(dev_host) -> None:
+    host = dev_host(QUICK, schedule="0 */1 * * * *").start()
+    time.sleep(1)
+    host.stop()
+    monitor_env = host.env
+    # Pretend the host stayed down past the recorded next occurrence.
+    from azure.storage.blob import BlobServiceClient
+
+    blob = BlobServiceClient.from_connection_string(host.connection).get_blob_client(
+        "azure-webjobs-hosts", f"timers/{monitor_env['AzureFunctionsWebHost__hostid']}/Host.Functions.tick/status")
+    status = json.loads(blob.download_blob().readall())
+    status["Next"] = "2020-01-01T00:00:00+00:00"
+    blob.upload_blob(json.dumps(status), overwrite=True)
+    host.start()
+    (run,) = host.seen(1, timeout=10)
+    assert run["pastDue"] is True
+
+
+def test_http_routes_keys_and_auth_levels(dev_host) -> None:
+    host = dev_host(QUICK).start()
+    base = f"http://127.0.0.1:{host.port}/api"
+    assert requests.get(f"{base}/things/abc", timeout=5).status_code == 401
+    answer = requests.get(f"{base}/things/abc", params={"q": "1"}, headers={"x-functions-key": "test-key"}, timeout=5)
+    assert answer.json() == {"name": "abc", "q": "1"}
+    assert requests.get(f"{base}/things", params={"code": "test-key"}, timeout=5).json() == {"name": None, "q": None}
+    assert requests.get(f"{base}/open", timeout=5).text == "open"
+
+
+def test_sigterm_stops_cleanly(dev_host) -> None:
+    host = dev_host(QUICK).start()
+    assert host.stop(signal.SIGTERM) == 0
+    assert "dev host: stopped" in host.log_text()
