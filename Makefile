@@ -11,10 +11,11 @@ NODE_STAMP := node_modules/.installed
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
-$(PY_STAMP): requirements.txt localdev/requirements-dev.txt localdev/constraints.txt
+$(PY_STAMP): requirements.txt localdev/requirements-dev.txt localdev/constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install --quiet --disable-pip-version-check -r localdev/requirements-dev.txt -c localdev/constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --editable .
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json

@@ -188,26 +188,29 @@ class Orchestrator:
     # The HTTP status function
 
     def describe(self, list_id: str) -> dict[str, Any] | None:
-        state, etag = self.store.load(list_id)
-        if etag is None:
-            return None
-        waiting = self.store.waiting_requests(list_id)
-        run = state.run
-        return {
-            "listId": list_id, "phase": str(state.phase),
-            "dueAt": _iso(state.due_at),
-            "waitingRequests": len([r for r in waiting if run is None or r.request_id not in run.request_ids]),
-            "lastDurationSeconds": state.last_duration_seconds,
-            "run": None if run is None else {
-                "runId": run.run_id, "operationLocation": run.operation_location,
-                "submittedAt": _iso(run.submitted_at), "polls": run.polls, "requests": len(run.request_ids),
-                "adopted": run.adopted,
-            },
-        }
+        return describe_state(self.store, list_id)
 
     def describe_in_flight(self) -> list[dict[str, Any]]:
         described = (self.describe(marker.list_id) for marker in self.store.in_flight())
         return [d for d in described if d is not None and d["phase"] != str(Phase.IDLE)]
+
+
+def describe_state(store: TrainingStore, list_id: str) -> dict[str, Any] | None:
+    """A list's training as the status endpoint and the CLI show it; None if nothing was ever requested."""
+    state, etag = store.load(list_id)
+    if etag is None:
+        return None
+    run = state.run
+    covered = set(run.request_ids) if run else set()
+    return {
+        "listId": list_id, "phase": str(state.phase), "dueAt": _iso(state.due_at),
+        "waitingRequests": len([r for r in store.waiting_requests(list_id) if r.request_id not in covered]),
+        "lastDurationSeconds": state.last_duration_seconds,
+        "run": None if run is None else {
+            "runId": run.run_id, "operationLocation": run.operation_location, "submittedAt": _iso(run.submitted_at),
+            "polls": run.polls, "requests": len(run.request_ids), "adopted": run.adopted,
+        },
+    }
 
 
 def _iso(moment: datetime | None) -> str | None:

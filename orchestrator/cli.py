@@ -1,0 +1,262 @@
+"""facetrain: send training requests, and watch trainings, events and poisoned messages.
+
+Works against Azure as well as locally. Storage comes from --connection-string, or the AzureWebJobsStorage
+setting (a connection string), or --account-name / the AzureWebJobsStorage__queueServiceUri and
+__tableServiceUri settings with DefaultAzureCredential. Queue and table names come from the app's own settings
+(TRAINING_REQUESTS_QUEUE, TRAINING_EVENTS_QUEUE, TRAININGS_TABLE), with the same defaults.
+
+Exit codes: 0 done; 1 some request was refused (the rest were sent), or the list asked about is unknown;
+2 usage or configuration error; 3 storage could not be reached, or lacks the queue or table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient
+from azure.storage.queue import QueueClient
+from rich.console import Console
+from rich.table import Column, Table
+
+from .enqueue import enqueue
+from .intake import RequestRejected
+from .settings import DEFAULTS
+from .store import TrainingStore
+from .worker import describe_state
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_STORAGE = 0, 1, 2, 3
+EXAMPLES = """examples:
+  facetrain enqueue celebrities --reason "bulk upload" --settle 30
+  facetrain enqueue --file lists.txt
+  facetrain status                 # every list with work in flight
+  facetrain status celebrities --json
+  facetrain events --follow        # consume events as they arrive
+  facetrain poison --redrive       # send poisoned requests back to the requests queue
+"""
+
+
+class UsageError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Storage:
+    connection_string: str | None
+    queue_url: str | None
+    table_url: str | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, env: dict[str, str]) -> "Storage":
+        if args.connection_string or env.get("AzureWebJobsStorage"):
+            return cls(args.connection_string or env["AzureWebJobsStorage"], None, None)
+        if args.account_name:
+            name = args.account_name
+            return cls(None, f"https://{name}.queue.core.windows.net", f"https://{name}.table.core.windows.net")
+        queue_url = env.get("AzureWebJobsStorage__queueServiceUri")
+        table_url = env.get("AzureWebJobsStorage__tableServiceUri")
+        if queue_url and table_url:
+            return cls(None, queue_url, table_url)
+        raise UsageError("No storage given: use --connection-string, --account-name, or set AzureWebJobsStorage "
+                         "(e.g. `set -a; . .localdev/settings.env; set +a` for the local world).")
+
+    def queue(self, name: str) -> QueueClient:
+        if self.connection_string:
+            return QueueClient.from_connection_string(self.connection_string, name)
+        return QueueClient(self.queue_url, name, credential=_credential())
+
+    def table(self, name: str) -> TableClient:
+        if self.connection_string:
+            return TableClient.from_connection_string(self.connection_string, name)
+        return TableClient(self.table_url, name, credential=_credential())
+
+
+def _credential():
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facetrain", description=__doc__, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--connection-string", help="storage connection string (default: $AzureWebJobsStorage)")
+    parser.add_argument("--account-name", help="storage account name, reached with DefaultAzureCredential")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    send = commands.add_parser("enqueue", help="request a training of one or more lists",
+                               description="Put one training request per list on the requests queue.",
+                               epilog="example: facetrain enqueue celebrities staff --settle 30",
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    send.add_argument("list_ids", nargs="*", metavar="LIST_ID")
+    send.add_argument("--file", type=Path, help="a file of list ids, one per line ('-' for standard input)")
+    send.add_argument("--reason", help="why, carried into the events")
+    send.add_argument("--settle", type=float, metavar="SECONDS", help="train only once no request came for this long")
+    send.add_argument("--request-id", help="the request's id (one list only); default: the queue message id")
+
+    status = commands.add_parser("status", help="show trainings from the table",
+                                 description="Show one list's training, or every list with work in flight.",
+                                 epilog="example: facetrain status celebrities --json")
+    status.add_argument("list_id", nargs="?", metavar="LIST_ID")
+    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    events = commands.add_parser("events", help="show completion and rejection events",
+                                 description="Show the events queue. By default it only peeks (at most 32 "
+                                             "events, none removed); --follow consumes them as they arrive.",
+                                 epilog="example: facetrain events --follow --json")
+    events.add_argument("--follow", action="store_true", help="keep receiving (and removing) until Ctrl-C")
+    events.add_argument("--json", action="store_true", help="one JSON event per line")
+
+    poison = commands.add_parser("poison", help="inspect or re-drive poisoned requests",
+                                 description="List messages in the requests queue's -poison queue; --redrive "
+                                             "sends each back to the requests queue and removes it.",
+                                 epilog="example: facetrain poison --redrive")
+    poison.add_argument("--redrive", action="store_true")
+    poison.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> int:
+    env = dict(os.environ if env is None else env)
+    console, errors = Console(), Console(stderr=True)
+    args = build_parser().parse_args(argv)
+    names = {name: env.get(name) or DEFAULTS[name]
+             for name in ("TRAINING_REQUESTS_QUEUE", "TRAINING_EVENTS_QUEUE", "TRAININGS_TABLE")}
+    try:
+        storage = Storage.from_args(args, env)
+        handler = {"enqueue": _enqueue, "status": _status, "events": _events, "poison": _poison}[args.command]
+        return handler(args, storage, names, console, errors)
+    except UsageError as error:
+        errors.print(f"[red]facetrain:[/] {error}")
+        return EXIT_USAGE
+    except ResourceNotFoundError as error:
+        errors.print(f"[red]facetrain: not found in storage:[/] {str(error).splitlines()[0]}")
+        return EXIT_STORAGE
+    except AzureError as error:
+        errors.print(f"[red]facetrain: storage could not be reached:[/] {type(error).__name__}: "
+                     f"{str(error).splitlines()[0]}")
+        return EXIT_STORAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _enqueue(args, storage: Storage, names, console: Console, errors: Console) -> int:
+    list_ids = list(args.list_ids)
+    if args.file:
+        text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text()
+        list_ids += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not list_ids:
+        raise UsageError("give at least one LIST_ID, or --file")
+    if args.request_id and len(list_ids) > 1:
+        raise UsageError("--request-id names one request: give one LIST_ID with it")
+    queue = storage.queue(names["TRAINING_REQUESTS_QUEUE"])
+    refused = 0
+    with console.status(f"sending {len(list_ids)} request(s)…"):
+        for list_id in list_ids:
+            try:
+                message_id = enqueue(queue, list_id, request_id=args.request_id, reason=args.reason,
+                                     settle_seconds=args.settle)
+            except RequestRejected as rejected:
+                refused += 1
+                errors.print(f"[red]refused[/] {list_id!r}: {rejected.reason}")
+                continue
+            console.print(f"[green]queued[/] {list_id} (message {message_id})")
+    return EXIT_REFUSED if refused else EXIT_OK
+
+
+def _status(args, storage: Storage, names, console: Console, errors: Console) -> int:
+    store = TrainingStore(storage.table(names["TRAININGS_TABLE"]))
+    try:
+        if args.list_id:
+            described = describe_state(store, args.list_id)
+            rows = [] if described is None else [described]
+        else:
+            rows = [d for d in (describe_state(store, m.list_id) for m in store.in_flight()) if d]
+    except ResourceNotFoundError:
+        rows = []  # no table yet: nothing was ever requested
+    if args.json:
+        console.print_json(json.dumps(rows[0] if args.list_id and rows else rows))
+    elif not rows:
+        console.print("no training was ever requested for that list" if args.list_id else "nothing in flight")
+    else:
+        table = Table("phase", "due", "run", "polls", "requests", "waiting", "last duration (s)")
+        table.columns.insert(0, Column("list", no_wrap=True))  # an id is copied from here: never split it
+        for row in rows:
+            run = row["run"] or {}
+            table.add_row(row["listId"], row["phase"], row["dueAt"] or "", run.get("runId", ""),
+                          str(run.get("polls", "")), str(run.get("requests", "")), str(row["waitingRequests"]),
+                          "" if row["lastDurationSeconds"] is None else f"{row['lastDurationSeconds']:.1f}")
+        console.print(table)
+    return EXIT_OK if rows or not args.list_id else EXIT_REFUSED
+
+
+def _events(args, storage: Storage, names, console: Console, errors: Console) -> int:
+    queue = storage.queue(names["TRAINING_EVENTS_QUEUE"])
+    if not args.follow:
+        for message in _missing_ok(lambda: list(queue.peek_messages(max_messages=32))):
+            _show_event(json.loads(message.content), console, args.json)
+        return EXIT_OK
+    while True:
+        batch = _missing_ok(lambda: list(queue.receive_messages(messages_per_page=32, max_messages=32)))
+        for message in batch:
+            _show_event(json.loads(message.content), console, args.json)
+            queue.delete_message(message)
+        if not batch:
+            time.sleep(1)
+
+
+def _show_event(event: dict[str, Any], console: Console, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(event))
+        return
+    data = event.get("data", {})
+    kind = event.get("type", "").rsplit(".", 1)[-1]
+    colour = {"TrainingSucceeded": "green", "TrainingRequestRejected": "yellow"}.get(kind, "red")
+    detail = data.get("errorMessage") or data.get("reason") or ""
+    requests = len(data.get("requestIds") or [])
+    console.print(f"[{colour}]{kind}[/] {event.get('subject')} {event.get('time')} "
+                  f"{f'{requests} request(s) ' if requests else ''}{detail}".rstrip())
+
+
+def _poison(args, storage: Storage, names, console: Console, errors: Console) -> int:
+    requests_queue = storage.queue(names["TRAINING_REQUESTS_QUEUE"])
+    poison = storage.queue(f"{names['TRAINING_REQUESTS_QUEUE']}-poison")
+    if not args.redrive:
+        messages = _missing_ok(lambda: list(poison.peek_messages(max_messages=32)))
+        if args.json:
+            console.print_json(json.dumps([{"id": m.id, "content": m.content} for m in messages]))
+        else:
+            for message in messages:
+                console.print(f"{message.id} {message.content[:200]}")
+            console.print(f"{len(messages)} poisoned message(s) (at most 32 shown)")
+        return EXIT_OK
+    try:
+        requests_queue.create_queue()  # the app needs it anyway; a re-drive must not fail for want of it
+    except ResourceExistsError:
+        pass
+    moved = 0
+    while batch := _missing_ok(lambda: list(poison.receive_messages(messages_per_page=32, max_messages=32))):
+        for message in batch:
+            requests_queue.send_message(message.content)  # first send, then delete: never lost, at worst twice
+            poison.delete_message(message)
+            moved += 1
+    console.print(f"re-drove {moved} message(s) to {requests_queue.queue_name}")
+    return EXIT_OK
+
+
+def _missing_ok(read):
+    try:
+        return read()
+    except ResourceNotFoundError:
+        return []
+
+
+if __name__ == "__main__":
+    sys.exit(main())
