@@ -1,4 +1,5 @@
-"""`make dev`: bring the local world up on fixed ports and keep it running until Ctrl-C or SIGTERM.
+"""`make dev`: bring the local world up on fixed ports, with our function app on the dev host, and keep it
+running until Ctrl-C or SIGTERM.
 
 Once every service is healthy, the settings a client needs are printed and written to `.localdev/settings.env`
 as KEY=VALUE lines (`set -a; . .localdev/settings.env` loads them into a shell). The file is removed again on
@@ -8,12 +9,22 @@ shutdown, so a stale file never points at a world that is gone.
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import signal
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
-from .world import REPO_ROOT, LocalWorld, Ports
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.queue import QueueClient
+
+from orchestrator.settings import DEFAULTS
+
+from .world import REPO_ROOT, LocalWorld, ManagedProcess, Ports
 
 STATE_DIR = REPO_ROOT / ".localdev"
 
@@ -26,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--free-ports", action="store_true", help="pick free ports instead of the fixed ones")
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR,
                         help="certificates, keys, logs and settings.env (default .localdev)")
+    parser.add_argument("--no-host", action="store_true", help="the world only, without the dev host and the app")
+    parser.add_argument("--host-port", type=int, default=7071, help="the dev host's HTTP port (default 7071)")
     args = parser.parse_args(argv)
     settings_file = args.state_dir / "settings.env"
 
@@ -37,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
                        time_scale=args.time_scale, in_memory_storage=True)
     with world.start():
         settings = world.settings()
+        if not args.no_host:
+            settings.update(start_app(world, args))
         settings_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         print("Local Azure world is up:")
         for key, value in settings.items():
@@ -48,6 +63,39 @@ def main(argv: list[str] | None = None) -> int:
             settings_file.unlink(missing_ok=True)
     print("Local Azure world stopped.")
     return 0
+
+
+def start_app(world: LocalWorld, args: argparse.Namespace) -> dict[str, str]:
+    """Run our own function app on the dev host against the world; return the settings a client adds."""
+    app_settings = {**DEFAULTS, **world.settings(), "LOCALDEV_FUNCTION_KEY": secrets.token_urlsafe(18)}
+    # The Functions host never creates its trigger queue; Azure's template does, so the world does here.
+    requests_queue = QueueClient.from_connection_string(world.storage_connection_string,
+                                                        app_settings["TRAINING_REQUESTS_QUEUE"])
+    try:
+        requests_queue.create_queue()
+    except ResourceExistsError:
+        pass
+    host = ManagedProcess(
+        "dev host", [sys.executable, "-m", "localdev.host", "--port", str(args.host_port)],
+        lambda: _http_ok_or_401(f"http://127.0.0.1:{args.host_port}/api/trainings"),
+        args.state_dir / "dev-host.log", env={**os.environ, **app_settings},
+    )
+    world.processes.append(host)
+    host.start()
+    host.wait_ready(time.monotonic() + 60)
+    return {"FUNCTIONS_URL": f"http://127.0.0.1:{args.host_port}/api",
+            "FUNCTIONS_KEY": app_settings["LOCALDEV_FUNCTION_KEY"],
+            **{name: app_settings[name] for name in DEFAULTS}}
+
+
+def _http_ok_or_401(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError as error:
+        return error.code == 401  # up, and asking for its key
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

@@ -65,11 +65,12 @@ class ManagedProcess:
     ready: Callable[[], bool]
     log_file: Path
     cwd: Path = REPO_ROOT
+    env: dict[str, str] | None = None
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
         log = self.log_file.open("ab")
-        self.process = subprocess.Popen(self.argv, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import requests
 
-from localdev.world import REPO_ROOT
+from localdev.world import REPO_ROOT, free_port
 
 REQUIRED = {"FACE_ENDPOINT", "FACE_API_KEY", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AzureWebJobsStorage",
-            "REQUESTS_CA_BUNDLE", "FACE_EMULATOR_CONTROL"}
+            "REQUESTS_CA_BUNDLE", "FACE_EMULATOR_CONTROL", "FUNCTIONS_URL", "FUNCTIONS_KEY",
+            "TRAINING_REQUESTS_QUEUE", "TRAINING_EVENTS_QUEUE"}
 
 # A client that knows nothing but the environment: requests finds the emulator's CA through REQUESTS_CA_BUNDLE,
 # azure-identity finds the identity endpoint, and the storage SDK finds Azurite.
@@ -27,6 +28,31 @@ answer = requests.get(os.environ["FACE_ENDPOINT"] + "/face/v1.2/largefacelists",
                       headers={"Authorization": "Bearer " + token}, timeout=10)
 assert answer.status_code == 200, answer.text
 QueueServiceClient.from_connection_string(os.environ["AzureWebJobsStorage"]).create_queue("dev-world-check")
+
+# The app runs on the dev host: a request for a real list comes back as an event.
+import json, time
+from azure.storage.queue import QueueClient
+from orchestrator.enqueue import enqueue
+face = os.environ["FACE_ENDPOINT"] + "/face/v1.2/largefacelists/dev-world"
+key = {"Ocp-Apim-Subscription-Key": os.environ["FACE_API_KEY"]}
+requests.put(face, json={"name": "dev world"}, headers=key, timeout=10).raise_for_status()
+requests.post(os.environ["FACE_EMULATOR_CONTROL"] + "/largefacelists/dev-world/faces", json={"count": 10}, timeout=10)
+enqueue(QueueClient.from_connection_string(os.environ["AzureWebJobsStorage"], os.environ["TRAINING_REQUESTS_QUEUE"]),
+        "dev-world", request_id="from-dev-world")
+events = QueueClient.from_connection_string(os.environ["AzureWebJobsStorage"], os.environ["TRAINING_EVENTS_QUEUE"])
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        found = [json.loads(m.content) for m in events.peek_messages(max_messages=32)]
+    except Exception:
+        found = []
+    if found:
+        break
+    time.sleep(0.5)
+assert found and found[0]["type"] == "Face.LargeFaceList.TrainingSucceeded", found
+status = requests.get(os.environ["FUNCTIONS_URL"] + "/trainings/dev-world",
+                      headers={"x-functions-key": os.environ["FUNCTIONS_KEY"]}, timeout=10)
+assert status.json()["phase"] == "idle", status.text
 print("client ok")
 """
 
@@ -35,9 +61,11 @@ def read_settings(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if line)
 
 
-def test_make_dev_world_serves_clients_and_stops_cleanly(tmp_path: Path) -> None:
+def test_make_dev_runs_the_app_on_the_world_and_stops_cleanly(tmp_path: Path) -> None:
     settings_file = tmp_path / "settings.env"
-    dev = subprocess.Popen([sys.executable, "-m", "localdev.dev", "--free-ports", "--state-dir", str(tmp_path)],
+    host_port = free_port()
+    dev = subprocess.Popen([sys.executable, "-m", "localdev.dev", "--free-ports", "--state-dir", str(tmp_path),
+                            "--host-port", str(host_port)],
                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -49,7 +77,7 @@ def test_make_dev_world_serves_clients_and_stops_cleanly(tmp_path: Path) -> None
         assert settings["FACE_ENDPOINT"].startswith("https://localhost:")
 
         client = subprocess.run([sys.executable, "-c", CLIENT], cwd=REPO_ROOT, capture_output=True, text=True,
-                                env={**os.environ, **settings}, timeout=60)
+                                env={**os.environ, **settings}, timeout=120)
         assert client.returncode == 0, client.stderr
         # The bundle still trusts what the machine trusted before, so other HTTPS hosts keep working.
         bundle = Path(settings["REQUESTS_CA_BUNDLE"]).read_text()
@@ -58,7 +86,7 @@ def test_make_dev_world_serves_clients_and_stops_cleanly(tmp_path: Path) -> None
         assert control.json() == {"status": "ok"}
 
         children = subprocess.run(["pgrep", "-P", str(dev.pid)], capture_output=True, text=True).stdout.split()
-        assert len(children) == 3  # identity endpoint, Face emulator, Azurite
+        assert len(children) == 4  # identity endpoint, Face emulator, Azurite, the dev host with our app
         dev.send_signal(signal.SIGTERM)
         output, _ = dev.communicate(timeout=30)
         assert dev.returncode == 0, output
