@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup test dev bench-emulator clean
+.PHONY: setup test dev demo bench-emulator clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -34,3 +34,7 @@ clean:
 # The emulator's throughput for training-status GETs (figures printed, nothing asserted).
 bench-emulator: setup
 	$(BIN)/python -m localdev.bench_emulator
+
+# The main job end to end on the local world, with live progress and a summary.
+demo: setup
+	$(BIN)/python -m localdev.demo

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     with world.start():
         settings = world.settings()
         if not args.no_host:
-            settings.update(start_app(world, args))
+            settings.update(start_app(world, args.state_dir, args.host_port))
         settings_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         print("Local Azure world is up:")
         for key, value in settings.items():
@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def start_app(world: LocalWorld, args: argparse.Namespace) -> dict[str, str]:
+def start_app(world: LocalWorld, state_dir: Path, host_port: int, **overrides: str) -> dict[str, str]:
     """Run our own function app on the dev host against the world; return the settings a client adds."""
-    app_settings = {**DEFAULTS, **world.settings(), "LOCALDEV_FUNCTION_KEY": secrets.token_urlsafe(18)}
+    app_settings = {**DEFAULTS, **world.settings(), "LOCALDEV_FUNCTION_KEY": secrets.token_urlsafe(18), **overrides}
     # The Functions host never creates its trigger queue; Azure's template does, so the world does here.
     requests_queue = QueueClient.from_connection_string(world.storage_connection_string,
                                                         app_settings["TRAINING_REQUESTS_QUEUE"])
@@ -76,14 +76,14 @@ def start_app(world: LocalWorld, args: argparse.Namespace) -> dict[str, str]:
     except ResourceExistsError:
         pass
     host = ManagedProcess(
-        "dev host", [sys.executable, "-m", "localdev.host", "--port", str(args.host_port)],
-        lambda: _http_ok_or_401(f"http://127.0.0.1:{args.host_port}/api/trainings"),
-        args.state_dir / "dev-host.log", env={**os.environ, **app_settings},
+        "dev host", [sys.executable, "-m", "localdev.host", "--port", str(host_port)],
+        lambda: _http_ok_or_401(f"http://127.0.0.1:{host_port}/api/trainings"),
+        state_dir / "dev-host.log", env={**os.environ, **app_settings},
     )
     world.processes.append(host)
     host.start()
     host.wait_ready(time.monotonic() + 60)
-    return {"FUNCTIONS_URL": f"http://127.0.0.1:{args.host_port}/api",
+    return {"FUNCTIONS_URL": f"http://127.0.0.1:{host_port}/api",
             "FUNCTIONS_KEY": app_settings["LOCALDEV_FUNCTION_KEY"],
             **{name: app_settings[name] for name in DEFAULTS}}
 
