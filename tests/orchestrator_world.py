@@ -94,3 +94,15 @@ def face_calls(emulator: str) -> dict[str, int]:
     calls = requests.get(f"{emulator}/stats", timeout=5).json()["calls"]
     return {"train": calls.get("FaceListOperations_TrainLargeFaceList", 0),
             "status": calls.get("FaceListOperations_GetLargeFaceListTrainingStatus", 0)}
+
+
+def trainings_finished(emulator: str, timeout_seconds: float = 30) -> None:
+    """Wait until every training the emulator knows has ended (by its own timeline), instead of guessing a sleep."""
+    import time
+
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if all(t["finishedAt"] for t in requests.get(f"{emulator}/trainings", timeout=5).json()):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the emulator's trainings did not end within {timeout_seconds} s")

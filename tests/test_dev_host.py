@@ -147,10 +147,10 @@ def test_a_json_body_overrides_the_trigger_metadata_as_the_host_does(dev_host) -
 
 
 def test_the_lease_is_renewed_while_a_long_run_lasts(dev_host) -> None:
-    host = dev_host(QUICK).start("--lease-seconds", "2")
-    host.send("sleep 5")
+    host = dev_host(QUICK).start("--lease-seconds", "4")
+    host.send("sleep 9")
     (first,) = host.seen(1)
-    assert host.seen(1, timeout=6) == []  # not redelivered, though the run outlives the 2 s lease twice over
+    assert host.seen(1, timeout=10) == []  # not redelivered, though the run outlives the 4 s lease twice over
     time.sleep(1)
     assert host.queue_messages(host.work_queue) == []
 
@@ -161,9 +161,9 @@ def test_batches_run_concurrently_up_to_batch_size(dev_host) -> None:
     for n in range(8):
         host.send(f"sleep 1 #{n}")
     host.start()
-    runs = sorted(host.seen(8, timeout=30), key=lambda r: r["started"])
-    first_wave = [r for r in runs if r["started"] - runs[0]["started"] < 0.5]
-    assert len(first_wave) == 4  # one batch of 4 at once; the next only once it has drained
+    starts = sorted(r["started"] for r in host.seen(8, timeout=30))
+    assert starts[3] - starts[0] < 0.9  # four ran at once: all started before the first could finish its 1 s
+    assert starts[4] - starts[0] >= 0.9  # the next batch waited for that one to drain
 
 
 def test_a_message_dequeued_too_often_goes_to_poison_unrun(dev_host, world) -> None:
@@ -230,3 +230,48 @@ def test_sigterm_stops_cleanly(dev_host) -> None:
     host = dev_host(QUICK).start()
     assert host.stop(signal.SIGTERM) == 0
     assert "dev host: stopped" in host.log_text()
+
+
+def test_run_on_startup_runs_once_at_start(dev_host) -> None:
+    host = dev_host(QUICK, REPORT_STARTUP="1").start()
+    runs = [r for r in host.seen(1, timeout=10) if r["function"] == "at_startup"]
+    assert runs == [{"function": "at_startup", "pastDue": False}]
+    assert host.seen(1, timeout=2) == []
+
+
+@pytest.mark.parametrize("expression, after, expected", [
+    ("*/5 * * * * *", "2026-01-01T00:00:02+00:00", "2026-01-01T00:00:05+00:00"),  # seconds first
+    ("0 */15 * * * *", "2026-01-01T00:00:02+00:00", "2026-01-01T00:15:00+00:00"),
+    ("*/5 * * * *", "2026-01-01T00:00:02+00:00", "2026-01-01T00:05:00+00:00"),    # 5 fields: minutes first
+])
+def test_ncrontab_schedules(expression: str, after: str, expected: str) -> None:
+    from datetime import datetime
+
+    from localdev.host.timers import Schedule
+
+    assert Schedule(expression).next_after(datetime.fromisoformat(after)) == datetime.fromisoformat(expected)
+
+
+@pytest.mark.parametrize("expression", ["* * *", "every minute", "61 * * * * *"])
+def test_bad_schedules_are_refused(expression: str) -> None:
+    from localdev.host.config import HostConfigError
+    from localdev.host.timers import Schedule
+
+    with pytest.raises(HostConfigError):
+        Schedule(expression)
+
+
+def test_polling_backs_off_from_100_ms_to_the_maximum(world) -> None:
+    import threading
+    from datetime import timedelta
+
+    from localdev.host.config import QueueFunction, QueueOptions
+    from localdev.host.queues import QueueListener
+
+    options = QueueOptions(max_polling_interval=timedelta(seconds=3))
+    listener = QueueListener(QueueFunction("f", "msg", "q-unused", "AzureWebJobsStorage", print), options,
+                             world.storage_connection_string, threading.Event())
+    delays = [listener._backoff(n) for n in range(1, 10)]
+    assert 0.18 <= delays[0] <= 0.22  # 100 ms plus 100 ms x [0.8, 1.2]
+    assert all(a <= b * 1.5 for a, b in zip(delays, delays[1:]))
+    assert delays[-1] == 3.0

@@ -78,7 +78,7 @@ def test_training_time_follows_the_size_model_divided_by_the_time_scale(face_v12
     seen = watch_training(face_v12, list_id)
     first_running = next(t for t, body in seen if body["status"] == "running")
     finished = seen[-1][0]
-    assert expected <= finished - submitted <= expected + 0.5
+    assert expected <= finished - submitted <= expected + 1.0  # never early; late only by how we observe
     queued = min(expected * QUEUED_SHARE_OF_TRAINING, MAX_QUEUED_SECONDS / TIME_SCALE)
     assert first_running - submitted >= queued - 0.05
 

@@ -15,7 +15,7 @@ from orchestrator.machine import Phase
 from orchestrator.store import TrainingStore
 from tests.conftest import API_VERSIONS, FaceHttp, inject_fault
 from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, request, send,
-                                      tick)
+                                      tick, trainings_finished)
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_a_burst_during_a_training_gets_exactly_one_follow_up(world, emulator, f
     for n in range(40):
         send(request(list_id, f"burst-{n:02d}"), f"m{n + 1}")
     assert face_calls(emulator)["train"] == 1
-    time.sleep(1.0)
+    trainings_finished(emulator)
     run_until_idle(orchestrator, clock, list_id)
 
     first, follow_up = drain_events(world, settings)
@@ -192,7 +192,7 @@ def test_a_training_started_elsewhere_is_adopted_then_followed_up(world, emulato
     send(request(list_id, "r1"), "m1")
     state, _ = orchestrator.store.load(list_id)
     assert state.run.adopted
-    time.sleep(1.0)
+    trainings_finished(emulator)
     run_until_idle(orchestrator, clock, list_id)
     (event,) = drain_events(world, settings)  # only our follow-up reports: the adopted run was not ours
     assert event["data"]["requestIds"] == ["r1"] and event["type"].endswith("TrainingSucceeded")
@@ -267,7 +267,7 @@ def crash_then_resume(world, emulator, face_v12, list_id, clock, monkeypatch, sa
     settings = app_settings(world)
     healthy = build(settings, clock, monkeypatch)
     send(request(list_id, "r1"), "m1")
-    time.sleep(0.2)
+    trainings_finished(emulator)
     crashing = build(settings, clock, monkeypatch, as_function_app=False)
     sabotage(crashing)
     clock.advance(3)
@@ -308,7 +308,7 @@ def test_two_pollers_racing_poll_once_and_report_once(world, emulator, face_v12,
     first = build(settings, clock, monkeypatch)
     second = build(settings, clock, monkeypatch, as_function_app=False)
     send(request(list_id, "r1"), "m1")
-    time.sleep(0.2)
+    trainings_finished(emulator)
     clock.advance(3)
     barrier = threading.Barrier(2)
 
@@ -342,7 +342,7 @@ def test_two_intake_workers_racing_submit_once(world, emulator, face_v12, list_i
     for thread in threads:
         thread.join()
     assert face_calls(emulator)["train"] == 1
-    time.sleep(1.0)
+    trainings_finished(emulator)
     run_until_idle(workers[0], clock, list_id)
     reported = [r for e in drain_events(world, settings) for r in e["data"]["requestIds"]]
     assert sorted(reported) == sorted(f"r{n}" for n in range(8))
@@ -434,7 +434,7 @@ def test_a_request_recorded_while_the_tick_finishes_still_gets_its_training(worl
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
     send(request(list_id, "r1"), "m1")
-    time.sleep(0.2)
+    trainings_finished(emulator)
     clock.advance(3)
     late = RequestRecord(list_id, "late", clock(), None, None)
     orchestrator.store = InterleavingStore(orchestrator.store._table, late)
@@ -451,7 +451,7 @@ def test_a_follow_up_with_nothing_to_wait_for_is_submitted_by_the_same_tick(worl
     orchestrator = build(app_settings(world), clock, monkeypatch)
     send(request(list_id, "r1"), "m1")
     send(request(list_id, "r2"), "m2")  # arrives during run 1
-    time.sleep(0.2)
+    trainings_finished(emulator)
     clock.advance(3)
     tick()
     assert face_calls(emulator) == {"train": 2, "status": 1}

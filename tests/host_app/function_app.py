@@ -41,3 +41,9 @@ def things(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="open", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def open_door(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse("open")
+
+
+@app.timer_trigger(arg_name="timer", schedule="0 0 0 1 1 *", run_on_startup=True, use_monitor=False)
+def at_startup(timer: func.TimerRequest) -> None:
+    if os.environ.get("REPORT_STARTUP"):
+        report(function="at_startup", pastDue=timer.past_due)
