@@ -78,7 +78,9 @@ def test_make_dev_runs_the_app_on_the_world_and_stops_cleanly(tmp_path: Path) ->
 
         client = subprocess.run([sys.executable, "-c", CLIENT], cwd=REPO_ROOT, capture_output=True, text=True,
                                 env={**os.environ, **settings}, timeout=120)
-        assert client.returncode == 0, client.stderr
+        logs = "".join(f"\n--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}"
+                       for log in sorted(tmp_path.glob("*.log")))
+        assert client.returncode == 0, client.stderr + logs
         # The bundle still trusts what the machine trusted before, so other HTTPS hosts keep working.
         bundle = Path(settings["REQUESTS_CA_BUNDLE"]).read_text()
         assert bundle.count("BEGIN CERTIFICATE") > 1
@@ -96,7 +98,12 @@ def test_make_dev_runs_the_app_on_the_world_and_stops_cleanly(tmp_path: Path) ->
             assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
     finally:
         if dev.poll() is None:
-            dev.kill()
+            # SIGTERM first: the launcher stops its world; a bare SIGKILL would orphan the services.
+            dev.send_signal(signal.SIGTERM)
+            try:
+                dev.wait(30)
+            except subprocess.TimeoutExpired:
+                dev.kill()
 
 
 def test_secrets_that_start_with_a_dash_reach_the_services(tmp_path: Path) -> None:
