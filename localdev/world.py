@@ -6,6 +6,7 @@ in its own process group, so stopping it also ends whatever it spawned (Azurite 
 
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
 import shutil
@@ -71,7 +72,8 @@ class ManagedProcess:
     def start(self) -> None:
         log = self.log_file.open("ab")
         self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+                                        stdin=subprocess.DEVNULL, start_new_session=True,
+                                        preexec_fn=_terminate_with_parent)
         log.close()
 
     def wait_ready(self, deadline: float) -> None:
@@ -225,6 +227,17 @@ class LocalWorld:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _terminate_with_parent() -> None:
+    """Runs in the child before exec: if the launcher dies without stopping us (SIGKILL), Linux sends SIGTERM,
+    so a killed `make dev` or test never leaves its world running."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def _http_ok(url: str) -> bool:

@@ -118,3 +118,20 @@ def test_secrets_that_start_with_a_dash_reach_the_services(tmp_path: Path) -> No
         lists = requests.get(f"{world.face_http_endpoint}/face/v1.2/largefacelists",
                              headers={"Ocp-Apim-Subscription-Key": "-also-a-dash"}, timeout=5)
         assert lists.status_code == 200
+
+
+def test_a_killed_launcher_takes_its_world_with_it(tmp_path: Path) -> None:
+    dev = subprocess.Popen([sys.executable, "-m", "localdev.dev", "--free-ports", "--no-host", "--state-dir",
+                            str(tmp_path)], cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "settings.env").exists():
+        assert dev.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    children = subprocess.run(["pgrep", "-P", str(dev.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) == 3
+    dev.kill()  # no chance to clean up
+    dev.wait()
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)
