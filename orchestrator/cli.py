@@ -118,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="List messages in the requests queue's -poison queue; --redrive "
                                              "sends each back to the requests queue and removes it.",
                                  epilog="example: facetrain poison --redrive")
-    poison.add_argument("--redrive", action="store_true")
-    poison.add_argument("--json", action="store_true")
+    poison.add_argument("--redrive", action="store_true", help="send every poisoned message back, then remove it")
+    poison.add_argument("--json", action="store_true", help="print the messages as JSON")
     return parser
 
 
@@ -214,7 +214,7 @@ def _events(args, storage: Storage, names, console: Console, errors: Console) ->
 
 def _show_event(event: dict[str, Any], console: Console, as_json: bool) -> None:
     if as_json:
-        console.print_json(json.dumps(event))
+        print(json.dumps(event), flush=True)  # one line per event, as scripts expect: no wrapping, no colour
         return
     data = event.get("data", {})
     kind = event.get("type", "").rsplit(".", 1)[-1]

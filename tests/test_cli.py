@@ -82,6 +82,9 @@ def test_status_and_events_of_a_real_training(world, emulator, face_v12, list_id
         rejection_event(Rejection("bad", "m9", None, None), clock()).to_message())
     assert main(["events"], env) == EXIT_OK
     assert "TrainingRequestRejected" in capsys.readouterr().out
+    assert main(["events", "--json"], env) == EXIT_OK
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["type"] == "Face.LargeFaceList.TrainingRequestRejected"
     assert len(drain_events(world, settings)) == 1  # peeking removed nothing
 
 
