@@ -15,16 +15,14 @@ import signal
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
+from orchestrator.event_queue import ensure_queue
 from orchestrator.settings import DEFAULTS
 
-from .world import REPO_ROOT, LocalWorld, ManagedProcess, Ports
+from .world import REPO_ROOT, LocalWorld, ManagedProcess, Ports, http_ready
 
 STATE_DIR = REPO_ROOT / ".localdev"
 
@@ -69,15 +67,11 @@ def start_app(world: LocalWorld, state_dir: Path, host_port: int, **overrides: s
     """Run our own function app on the dev host against the world; return the settings a client adds."""
     app_settings = {**DEFAULTS, **world.settings(), "LOCALDEV_FUNCTION_KEY": secrets.token_urlsafe(18), **overrides}
     # The Functions host never creates its trigger queue; Azure's template does, so the world does here.
-    requests_queue = QueueClient.from_connection_string(world.storage_connection_string,
-                                                        app_settings["TRAINING_REQUESTS_QUEUE"])
-    try:
-        requests_queue.create_queue()
-    except ResourceExistsError:
-        pass
+    ensure_queue(QueueClient.from_connection_string(world.storage_connection_string,
+                                                    app_settings["TRAINING_REQUESTS_QUEUE"]))
     host = ManagedProcess(
         "dev host", [sys.executable, "-m", "localdev.host", "--port", str(host_port)],
-        lambda: _http_ok_or_401(f"http://127.0.0.1:{host_port}/api/trainings"),
+        lambda: http_ready(f"http://127.0.0.1:{host_port}/api/trainings", also_ready=(401,)),  # up, wants its key
         state_dir / "dev-host.log", env={**os.environ, **app_settings},
     )
     world.processes.append(host)
@@ -86,16 +80,6 @@ def start_app(world: LocalWorld, state_dir: Path, host_port: int, **overrides: s
     return {"FUNCTIONS_URL": f"http://127.0.0.1:{host_port}/api",
             "FUNCTIONS_KEY": app_settings["LOCALDEV_FUNCTION_KEY"],
             **{name: app_settings[name] for name in DEFAULTS}}
-
-
-def _http_ok_or_401(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1):
-            return True
-    except urllib.error.HTTPError as error:
-        return error.code == 401  # up, and asking for its key
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,7 +176,7 @@ class LocalWorld:
                 [python, "-m", "localdev.identity_endpoint", "--port", str(self.ports.identity),
                  f"--header={self.identity_header}", f"--key-file={self.state_dir / 'identity-signing-key.json'}",
                  *self.identity_options],
-                lambda: _http_ok(f"http://127.0.0.1:{self.ports.identity}/health"),
+                lambda: http_ready(f"http://127.0.0.1:{self.ports.identity}/health"),
                 self.state_dir / "identity.log",
             ))
         if face:
@@ -185,7 +186,7 @@ class LocalWorld:
                  "--tls-port", str(self.ports.face_https), "--tls-dir", str(self.state_dir / "tls"),
                  f"--key={self.face_key}", "--time-scale", str(self.time_scale),
                  "--jwks-url", f"http://127.0.0.1:{self.ports.identity}{JWKS_PATH}", *self.face_options],
-                lambda: _http_ok(f"{self.emulator_control}/health"),
+                lambda: http_ready(f"{self.emulator_control}/health"),
                 self.state_dir / "face-emulator.log",
             ))
         if azurite:
@@ -240,10 +241,13 @@ def _terminate_with_parent() -> None:
 PR_SET_PDEATHSIG = 1
 
 
-def _http_ok(url: str) -> bool:
+def http_ready(url: str, also_ready: tuple[int, ...] = ()) -> bool:
+    """The server answers 200 (or one of `also_ready`, e.g. 401 from an endpoint that wants its key)."""
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
             return response.status == 200
+    except urllib.error.HTTPError as error:
+        return error.code in also_ready
     except OSError:
         return False
 

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 from rich.console import Console
 from rich.table import Column, Table
 
 from .enqueue import enqueue
+from .event_queue import ensure_queue
 from .intake import RequestRejected
 from .settings import DEFAULTS
 from .store import TrainingStore
@@ -237,10 +238,7 @@ def _poison(args, storage: Storage, names, console: Console, errors: Console) ->
                 console.print(f"{message.id} {message.content[:200]}")
             console.print(f"{len(messages)} poisoned message(s) (at most 32 shown)")
         return EXIT_OK
-    try:
-        requests_queue.create_queue()  # the app needs it anyway; a re-drive must not fail for want of it
-    except ResourceExistsError:
-        pass
+    ensure_queue(requests_queue)  # the app needs it anyway; a re-drive must not fail for want of it
     moved = 0
     while batch := _missing_ok(lambda: list(poison.receive_messages(messages_per_page=32, max_messages=32))):
         for message in batch:

@@ -7,7 +7,6 @@ import time
 
 import azure.functions as func
 import pytest
-import requests
 from azure.functions.timer import TimerRequest
 
 import function_app

@@ -12,6 +12,7 @@ import requests
 
 from orchestrator.event_queue import EventQueue
 from orchestrator.machine import Phase
+from orchestrator.records import RequestRecord
 from orchestrator.store import TrainingStore
 from tests.conftest import API_VERSIONS, FaceHttp, inject_fault
 from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, request, send,
@@ -102,7 +103,7 @@ def test_the_settle_window_trains_once_after_the_last_request(world, emulator, f
 def test_a_request_may_ask_for_its_own_settle_window(world, emulator, face_v12, list_id, clock,
                                                      monkeypatch) -> None:
     prepared_list(face_v12, list_id, emulator)
-    orchestrator = build(app_settings(world), clock, monkeypatch)
+    build(app_settings(world), clock, monkeypatch)
     send(request(list_id, settleSeconds=60), "m1")
     clock.advance(59)
     tick()
@@ -171,7 +172,7 @@ def test_auth_refusals_are_retried_for_the_window_then_reported(world, emulator,
                                                                monkeypatch) -> None:
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world, FACE_API_KEY="wrong-key", AUTH_RETRY_MINUTES="10")
-    orchestrator = build(settings, clock, monkeypatch)
+    build(settings, clock, monkeypatch)
     send(request(list_id, "r1"), "m1")
     assert drain_events(world, settings) == []
     for _ in range(12):
@@ -204,7 +205,7 @@ def test_a_foreign_operation_location_fails_the_training_and_gets_no_credential(
     elsewhere = recording_server()
     rogue_face = recording_server([(202, {"operation-Location": f"{elsewhere.url}/training"}, b"")])
     settings = app_settings(world, FACE_ENDPOINT=rogue_face.url, FACE_API_KEY="secret-key")
-    orchestrator = build(settings, clock, monkeypatch)
+    build(settings, clock, monkeypatch)
     send(request(list_id, "r1"), "m1")
     (event,) = drain_events(world, settings)
     assert event["data"]["status"] == "protocolError"
@@ -214,7 +215,7 @@ def test_a_foreign_operation_location_fails_the_training_and_gets_no_credential(
 
 def test_bad_messages_get_a_rejection_event_and_touch_nothing(world, emulator, clock, monkeypatch) -> None:
     settings = app_settings(world)
-    orchestrator = build(settings, clock, monkeypatch)
+    build(settings, clock, monkeypatch)
     send(b'{"listId": "UPPER", "requestId": "r1"}', "m1")
     (event,) = drain_events(world, settings)
     assert event["type"] == "Face.LargeFaceList.TrainingRequestRejected"
@@ -354,7 +355,7 @@ def test_a_principal_without_the_face_role_is_reported_after_the_window(world, e
 
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world, AZURE_CLIENT_ID=NO_ROLE_CLIENT_ID, AUTH_RETRY_MINUTES="2")
-    orchestrator = build(settings, clock, monkeypatch)
+    build(settings, clock, monkeypatch)
     send(request(list_id, "r1"), "m1")
     for _ in range(4):
         clock.advance(60)
@@ -415,7 +416,7 @@ class InterleavingStore(TrainingStore):
     """Records a request just before the tick stores the list idle: intake's insert, landing after the tick read
     the waiting requests, while intake's own read of the state saw the list training and left it alone."""
 
-    def __init__(self, table, late: "RequestRecord") -> None:
+    def __init__(self, table, late: RequestRecord) -> None:
         super().__init__(table)
         self.late = late
 
@@ -428,8 +429,6 @@ class InterleavingStore(TrainingStore):
 
 def test_a_request_recorded_while_the_tick_finishes_still_gets_its_training(world, emulator, face_v12, list_id,
                                                                             clock, monkeypatch) -> None:
-    from orchestrator.records import RequestRecord
-
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
@@ -448,7 +447,7 @@ def test_a_request_recorded_while_the_tick_finishes_still_gets_its_training(worl
 def test_a_follow_up_with_nothing_to_wait_for_is_submitted_by_the_same_tick(world, emulator, face_v12, list_id,
                                                                             clock, monkeypatch) -> None:
     prepared_list(face_v12, list_id, emulator)
-    orchestrator = build(app_settings(world), clock, monkeypatch)
+    build(app_settings(world), clock, monkeypatch)
     send(request(list_id, "r1"), "m1")
     send(request(list_id, "r2"), "m2")  # arrives during run 1
     trainings_finished(emulator)
