@@ -17,6 +17,7 @@ from azure.data.tables import TableClient
 from azure.identity import DefaultAzureCredential
 from azure.storage.queue import QueueClient
 
+from . import telemetry
 from .event_queue import EventQueue
 from .face_client import SCOPE, FaceClient
 from .machine import Policy
@@ -33,6 +34,9 @@ def utc_now() -> datetime:
 def current() -> Orchestrator:
     """The process's orchestrator, built from the app settings on first use (a bad setting fails here, loudly)."""
     logging.getLogger("azure").setLevel(logging.WARNING)  # the SDKs log every request at INFO
+    settings = Settings.from_env(os.environ)
+    telemetry.configure(settings.applicationinsights_connection_string, _credential(settings.azure_client_id),
+                        settings.face_endpoint)
     return build(os.environ)
 
 
@@ -43,7 +47,7 @@ def build(env: Mapping[str, str], clock: Callable[[], datetime] = utc_now) -> Or
         table = TableClient.from_connection_string(storage.connection_string, settings.trainings_table)
         queue = QueueClient.from_connection_string(storage.connection_string, settings.training_events_queue)
     else:
-        storage_credential = DefaultAzureCredential(managed_identity_client_id=storage.client_id)
+        storage_credential = _credential(storage.client_id)
         table = TableClient(storage.table_service_uri, settings.trainings_table, credential=storage_credential)
         queue = QueueClient(storage.queue_service_uri, settings.training_events_queue, credential=storage_credential)
     if settings.face_api_key:
@@ -52,7 +56,7 @@ def build(env: Mapping[str, str], clock: Callable[[], datetime] = utc_now) -> Or
                           read_timeout_seconds=settings.face_read_timeout_seconds)
     else:
         # The credential caches its token and refreshes it before expiry; asking per call costs nothing.
-        credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+        credential = _credential(settings.azure_client_id)
         face = FaceClient(settings.face_endpoint, settings.face_api_version,
                           token_provider=lambda: credential.get_token(SCOPE).token,
                           connect_timeout_seconds=settings.face_connect_timeout_seconds,
@@ -66,6 +70,10 @@ def build(env: Mapping[str, str], clock: Callable[[], datetime] = utc_now) -> Or
     return Orchestrator(policy=policy, store=store, face=face, events=events, clock=clock,
                         default_settle_seconds=settings.settle_seconds)
 
+
+def _credential(managed_identity_client_id: str | None) -> DefaultAzureCredential:
+    """Managed identity in Azure (the user-assigned one when its client id is given), developer logins locally."""
+    return DefaultAzureCredential(managed_identity_client_id=managed_identity_client_id)
 
 
 def status_response(list_id: str | None) -> func.HttpResponse:

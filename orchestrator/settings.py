@@ -71,6 +71,7 @@ class Settings:
     auth_retry_minutes: float
     face_connect_timeout_seconds: float
     face_read_timeout_seconds: float
+    applicationinsights_connection_string: str | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
@@ -113,6 +114,7 @@ class Settings:
             auth_retry_minutes=_number(get, "AUTH_RETRY_MINUTES", 0, 24 * 60),
             face_connect_timeout_seconds=_number(get, "FACE_CONNECT_TIMEOUT_SECONDS", 0.1, 120),
             face_read_timeout_seconds=_number(get, "FACE_READ_TIMEOUT_SECONDS", 0.1, 600),
+            applicationinsights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
         )
 
 

@@ -10,6 +10,7 @@ import pytest
 import requests
 from PIL import Image
 
+from localdev.tls import Certificate
 from localdev.world import LocalWorld
 
 # Fast enough that a 1,000-face training (1.5 s in Azure) takes 0.075 s, slow enough to observe each status.
@@ -110,8 +111,10 @@ class RecordingServer:
     """A local HTTP server that answers each request with the next scripted reply and records what it got:
     the stand-in for a host that must never receive a credential."""
 
-    def __init__(self, replies: list[tuple[int, dict[str, str], bytes]] | None = None) -> None:
+    def __init__(self, replies: list[tuple[int, dict[str, str], bytes]] | None = None,
+                 certificate: Certificate | None = None) -> None:
         import http.server
+        import ssl
         import threading
 
         self.received: list[dict] = []
@@ -120,7 +123,9 @@ class RecordingServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def _answer(self) -> None:
-                server.received.append({"method": self.command, "path": self.path, "headers": dict(self.headers)})
+                length = int(self.headers.get("Content-Length") or 0)
+                server.received.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
+                                        "body": self.rfile.read(length)})
                 status, headers, payload = server.replies.pop(0) if server.replies else (200, {}, b"{}")
                 self.send_response(status)
                 for name, value in headers.items():
@@ -135,7 +140,14 @@ class RecordingServer:
                 pass
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        port = self._server.server_address[1]
+        if certificate is None:
+            self.url = f"http://127.0.0.1:{port}"
+        else:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certificate.cert_file, certificate.key_file)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self.url = f"https://localhost:{port}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -147,8 +159,8 @@ class RecordingServer:
 def recording_server() -> Iterator[Callable[..., RecordingServer]]:
     servers: list[RecordingServer] = []
 
-    def start(replies=None) -> RecordingServer:
-        servers.append(RecordingServer(replies))
+    def start(replies=None, certificate: Certificate | None = None) -> RecordingServer:
+        servers.append(RecordingServer(replies, certificate))
         return servers[-1]
 
     yield start
