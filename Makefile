@@ -6,16 +6,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# checkov (the Bicep linter run by the infra tests) pins dozens of packages of its own: it gets its own venv.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup test dev demo bench-emulator clean
+.PHONY: setup test dev demo bench-emulator package clean
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 
 $(PY_STAMP): requirements.txt localdev/requirements-dev.txt localdev/constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install --quiet --disable-pip-version-check -r localdev/requirements-dev.txt -c localdev/constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --editable .
+	touch $@
+
+$(CHECKOV_STAMP): localdev/requirements-checkov.txt localdev/constraints-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r localdev/requirements-checkov.txt -c localdev/constraints-checkov.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -29,7 +37,7 @@ dev: setup
 	$(BIN)/python -m localdev.dev
 
 clean:
-	rm -rf $(VENV) node_modules .localdev .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .localdev .pytest_cache
 
 # The emulator's throughput for training-status GETs (figures printed, nothing asserted).
 bench-emulator: setup
@@ -38,3 +46,7 @@ bench-emulator: setup
 # The main job end to end on the local world, with live progress and a summary.
 demo: setup
 	$(BIN)/python -m localdev.demo
+
+# The deployment zip as azd builds it (this folder minus .funcignore), listed: .localdev/package.zip.
+package: setup
+	$(BIN)/python -m localdev.package

@@ -1,0 +1,188 @@
+// facetrain on Azure: a Flex Consumption function app that keeps Large Face Lists trained, with identity-only
+// storage, role assignments for one user-assigned identity, telemetry with Entra ID auth, and either a new Face
+// resource or an existing one. Deploy with `azd up` (README, "Deploy"); plain resources and local modules only,
+// so that the offline checks in tests/test_infra.py see everything that is deployed.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('The azd environment name: the resource group is rg-<name>, and every other name derives from it.')
+param environmentName string
+
+@minLength(1)
+@metadata({ azd: { type: 'location' } })
+@description('Region for every new resource. It must offer Flex Consumption: az functionapp list-flexconsumption-locations.')
+param location string
+
+@description('Who runs the deployment (azd sets AZURE_PRINCIPAL_ID); gets queue and table access for the facetrain CLI. Empty: nobody.')
+param principalId string = ''
+
+@allowed(['User', 'ServicePrincipal', 'Group'])
+param principalType string = 'User'
+
+@description('An existing Face resource to train, by name. Empty: create a new one (kind Face, Entra ID only).')
+param existingFaceName string = ''
+
+@description('The resource group of existingFaceName, in this subscription. Empty: the app\'s own resource group.')
+param existingFaceResourceGroupName string = ''
+
+@allowed(['F0', 'S0'])
+@description('Tier of a new Face resource. F0 allows 20 calls a minute, which the orchestrator honours through Retry-After.')
+param faceSkuName string = 'S0'
+
+// The orchestrator's settings: same names and defaults as orchestrator/settings.py and the README
+// (tests/test_infra.py compares them).
+@allowed(['v1.0', 'v1.1-preview.1', 'v1.2-preview.1', 'v1.2'])
+param faceApiVersion string = 'v1.2'
+param trainingRequestsQueue string = 'training-requests'
+param trainingEventsQueue string = 'training-events'
+param trainingsTable string = 'trainings'
+param pollSchedule string = '*/5 * * * * *'
+param settleSeconds string = '0'
+param maxTrainingMinutes string = '60'
+param authRetryMinutes string = '10'
+param faceConnectTimeoutSeconds string = '5'
+param faceReadTimeoutSeconds string = '30'
+
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName }
+var deploymentContainerName = 'deployment-package'
+var createFace = empty(existingFaceName)
+var faceName = createFace ? 'face-${resourceToken}' : existingFaceName
+var faceResourceGroupName = createFace || empty(existingFaceResourceGroupName) ? 'rg-${environmentName}' : existingFaceResourceGroupName
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    trainingRequestsQueue: trainingRequestsQueue
+    trainingEventsQueue: trainingEventsQueue
+    trainingsTable: trainingsTable
+    appPrincipalId: identity.outputs.principalId
+    deployerPrincipalId: principalId
+    deployerPrincipalType: principalType
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+module face 'modules/face.bicep' = if (createFace) {
+  name: 'face'
+  scope: rg
+  params: {
+    name: faceName
+    location: location
+    tags: tags
+    skuName: faceSkuName
+  }
+}
+
+module faceAccess 'modules/face-access.bicep' = {
+  name: 'face-access'
+  scope: resourceGroup(faceResourceGroupName)
+  dependsOn: [
+    rg
+    face
+  ]
+  params: {
+    faceName: faceName
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+var orchestratorSettings = {
+  FACE_ENDPOINT: faceAccess.outputs.endpoint
+  FACE_API_VERSION: faceApiVersion
+  // The user-assigned identity for Face (DefaultAzureCredential reads AZURE_CLIENT_ID); no key exists.
+  AZURE_CLIENT_ID: identity.outputs.clientId
+  TRAINING_REQUESTS_QUEUE: trainingRequestsQueue
+  TRAINING_EVENTS_QUEUE: trainingEventsQueue
+  TRAININGS_TABLE: trainingsTable
+  POLL_SCHEDULE: pollSchedule
+  SETTLE_SECONDS: settleSeconds
+  MAX_TRAINING_MINUTES: maxTrainingMinutes
+  AUTH_RETRY_MINUTES: authRetryMinutes
+  FACE_CONNECT_TIMEOUT_SECONDS: faceConnectTimeoutSeconds
+  FACE_READ_TIMEOUT_SECONDS: faceReadTimeoutSeconds
+}
+
+module app 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: rg
+  // The app starts polling at once: its roles must exist first, or the first ticks fail on 403.
+  dependsOn: [
+    storage
+    monitoring
+    faceAccess
+  ]
+  params: {
+    planName: 'plan-${resourceToken}'
+    appName: 'func-${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    storageQueueEndpoint: storage.outputs.queueEndpoint
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    orchestratorSettings: orchestratorSettings
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+  }
+}
+
+// azd writes these into .azure/<env>/.env: `azd env get-values` gives the facetrain CLI what it needs.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = app.outputs.name
+output SERVICE_API_NAME string = app.outputs.name
+output SERVICE_API_URI string = 'https://${app.outputs.defaultHostName}'
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AzureWebJobsStorage__queueServiceUri string = storage.outputs.queueEndpoint
+output AzureWebJobsStorage__tableServiceUri string = storage.outputs.tableEndpoint
+output TRAINING_REQUESTS_QUEUE string = trainingRequestsQueue
+output TRAINING_EVENTS_QUEUE string = trainingEventsQueue
+output TRAININGS_TABLE string = trainingsTable
+output FACE_ENDPOINT string = faceAccess.outputs.endpoint
+output FACE_API_VERSION string = faceApiVersion
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.name
