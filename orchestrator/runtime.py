@@ -37,11 +37,15 @@ def current() -> Orchestrator:
     settings = Settings.from_env(os.environ)
     telemetry.configure(settings.applicationinsights_connection_string, _credential(settings.azure_client_id),
                         settings.face_endpoint)
-    return build(os.environ)
+    return assemble(settings, utc_now)
 
 
 def build(env: Mapping[str, str], clock: Callable[[], datetime] = utc_now) -> Orchestrator:
-    settings = Settings.from_env(env)
+    """An orchestrator from app settings as the environment gives them (a bad one raises `SettingsError`)."""
+    return assemble(Settings.from_env(env), clock)
+
+
+def assemble(settings: Settings, clock: Callable[[], datetime]) -> Orchestrator:
     storage = settings.storage
     if storage.connection_string:
         table = TableClient.from_connection_string(storage.connection_string, settings.trainings_table)
