@@ -23,19 +23,11 @@ from azure.storage.queue import QueueClient
 from orchestrator import runtime
 from orchestrator.machine import Phase
 
-from .face_emulator.model import training_seconds
+from .face_emulator.model import face_count_for
 from .world import LocalWorld
 
 TICK_SECONDS = 5.0
 TARGETS_SECONDS = (5.0, 60.0)
-
-
-def faces_for(seconds: float) -> int:
-    low, high = 1, 1_000_000
-    while low < high:
-        middle = (low + high) // 2
-        low, high = (middle + 1, high) if training_seconds(middle) < seconds else (low, middle)
-    return low
 
 
 def main() -> int:
@@ -58,7 +50,7 @@ def main() -> int:
               f"{'delay share':>12}")
         for target in TARGETS_SECONDS:
             list_id = f"about-{target:g}-seconds"
-            faces = faces_for(target)
+            faces = face_count_for(target)
             requests.put(f"{face}/largefacelists/{list_id}", json={"name": list_id}, headers=key).raise_for_status()
             requests.post(f"{world.emulator_control}/largefacelists/{list_id}/faces", json={"count": faces})
             for number in (1, 2):

@@ -114,6 +114,8 @@ class LocalWorld:
     face_options: list[str] = field(default_factory=list)
     identity_options: list[str] = field(default_factory=list)
     in_memory_storage: bool = True
+    # Azurite's `--debug` log: one line per request served (the benchmark counts storage transactions by it).
+    azurite_debug_log: Path | None = None
     processes: list[ManagedProcess] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -215,6 +217,8 @@ class LocalWorld:
                 "--tablePort", str(p.table)]
         # Azurite refuses --location with --inMemoryPersistence; the workspace is then only its working folder.
         argv += ["--inMemoryPersistence"] if self.in_memory_storage else ["--location", str(workspace)]
+        if self.azurite_debug_log is not None:
+            argv += ["--debug", str(self.azurite_debug_log)]
         return ManagedProcess("Azurite", argv, lambda: all(_listening(port) for port in (p.blob, p.queue, p.table)),
                               self.state_dir / "azurite.log", cwd=workspace)
 

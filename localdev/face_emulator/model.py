@@ -36,6 +36,15 @@ def training_seconds(face_count: int) -> float:
     return y0 * (count / x0) ** slope
 
 
+def face_count_for(seconds: float) -> int:
+    """The smallest list whose training takes at least `seconds` (unscaled): the inverse of `training_seconds`."""
+    low, high = 1, 1_000_000
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (middle + 1, high) if training_seconds(middle) < seconds else (low, middle)
+    return low
+
+
 @dataclass
 class Training:
     training_id: str

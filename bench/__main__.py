@@ -1,0 +1,248 @@
+"""`make bench`: the orchestrator against the usual alternatives, in one run, printed as a table and written to
+bench/results.json (README, "Performance").
+
+    python -m bench [--quick] [--output PATH] [--plot PATH] [--seed N]
+
+Virtual time (the real orchestrator on a simulated clock, bench/simulation.py) covers the long trainings, bursts
+and the free tier; real time on the local world (bench/live.py) confirms the short trainings, and measures the
+burst through the real stack, intake, the tick's storage cost and the idle cost. `--quick` runs every part on a
+small scale in under a minute: it checks the harness, and its figures are not the product's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from localdev.face_emulator.model import face_count_for
+from localdev.world import REPO_ROOT, LocalWorld
+
+from . import live, virtual, workload
+from .simulation import Arrival
+
+STRATEGY_NAMES = {"ours": "ours", "naive": "naive 5 s loop", "sdk_poller": "SDK poller", "oracle": "oracle"}
+
+
+@dataclass(frozen=True)
+class Scale:
+    mix_lists: int
+    overlap_durations_s: tuple[float, ...]
+    overlap_rounds: int
+    sdk_interval_s: float
+    live_burst_sizes: tuple[int, ...]
+    live_burst_training_s: float
+    intake_messages: int
+    intake_lists: int
+    tracked_lists: int
+    in_flight: tuple[int, ...]
+    idle_seconds: float
+    rush_lists: int
+
+
+# Short durations off the 5 s grid: a training that ends exactly on a poll is a coin toss between real and virtual.
+FULL = Scale(mix_lists=40, overlap_durations_s=(3, 7, 12, 22), overlap_rounds=2,
+             sdk_interval_s=virtual.SDK_INTERVAL_S, live_burst_sizes=workload.BURST_SIZES, live_burst_training_s=40,
+             intake_messages=2000, intake_lists=20, tracked_lists=10_000, in_flight=(1, 100, 1000),
+             idle_seconds=60, rush_lists=30)
+# The SDK's 30 s default interval alone would take half the quick minute: quick polls it every 2 s.
+QUICK = Scale(mix_lists=8, overlap_durations_s=(3,), overlap_rounds=1, sdk_interval_s=2.0, live_burst_sizes=(10,),
+              live_burst_training_s=4, intake_messages=100, intake_lists=5, tracked_lists=300, in_flight=(1, 10, 100),
+              idle_seconds=5, rush_lists=30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="every part, small: checks the harness in < 1 min")
+    parser.add_argument("--output", type=Path, default=REPO_ROOT / "bench" / "results.json")
+    parser.add_argument("--plot", type=Path, help="also draw calls and delay against training duration (PNG)")
+    parser.add_argument("--seed", type=int, default=20261127)
+    args = parser.parse_args(argv)
+    scale = QUICK if args.quick else FULL
+    logging.getLogger("orchestrator").setLevel(logging.ERROR)  # thousands of simulated 429s are expected here
+    started = time.monotonic()
+
+    def progress(message: str) -> None:
+        print(f"[{time.monotonic() - started:5.0f} s] {message}", file=sys.stderr, flush=True)
+
+    progress("virtual time: the training mix, bursts, the free tier")
+    mix = workload.training_mix(scale.mix_lists, args.seed)
+    simulated = virtual.run_all(mix.arrivals, {n: workload.burst(n, args.seed) for n in workload.BURST_SIZES},
+                                workload.free_tier_rush(scale.rush_lists, args.seed), progress)
+    overlap_virtual = {s: _by_duration(virtual.run_trainings(s, _overlap_arrivals(scale), scale.sdk_interval_s))
+                       for s in ("ours", "naive", "sdk_poller")}
+    with tempfile.TemporaryDirectory() as state:
+        state_dir = Path(state)
+        with LocalWorld(state_dir / "world", face_options=["--rate-limit", "100000/s"]) as world:
+            world.start()
+            progress("real time: short trainings, every strategy")
+            overlap_live = live.overlap(world, scale.overlap_durations_s, scale.overlap_rounds, scale.sdk_interval_s)
+            progress("real time: bursts through the orchestrator")
+            burst_live = live.burst(world, scale.live_burst_sizes, scale.live_burst_training_s)
+            progress("real time: intake through the dev host, and the bare SDK's floor")
+            intake = live.intake(world, state_dir, scale.intake_messages, scale.intake_lists)
+            progress(f"real time: tick cost, {scale.tracked_lists:,} lists tracked")
+            ticks = live.tick_cost(world, scale.tracked_lists, scale.in_flight)
+        progress(f"real time: {scale.idle_seconds:g} s idle")
+        idle = live.idle(state_dir / "idle", scale.idle_seconds)
+    agreement = _agreement(overlap_live, overlap_virtual)
+    results = _results(args, scale, mix, simulated, overlap_live, overlap_virtual, agreement, burst_live, intake,
+                       ticks, idle, time.monotonic() - started)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(render(results))
+    if args.plot:
+        from .plot import draw
+
+        draw(args.plot)
+        progress(f"plot: {args.plot}")
+    progress(f"results: {args.output}")
+    return 0
+
+
+def _overlap_arrivals(scale: Scale) -> tuple[Arrival, ...]:
+    """The real-time scenario in virtual time: each duration's list trained `rounds` times, one after another."""
+    return tuple(Arrival(round_number * 600.0, f"overlap-{seconds:g}s", face_count_for(seconds),
+                         f"overlap-{seconds:g}s-{round_number}")
+                 for seconds in scale.overlap_durations_s for round_number in range(scale.overlap_rounds))
+
+
+def _by_duration(results: list[virtual.TrainingResult]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for result in results:  # in the order they ran: first training, then second
+        grouped.setdefault(result.list_id.removeprefix("overlap-").removesuffix("s"), []).append(
+            {"duration_s": result.duration_s, "calls": result.calls, "delay_s": result.delay_s})
+    return grouped
+
+
+def _agreement(real: dict, simulated: dict) -> dict:
+    """Real time and virtual time agree where they overlap if, training by training, Face calls differ by at most
+    one and the delay by at most one timer period: the timer's phase is the only thing the two do not share."""
+    rows, agree = [], True
+    for strategy, by_duration in real.items():
+        for duration, observed in by_duration.items():
+            for number, (live_one, sim_one) in enumerate(zip(observed, simulated[strategy][duration])):
+                ok = (abs(live_one.calls - sim_one["calls"]) <= 1
+                      and abs(live_one.delay_s - sim_one["delay_s"]) <= virtual.TICK_S + 1.0)
+                agree &= ok
+                rows.append({"strategy": strategy, "duration_s": float(duration), "training": number + 1,
+                             "real": asdict(live_one), "virtual": sim_one, "agree": ok})
+    return {"agree": agree, "trainings": rows}
+
+
+def _results(args, scale: Scale, mix, simulated, overlap_live, overlap_virtual, agreement, burst_live, intake,
+             ticks, idle, seconds: float) -> dict:
+    mix_results = simulated["mix"]
+    with_tracked = ticks["with_tracked"]
+    ours = mix_results["ours"]
+    return {
+        "command": "python -m bench" + (" --quick" if args.quick else "") + f" --seed {args.seed}",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                    "cpus": os.cpu_count()},
+        "mode": "quick" if args.quick else "full",
+        "seed": args.seed,
+        "seconds": round(seconds, 1),
+        "scale": asdict(scale),
+        "calls_per_training": {s: round(r["calls_per_training"], 3) for s, r in mix_results.items()},
+        "detection_delay_p95_share": {s: round(r["delay_p95_share"], 3) for s, r in mix_results.items()},
+        "trains_per_burst": {size: {s: r["train_calls"] for s, r in by_strategy.items()}
+                             for size, by_strategy in simulated["bursts"].items()},
+        "intake_ratio_to_floor": intake["ratio_to_floor"],
+        "tick_entities_read": {k: r["entities_read"] for k, r in with_tracked.items()},
+        "idle_face_calls_per_hour": idle["face_calls_per_hour"],
+        "mix": {"lists": mix.lists, "trainings": len(mix.arrivals), "by_strategy": mix_results},
+        "bursts": simulated["bursts"],
+        "burst_live_ours": burst_live,
+        "free_tier": simulated["free_tier"],
+        "intake": intake,
+        "tick": ticks,
+        "idle": idle,
+        "real_vs_virtual": agreement,
+        "targets": {
+            "calls_per_training_le_3": ours["calls_per_training"] <= 3,
+            "one_follow_up_per_burst": all(r["ours"]["train_calls"] == 1 for r in simulated["bursts"].values()),
+            "delay_within_max_10pct_or_tick_at_p95": ours["within_delay_target"] >= 0.95,
+            "intake_ge_half_floor": intake["ratio_to_floor"] >= 0.5,
+            "tick_independent_of_tracked": all(
+                ticks["without_tracked"][k]["entities_read"] == with_tracked[k]["entities_read"] for k in with_tracked),
+            "idle_zero_face_calls": idle["face_calls"] == 0,
+        },
+    }
+
+
+def render(results: dict) -> str:
+    strategies = list(STRATEGY_NAMES)
+    mix = results["mix"]["by_strategy"]
+    lines = [f"facetrain benchmark ({results['mode']}), {results['date']}, {results['machine']['cpus']} CPUs, "
+             f"{results['command']}", ""]
+
+    def row(label: str, values: list) -> None:
+        lines.append(f"{label:<52}" + "".join(f"{v:>16}" for v in values))
+
+    row("", [STRATEGY_NAMES[s] for s in strategies])
+    m = results["mix"]
+    lines.append(f"Training mix: {m['trainings']} trainings of {m['lists']} lists, 1k-1M faces (virtual time)")
+    row("  Face calls per training", [f"{mix[s]['calls_per_training']:.2f}" for s in strategies])
+    row("    first training of a list / later ones",
+        [f"{mix[s]['calls_per_first_training']:.1f} / {mix[s]['calls_per_later_training']:.1f}" for s in strategies])
+    row("  delay, finish to event, p50 / p95 (s)",
+        [f"{mix[s]['delay_p50_s']:.1f} / {mix[s]['delay_p95_s']:.1f}" for s in strategies])
+    row("  delay as share of duration, p50 / p95",
+        [f"{mix[s]['delay_p50_share']:.0%} / {mix[s]['delay_p95_share']:.0%}" for s in strategies])
+    row("  within max(10% of duration, one 5 s tick): all / later",
+        [f"{mix[s]['within_delay_target']:.0%} / {mix[s]['within_delay_target_later']:.0%}" for s in strategies])
+    lines.append("Burst of N requests to one list while it trains (virtual time)")
+    for size, by_strategy in results["bursts"].items():
+        row(f"  N={size}: train calls / requests whose faces get trained",
+            [f"{by_strategy[s]['train_calls']} / {by_strategy[s]['requests_covered']}" if s in by_strategy else ""
+             for s in strategies])
+    live_burst = results["burst_live_ours"]["by_size"]
+    lines.append("  real stack, ours: " + ", ".join(
+        f"N={n}: {r['train_calls']} follow-up train call(s), naming {r['requests_covered']} of {r['requests']}"
+        for n, r in live_burst.items()))
+    free = results["free_tier"]
+    lines.append("Free tier, 20 calls/min: all lists request at once (virtual time)")
+    row("  completed / failed of requests", [f"{free[s]['completed']} / {free[s]['failed']}" if s in free else ""
+                                             for s in strategies])
+    row("  completed per minute; 429s drawn",
+        [f"{free[s]['completed_per_minute']:.1f}; {free[s]['throttled_429']}" if s in free else ""
+         for s in strategies])
+    intake = results["intake"]
+    lines.append(f"Intake, dev host + Azurite, {intake['messages']} requests: {intake['ours_per_second']}/s; bare "
+                 f"SDK receive+delete floor {intake['floor_per_second']}/s; ratio {intake['ratio_to_floor']}")
+    tick = results["tick"]
+    lines.append("Poll tick, all in-flight lists due (real Azurite): entities read / transactions / ms")
+    for k in tick["with_tracked"]:
+        a, b = tick["without_tracked"][k], tick["with_tracked"][k]
+        lines.append(f"  {k:>5} in flight: 0 tracked {a['entities_read']} / {a['transactions']} / {a['wall_ms']:.0f};"
+                     f" {results['scale']['tracked_lists']:,} tracked {b['entities_read']} / {b['transactions']} / "
+                     f"{b['wall_ms']:.0f}")
+    scan = tick["scan_every_list"]
+    lines.append(f"  a poller that reads every list instead: {scan['entities_read']} entities, "
+                 f"{scan['transactions']} transactions, {scan['wall_ms']:.0f} ms")
+    idle = results["idle"]
+    lines.append(f"Idle, dev host {idle['window_seconds']:g} s: {idle['face_calls']} Face calls, "
+                 f"{idle['storage_requests']} storage requests, {idle['timer_runs']} timer runs; per hour: "
+                 f"{idle['face_calls_per_hour']:g} Face calls, {idle['storage_requests_per_hour']} storage requests")
+    agreement = results["real_vs_virtual"]
+    lines.append(f"Real time vs virtual time, short trainings: {'agree' if agreement['agree'] else 'DISAGREE'}")
+    for r in agreement["trainings"]:
+        lines.append(f"  {STRATEGY_NAMES[r['strategy']]:<16} {r['duration_s']:>4g} s #{r['training']}: calls "
+                     f"{r['real']['calls']} vs {r['virtual']['calls']}, delay {r['real']['delay_s']:.1f} vs "
+                     f"{r['virtual']['delay_s']:.1f} s{'' if r['agree'] else '  <- differs'}")
+    lines.append("Targets: " + ", ".join(f"{name} {'met' if met else 'MISSED'}"
+                                          for name, met in results["targets"].items()))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

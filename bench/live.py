@@ -1,0 +1,431 @@
+"""The real-time experiments on the local world: Azurite, the Face emulator (time scale 1) and the real app.
+
+Short trainings for every strategy (to confirm the virtual-time run where they overlap), a burst through the
+real orchestrator, intake through the dev host against the bare SDK's floor, the poll tick's storage cost, and
+an idle hour's cost extrapolated from a measured idle window.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import requests
+from azure.ai.vision.face import FaceAdministrationClient
+from azure.core.credentials import AzureKeyCredential
+from azure.storage.queue import QueueClient
+
+from localdev.dev import start_app
+from localdev.face_emulator.model import face_count_for
+from localdev.world import LocalWorld, free_port
+from orchestrator import runtime
+from orchestrator.machine import ListState, Phase, Run
+from orchestrator.records import RequestRecord
+from orchestrator.worker import Orchestrator
+
+from .virtual import NAIVE_INTERVAL_S, TICK_S
+
+UTC = timezone.utc
+
+
+def parse_time(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+class Face:
+    """The emulator's data plane (with the key) and control surface, for setting the scene."""
+
+    def __init__(self, world: LocalWorld) -> None:
+        self.world = world
+        self.base = f"{world.face_http_endpoint}/face/v1.2"
+        self.key = {"Ocp-Apim-Subscription-Key": world.face_key}
+
+    def create(self, list_id: str, faces: int) -> None:
+        requests.put(f"{self.base}/largefacelists/{list_id}", json={"name": list_id}, headers=self.key,
+                     timeout=10).raise_for_status()
+        requests.post(f"{self.world.emulator_control}/largefacelists/{list_id}/faces", json={"count": faces},
+                      timeout=120).raise_for_status()
+
+    def total_calls(self) -> int:
+        return requests.get(f"{self.world.emulator_control}/stats", timeout=10).json()["totalCalls"]
+
+
+class CountingFace:
+    """The orchestrator's FaceClient, counting its calls per list (the emulator counts per operation only)."""
+
+    def __init__(self, face) -> None:
+        self._face = face
+        self.trains: dict[str, int] = {}
+        self.polls: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def calls(self, list_id: str) -> int:
+        return self.trains.get(list_id, 0) + self.polls.get(list_id, 0)
+
+    def _count(self, counter: dict[str, int], list_id: str) -> None:
+        with self._lock:
+            counter[list_id] = counter.get(list_id, 0) + 1
+
+    def training_url(self, list_id: str) -> str:
+        return self._face.training_url(list_id)
+
+    def train(self, list_id: str) -> str:
+        self._count(self.trains, list_id)
+        return self._face.train(list_id)
+
+    def training_status(self, operation_location: str):
+        self._count(self.polls, operation_location.rsplit("/", 2)[-2])
+        return self._face.training_status(operation_location)
+
+
+class CountingTable:
+    """A TableClient that counts what a caller reads: storage transactions and entities returned."""
+
+    def __init__(self, table) -> None:
+        self._table = table
+        self.transactions = 0
+        self.entities = 0
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        self.transactions = self.entities = 0
+
+    def _add(self, transactions: int, entities: int) -> None:
+        with self._lock:
+            self.transactions += transactions
+            self.entities += entities
+
+    def get_entity(self, *args, **kwargs):
+        self._add(1, 1)
+        return self._table.get_entity(*args, **kwargs)
+
+    def query_entities(self, *args, **kwargs):
+        pages = self._table.query_entities(*args, **kwargs).by_page()
+        found = []
+        for page in pages:
+            batch = list(page)
+            self._add(1, len(batch))
+            found += batch
+        return found
+
+    def __getattr__(self, name):  # writes and the rest: counted as one transaction each
+        attribute = getattr(self._table, name)
+        if not callable(attribute):
+            return attribute
+
+        def counted(*args, **kwargs):
+            self._add(1, 0)
+            return attribute(*args, **kwargs)
+        return counted
+
+
+def orchestrator_for(world: LocalWorld, **overrides: str) -> Orchestrator:
+    settings = {**world.settings(), **overrides}
+    for name, value in settings.items():  # requests and the SDKs read these from the environment
+        os.environ[name] = value
+    orchestrator = runtime.build(settings)
+    orchestrator.face = CountingFace(orchestrator.face)
+    return orchestrator
+
+
+def tick_every_period(orchestrator: Orchestrator, done, period_s: float = TICK_S) -> None:
+    """Call the timer function on the period's wall-clock boundaries (as `*/5 * * * * *` fires) until `done()`."""
+    while not done():
+        time.sleep(period_s - time.time() % period_s)
+        orchestrator.tick()
+
+
+# --- short trainings on real time --------------------------------------------------------------------------
+
+
+@dataclass
+class Observed:
+    """One training as a strategy lived it: its Face calls and how long after the true finish it knew."""
+
+    duration_s: float
+    calls: int
+    delay_s: float
+
+
+def overlap(world: LocalWorld, durations_s: tuple[float, ...], rounds: int, sdk_interval_s: float) -> dict:
+    """Each strategy trains a list of each duration `rounds` times, one training after the other, all strategies
+    at once (the emulator's rate limit is lifted)."""
+    face = Face(world)
+    for strategy in ("ours", "naive", "sdk_poller"):
+        for seconds in durations_s:
+            face.create(f"{strategy.replace('_', '-')}-{seconds:g}s", face_count_for(seconds))
+    results: dict[str, dict[str, list[Observed]]] = {}
+    threads = [threading.Thread(target=_ours_overlap, args=(world, face, durations_s, rounds, results))]
+    for seconds in durations_s:
+        threads.append(threading.Thread(target=_naive_overlap, args=(face, seconds, rounds, results)))
+        threads.append(threading.Thread(target=_sdk_overlap, args=(world, face, seconds, rounds, sdk_interval_s,
+                                                                   results)))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _record(results: dict, strategy: str, seconds: float, observed: Observed) -> None:
+    results.setdefault(strategy, {}).setdefault(f"{seconds:g}", []).append(observed)
+
+
+def _ours_overlap(world: LocalWorld, face: Face, durations_s, rounds: int, results: dict) -> None:
+    events_queue = f"bench-events-{int(time.time())}"
+    orchestrator = orchestrator_for(world, TRAINING_EVENTS_QUEUE=events_queue)
+    events = QueueClient.from_connection_string(world.storage_connection_string, events_queue)
+    lists = {f"ours-{s:g}s": s for s in durations_s}
+    for number in range(rounds):
+        before = {list_id: orchestrator.face.calls(list_id) for list_id in lists}
+        for list_id in lists:
+            orchestrator.accept(json.dumps({"listId": list_id}).encode(), f"{list_id}-{number}")
+        tick_every_period(orchestrator, lambda: all(orchestrator.store.load(l)[0].phase is Phase.IDLE
+                                                    for l in lists))
+        seen = {}
+        for message in events.receive_messages(messages_per_page=32, max_messages=32):
+            event = json.loads(message.content)
+            seen[event["data"]["listId"]] = parse_time(event["time"])
+            events.delete_message(message)
+        for list_id, seconds in lists.items():
+            calls = orchestrator.face.calls(list_id) - before[list_id]
+            _record(results, "ours", seconds, _observed(face, list_id, number, calls, seen[list_id]))
+
+
+def _naive_overlap(face: Face, seconds: float, rounds: int, results: dict) -> None:
+    """The usual sample: POST train, then GET the status every 5 s until it is done."""
+    list_id = f"naive-{seconds:g}s"
+    for number in range(rounds):
+        calls = 1
+        answer = requests.post(f"{face.base}/largefacelists/{list_id}/train", headers=face.key, timeout=10)
+        answer.raise_for_status()
+        location = answer.headers["operation-Location"].replace(face.world.face_endpoint,
+                                                                face.world.face_http_endpoint)
+        while True:
+            time.sleep(NAIVE_INTERVAL_S)
+            calls += 1
+            status = requests.get(location, headers=face.key, timeout=10).json()["status"]
+            if status == "succeeded":
+                seen = datetime.now(UTC)
+                break
+        _record(results, "naive", seconds, _observed(face, list_id, number, calls, seen))
+
+
+def _sdk_overlap(world: LocalWorld, face: Face, seconds: float, rounds: int, interval_s: float,
+                 results: dict) -> None:
+    """The official SDK: `begin_train(...).result()`, counting every HTTP response its pipeline receives."""
+    list_id = f"sdk-poller-{seconds:g}s"
+    responses = []
+    client = FaceAdministrationClient(world.face_endpoint, AzureKeyCredential(world.face_key),
+                                      connection_verify=str(world.certificate.ca_file),
+                                      raw_response_hook=lambda response: responses.append(response))
+    for number in range(rounds):
+        before = len(responses)
+        client.large_face_list.begin_train(list_id, polling_interval=interval_s).result()
+        seen = datetime.now(UTC)
+        _record(results, "sdk_poller", seconds, _observed(face, list_id, number, len(responses) - before, seen))
+
+
+def _observed(face: Face, list_id: str, number: int, calls: int, seen: datetime) -> Observed:
+    trainings = [t for t in requests.get(f"{face.world.emulator_control}/trainings", timeout=10).json()
+                 if t["listId"] == list_id]
+    truth = trainings[number]
+    return Observed(truth["durationSeconds"], calls, (seen - parse_time(truth["finishedAt"])).total_seconds())
+
+
+# --- a burst through the real orchestrator -----------------------------------------------------------------
+
+
+def burst(world: LocalWorld, sizes: tuple[int, ...], training_s: float) -> dict:
+    """Per size, one list starts training; then `size` requests for it arrive through `accept` while it runs.
+    Counted: train calls after the first (the follow-ups), and how many of the burst the follow-up names."""
+    face = Face(world)
+    orchestrator = orchestrator_for(world, TRAINING_EVENTS_QUEUE=f"bench-burst-{int(time.time())}")
+    lists = {size: f"burst-live-{size}" for size in sizes}
+    for list_id in lists.values():
+        face.create(list_id, face_count_for(training_s))
+        orchestrator.accept(json.dumps({"listId": list_id}).encode(), f"{list_id}-first")
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda job: orchestrator.accept(json.dumps({"listId": job[0]}).encode(), job[1]),
+                      [(list_id, f"{list_id}-{n:04d}") for size, list_id in lists.items() for n in range(size)]))
+    enqueue_s = time.monotonic() - started
+    if enqueue_s > training_s:
+        raise RuntimeError(f"the burst took {enqueue_s:.0f} s, longer than the {training_s:g} s training")
+
+    def follow_ups_submitted() -> bool:
+        return all(orchestrator.store.load(l)[0].runs_started >= 2 for l in lists.values())
+    tick_every_period(orchestrator, follow_ups_submitted)
+    found = {str(size): {"train_calls": orchestrator.face.trains[list_id] - 1,
+                         "requests_covered": len(orchestrator.store.load(list_id)[0].run.request_ids),
+                         "requests": size}
+             for size, list_id in lists.items()}
+    return {"burst_enqueue_seconds": round(enqueue_s, 1), "by_size": found}
+
+
+# --- intake through the dev host, against the bare SDK's floor ---------------------------------------------
+
+
+def intake(world: LocalWorld, state_dir: Path, messages: int, lists: int) -> dict:
+    """Requests per second through the queue trigger on the dev host, and the floor: the same number of messages
+    received (32 a request) and deleted (16 at a time, as the host runs them) with the bare SDK, in the same run
+    against the same Azurite: consuming the queue with no work done at all."""
+    face = Face(world)
+    names = [f"intake-{n:03d}" for n in range(lists)]
+    for list_id in names:
+        face.create(list_id, 1000)
+    suffix = int(time.time())
+    queue_name = f"bench-intake-{suffix}"
+    requests_queue = QueueClient.from_connection_string(world.storage_connection_string, queue_name)
+    requests_queue.create_queue()
+    bodies = [json.dumps({"listId": names[n % lists], "requestId": f"intake-{n:05d}"}) for n in range(messages)]
+    _send_all(requests_queue, bodies)
+    log = state_dir / "dev-host.log"
+    log.unlink(missing_ok=True)
+    app = start_app(world, state_dir, free_port(), TRAINING_REQUESTS_QUEUE=queue_name,
+                    TRAINING_EVENTS_QUEUE=f"bench-intake-events-{suffix}", TRAININGS_TABLE=f"benchintake{suffix}")
+    host = world.processes[-1]
+    try:
+        deadline = time.monotonic() + 300
+        while len(_invocations(log, "train_requests")) < messages:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the dev host handled {len(_invocations(log, 'train_requests'))} of {messages}")
+            time.sleep(0.5)
+        done = _invocations(log, "train_requests")
+        first_start = min(at - timedelta(milliseconds=entry["durationMs"]) for at, entry in done)
+        last_end = max(at for at, _ in done)
+        failed = sum(1 for _, entry in done if entry["outcome"] != "Succeeded")
+        ours_per_s = messages / (last_end - first_start).total_seconds()
+    finally:
+        world.processes.remove(host)
+        host.stop()
+    floor_queue = QueueClient.from_connection_string(world.storage_connection_string, f"bench-floor-{suffix}")
+    floor_queue.create_queue()
+    _send_all(floor_queue, bodies)
+    started, handled = time.monotonic(), 0
+    with ThreadPoolExecutor(max_workers=16) as pool:  # the host's own concurrency: 16 at a time
+        while handled < messages:
+            page = list(next(floor_queue.receive_messages(messages_per_page=32, max_messages=32).by_page(), []))
+            list(pool.map(floor_queue.delete_message, page))
+            handled += len(page)
+    floor_per_s = messages / (time.monotonic() - started)
+    return {"messages": messages, "lists": lists, "failed_invocations": failed,
+            "ours_per_second": round(ours_per_s, 1), "floor_per_second": round(floor_per_s, 1),
+            "ratio_to_floor": round(ours_per_s / floor_per_s, 3), "functions_url": app["FUNCTIONS_URL"]}
+
+
+def _send_all(queue: QueueClient, bodies: list[str]) -> None:
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(queue.send_message, bodies))
+
+
+_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) localdev\.host INFO (\{.*\})$")
+
+
+def _invocations(log: Path, function: str) -> list[tuple[datetime, dict]]:
+    """The dev host's one JSON line per invocation, with the time it was written (the invocation's end)."""
+    found = []
+    for line in log.read_text().splitlines() if log.exists() else []:
+        match = _LOG_LINE.match(line)
+        if match:
+            entry = json.loads(match[2])
+            if entry.get("function") == function:
+                at = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f")
+                found.append((at, entry))
+    return found
+
+
+# --- the poll tick's storage cost ---------------------------------------------------------------------------
+
+
+def tick_cost(world: LocalWorld, tracked: int, in_flight_counts: tuple[int, ...]) -> dict:
+    """One tick with `k` trainings in flight and all due, before and after `tracked` idle lists exist (lists
+    trained once and done): what the tick reads must follow `k`, never `tracked`. Each in-flight list polls a
+    real training that is still running, so the tick does everything a busy tick does."""
+    face = Face(world)
+    face.create("tick-probe", face_count_for(600))  # a 10-minute training, running throughout
+    requests.post(f"{face.base}/largefacelists/tick-probe/train", headers=face.key, timeout=10).raise_for_status()
+    operation_location = f"{world.face_endpoint}/face/v1.2/largefacelists/tick-probe/training"
+    orchestrator = orchestrator_for(world, TRAININGS_TABLE=f"benchtick{int(time.time())}")
+    table = CountingTable(orchestrator.store._table)
+    orchestrator.store._table = table  # measurement only: count what the real store reads
+    results: dict[str, dict] = {}
+    for phase, extra in (("without_tracked", 0), ("with_tracked", tracked)):
+        if extra:
+            _create_idle_lists(orchestrator, extra)
+        for k in in_flight_counts:
+            lists = [f"flight-{phase}-{k}-{n:04d}" for n in range(k)]
+            _put_in_flight(orchestrator, lists, operation_location)
+            table.reset()
+            started = time.monotonic()
+            looked_at = orchestrator.tick()
+            wall_ms = (time.monotonic() - started) * 1000
+            results.setdefault(phase, {})[str(k)] = {"lists_due": looked_at, "entities_read": table.entities,
+                                                      "transactions": table.transactions,
+                                                      "wall_ms": round(wall_ms, 1)}
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                list(pool.map(orchestrator.store.clear_due, lists))
+    table.reset()
+    started = time.monotonic()
+    everything = table.query_entities("RowKey eq 'state'")
+    results["scan_every_list"] = {"entities_read": len(everything), "transactions": table.transactions,
+                                  "wall_ms": round((time.monotonic() - started) * 1000, 1)}
+    return results
+
+
+def _create_idle_lists(orchestrator: Orchestrator, count: int) -> None:
+    done = ListState("x", last_duration_seconds=90.0, runs_started=1)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda n: orchestrator.store.save(replace(done, list_id=f"tracked-{n:05d}"), None),
+                      range(count)))
+
+
+def _put_in_flight(orchestrator: Orchestrator, lists: list[str], operation_location: str) -> None:
+    now = datetime.now(UTC)
+
+    def start(list_id: str) -> None:
+        request = RequestRecord(list_id, f"{list_id}-r", now, None, None)
+        orchestrator.store.add_request(request)
+        run = Run(f"{list_id}/run-1", operation_location, now - timedelta(seconds=30), (request.request_id,))
+        orchestrator.store.save(ListState(list_id, Phase.TRAINING, now, run, runs_started=1), None)
+        orchestrator.store.mark_due(list_id, now)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(start, lists))
+
+
+# --- idle ---------------------------------------------------------------------------------------------------
+
+
+def idle(state_dir: Path, seconds: float) -> dict:
+    """The app on the dev host with nothing to do, in a world of its own whose Azurite logs every request:
+    Face calls, timer runs and storage requests in the window, and per hour."""
+    debug_log = state_dir / "azurite-debug.log"
+    with LocalWorld(state_dir / "world", azurite_debug_log=debug_log) as world:
+        world.start()
+        start_app(world, state_dir, free_port())
+        face = Face(world)
+        time.sleep(TICK_S)  # past start-up: queue and table creation, the first polls
+        calls_before, requests_before = face.total_calls(), _storage_requests(debug_log)
+        timer_before = len(_invocations(state_dir / "dev-host.log", "poll_trainings"))
+        time.sleep(seconds)
+        face_calls = face.total_calls() - calls_before
+        storage = _storage_requests(debug_log) - requests_before
+        timer_runs = len(_invocations(state_dir / "dev-host.log", "poll_trainings")) - timer_before
+    per_hour = 3600 / seconds
+    return {"window_seconds": seconds, "face_calls": face_calls, "timer_runs": timer_runs,
+            "storage_requests": storage, "face_calls_per_hour": face_calls * per_hour,
+            "storage_requests_per_hour": round(storage * per_hour), "timer_runs_per_hour": round(timer_runs * per_hour)}
+
+
+def _storage_requests(debug_log: Path) -> int:
+    """Azurite's debug log has one `...StorageContextMiddleware: RequestMethod=` line per request served."""
+    if not debug_log.exists():
+        return 0
+    return sum(1 for line in debug_log.open(errors="replace") if "StorageContextMiddleware: RequestMethod=" in line)

@@ -1,0 +1,333 @@
+"""A discrete-event run: the real orchestrator (its shell and pure core) on a virtual clock, against a simulated
+Face whose trainings last what the emulator's model says, so half-hour trainings take milliseconds.
+
+Only the edges are simulated: an in-memory store with the table store's interface and ETag semantics, a Face with
+the emulator's training-time model, its 409 while a training runs and its sliding-window rate limit (the
+emulator's own `RateLimiter`), and an event sink. The baselines run against the same simulated Face.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
+
+from localdev.face_emulator.errors import FaceError
+from localdev.face_emulator.model import training_seconds
+from localdev.face_emulator.throttle import RateLimit, RateLimiter
+from orchestrator.face_client import TrainingStatus
+from orchestrator.face_errors import Throttled, TrainingConflict
+from orchestrator.machine import ListState, Policy
+from orchestrator.records import DueMarker, RequestRecord
+from orchestrator.store import ConcurrencyConflict
+from orchestrator.worker import Orchestrator
+
+EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+ENDPOINT = "https://face.sim"
+
+
+def seconds_of(iso: str) -> float:
+    """Virtual seconds of a timestamp the orchestrator wrote (events carry ISO 8601 UTC)."""
+    return (datetime.fromisoformat(iso.replace("Z", "+00:00")) - EPOCH).total_seconds()
+
+
+class VirtualClock:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> datetime:
+        return EPOCH + timedelta(seconds=self.seconds)
+
+    def at(self, seconds: float) -> None:
+        self.seconds = max(self.seconds, seconds)
+
+
+@dataclass
+class Training:
+    list_id: str
+    started_s: float
+    finished_s: float
+
+
+@dataclass
+class SimFace:
+    """The Face service as the baselines and the orchestrator see it, on virtual time."""
+
+    clock: VirtualClock
+    rate_limit: RateLimit | None = None
+    face_counts: dict[str, int] = field(default_factory=dict)
+    trainings: list[Training] = field(default_factory=list)
+    calls_log: list[tuple[float, str, str]] = field(default_factory=list)  # (at, list, "train" | "status")
+    throttled: int = 0
+    conflicts: int = 0
+
+    def __post_init__(self) -> None:
+        self._limiter = RateLimiter(self.rate_limit, lambda: self.clock.seconds) if self.rate_limit else None
+        self._current: dict[str, Training] = {}
+
+    @property
+    def calls(self) -> int:
+        return len(self.calls_log)
+
+    @property
+    def train_calls(self) -> int:
+        return sum(1 for _, _, kind in self.calls_log if kind == "train")
+
+    def calls_between(self, list_id: str, start_s: float, end_s: float) -> int:
+        return sum(1 for at, listed, _ in self.calls_log if listed == list_id and start_s <= at <= end_s)
+
+    # What FaceClient offers the orchestrator
+    def training_url(self, list_id: str) -> str:
+        return f"{ENDPOINT}/face/v1.2/largefacelists/{list_id}/training"
+
+    def train(self, list_id: str) -> str:
+        self._admit(list_id, "train")
+        now = self.clock.seconds
+        running = self._current.get(list_id)
+        if running and running.finished_s > now:
+            self.conflicts += 1
+            raise TrainingConflict("Large face list is training.", status=409, code="LargeFaceListTrainingNotFinished")
+        training = Training(list_id, now, now + training_seconds(self.face_counts[list_id]))
+        self._current[list_id] = training
+        self.trainings.append(training)
+        return self.training_url(list_id)
+
+    def training_status(self, operation_location: str) -> TrainingStatus:
+        list_id = operation_location.rsplit("/", 2)[-2]
+        self._admit(list_id, "status")
+        training = self._current[list_id]
+        if self.clock.seconds < training.finished_s:
+            return TrainingStatus("running", None, None)
+        return TrainingStatus("succeeded", None, EPOCH + timedelta(seconds=training.finished_s))
+
+    def _admit(self, list_id: str, kind: str) -> None:
+        self.calls_log.append((self.clock.seconds, list_id, kind))
+        if self._limiter is None:
+            return
+        try:
+            self._limiter.admit("key")
+        except FaceError as error:
+            self.throttled += 1
+            raise Throttled(error.message, status=429, retry_after_seconds=float(error.headers["Retry-After"]))
+
+
+class MemoryStore:
+    """The table store's interface in memory, with its ETag semantics, for virtual-time runs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[str, tuple[ListState, int]] = {}
+        self._requests: dict[str, dict[str, RequestRecord]] = {}
+        self._due: dict[str, datetime] = {}
+
+    def load(self, list_id: str) -> tuple[ListState, str | None]:
+        with self._lock:
+            state, version = self._states.get(list_id, (ListState(list_id), 0))
+            return state, (str(version) if version else None)
+
+    def save(self, state: ListState, etag: str | None) -> str:
+        with self._lock:
+            _, version = self._states.get(state.list_id, (None, 0))
+            if (str(version) if version else None) != etag:
+                raise ConcurrencyConflict(state.list_id)
+            self._states[state.list_id] = (state, version + 1)
+            return str(version + 1)
+
+    def add_request(self, record: RequestRecord) -> bool:
+        with self._lock:
+            waiting = self._requests.setdefault(record.list_id, {})
+            if record.request_id in waiting:
+                return False
+            waiting[record.request_id] = record
+            return True
+
+    def waiting_requests(self, list_id: str) -> list[RequestRecord]:
+        with self._lock:
+            return sorted(self._requests.get(list_id, {}).values(), key=lambda r: (r.received_at, r.request_id))
+
+    def forget_requests(self, list_id: str, request_ids: tuple[str, ...]) -> None:
+        with self._lock:
+            for request_id in request_ids:
+                self._requests.get(list_id, {}).pop(request_id, None)
+
+    def mark_due(self, list_id: str, due_at: datetime) -> None:
+        with self._lock:
+            self._due[list_id] = due_at
+
+    def clear_due(self, list_id: str) -> None:
+        with self._lock:
+            self._due.pop(list_id, None)
+
+    def due(self, now: datetime) -> list[DueMarker]:
+        with self._lock:
+            return [DueMarker(list_id, at) for list_id, at in self._due.items() if at <= now]
+
+    def next_due(self) -> datetime | None:
+        with self._lock:
+            return min(self._due.values(), default=None)
+
+
+@dataclass
+class Published:
+    at_s: float
+    event: object
+
+
+class MemoryEvents:
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.published: list[Published] = []
+
+    def publish(self, event) -> None:
+        self.published.append(Published(self.clock.seconds, event))
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """At `at_s`, `list_id` holds `face_count` faces and a training request arrives."""
+
+    at_s: float
+    list_id: str
+    face_count: int
+    request_id: str
+
+
+class Scheduler:
+    """Discrete events on the virtual clock: each actor is a generator that yields how long it waits next."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self._queue: list[tuple[float, int, Iterator[float]]] = []
+        self._sequence = 0
+
+    def spawn(self, at_s: float, actor: Iterator[float]) -> None:
+        heapq.heappush(self._queue, (at_s, self._sequence, actor))
+        self._sequence += 1
+
+    def run(self, until_s: float = math.inf) -> None:
+        while self._queue and self._queue[0][0] <= until_s:
+            at_s, _, actor = heapq.heappop(self._queue)
+            self.clock.at(at_s)
+            wait = next(actor, None)
+            if wait is not None:
+                self.spawn(self.clock.seconds + wait, actor)
+
+
+class SimulatedOrchestrator:
+    """The real Orchestrator on virtual time. Requests go through `accept`; the timer fires on the boundaries a
+    `*/N` NCRONTAB gives, skipping ticks with nothing due (they do nothing)."""
+
+    def __init__(self, scheduler: Scheduler, face: SimFace, tick_seconds: float, policy: Policy,
+                 settle_seconds: float = 0.0) -> None:
+        self.scheduler = scheduler
+        self.clock = face.clock
+        self.face = face
+        self.store = MemoryStore()
+        self.events = MemoryEvents(self.clock)
+        self.tick_seconds = tick_seconds
+        self.orchestrator = Orchestrator(policy=policy, store=self.store, face=face, events=self.events,
+                                         clock=self.clock, default_settle_seconds=settle_seconds)
+        self._timer_at: float | None = None
+
+    def request(self, arrival: Arrival) -> None:
+        self.scheduler.spawn(arrival.at_s, self._accept(arrival))
+
+    def _accept(self, arrival: Arrival) -> Iterator[float]:
+        self.face.face_counts[arrival.list_id] = arrival.face_count
+        body = f'{{"listId": "{arrival.list_id}", "requestId": "{arrival.request_id}"}}'.encode()
+        self.orchestrator.accept(body, arrival.request_id)
+        self._arm_timer()
+        yield from ()
+
+    def _timer(self, at_s: float) -> Iterator[float]:
+        if self._timer_at != at_s:
+            return  # superseded by an earlier wake-up
+        self._timer_at = None
+        self.orchestrator.tick()
+        self._arm_timer()
+        yield from ()
+
+    def _arm_timer(self) -> None:
+        due = self.store.next_due()
+        if due is None:
+            return
+        due_s = max((due - EPOCH).total_seconds(), self.clock.seconds)
+        at_s = math.ceil(due_s / self.tick_seconds) * self.tick_seconds
+        if at_s <= self.clock.seconds:  # a tick at this very instant has run: the next boundary
+            at_s += self.tick_seconds
+        if self._timer_at is None or at_s < self._timer_at:
+            self._timer_at = at_s
+            self.scheduler.spawn(at_s, self._timer(at_s))
+
+
+def terminal_events(events: MemoryEvents) -> list[tuple[float, dict]]:
+    """(published at, event JSON) of every training outcome, rejections left out."""
+    found = []
+    for published in events.published:
+        body = published.event.to_cloud_event()
+        if "requestIds" in body["data"]:
+            found.append((published.at_s, body))
+    return found
+
+
+@dataclass
+class PollerResult:
+    """What one baseline request came to: Face calls, when it saw the finish (None: it failed), and 429s."""
+
+    calls: int = 0
+    seen_at_s: float | None = None
+    training: Training | None = None
+    throttled: int = 0
+    failed: str | None = None
+
+
+def fixed_interval_poller(face: SimFace, list_id: str, interval_s: float, result: PollerResult,
+                          retries_on_throttle: int, final_reads: int = 0) -> Iterator[float]:
+    """A train call, then a status read every `interval_s` until it is done, then `final_reads` more: the naive
+    loop (no retries: a refused call fails the request) and the SDK's LRO poller (azure-core retries a 429 after
+    its Retry-After, up to 10 times; a 409 fails). A generator for the `Scheduler`."""
+    retries = 0
+    while True:
+        result.calls += 1
+        try:
+            location = face.train(list_id)
+            result.training = face.trainings[-1]
+            break
+        except Throttled as throttled:
+            result.throttled += 1
+            if retries >= retries_on_throttle:
+                result.failed = "throttled"
+                return
+            retries += 1
+            yield throttled.retry_after_seconds
+        except TrainingConflict:
+            result.failed = "conflict"
+            return
+    retries = 0
+    wait = interval_s
+    while True:
+        yield wait
+        result.calls += 1
+        try:
+            status = face.training_status(location)
+        except Throttled as throttled:
+            result.throttled += 1
+            if retries >= retries_on_throttle:
+                wait = interval_s  # the naive loop shrugs and reads again at its next interval
+                continue
+            retries += 1
+            wait = throttled.retry_after_seconds
+            continue
+        retries, wait = 0, interval_s
+        if status.status == "succeeded":
+            result.seen_at_s = face.clock.seconds
+            for _ in range(final_reads):
+                result.calls += 1
+                try:
+                    face.training_status(location)
+                except Throttled:
+                    result.throttled += 1
+            return

@@ -1,0 +1,190 @@
+"""The virtual-time experiments: Face calls and detection delay over the training mix, bursts, and the free tier,
+for the orchestrator and each baseline against the same simulated Face."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from azure.ai.vision.face import FaceAdministrationClient
+from azure.core.credentials import AzureKeyCredential
+from azure.core.pipeline.policies import RetryPolicy
+
+from localdev.face_emulator.throttle import RateLimit
+from orchestrator.machine import Policy
+from orchestrator.settings import DEFAULTS
+
+from .simulation import (Arrival, PollerResult, Scheduler, SimFace, SimulatedOrchestrator, Training, VirtualClock,
+                         fixed_interval_poller, seconds_of, terminal_events)
+
+STRATEGIES = ("ours", "naive", "sdk_poller", "oracle")
+NAIVE_INTERVAL_S = 5.0  # what most samples do: sleep 5 s between status reads
+# The official SDK's defaults, read from the SDK itself: LROBasePolling every `polling_interval`, and azure-core's
+# RetryPolicy, which retries a 429 after its Retry-After up to `total_retries` times.
+SDK_INTERVAL_S = float(FaceAdministrationClient("https://x.invalid", AzureKeyCredential("x"))._config.polling_interval)
+SDK_RETRIES = RetryPolicy().total_retries
+# Seen on the emulator (bench's real-time run): once the status reads succeeded, LROBasePolling reads it once more
+# for the operation's final state.
+SDK_FINAL_READS = 1
+TICK_S = float(DEFAULTS["POLL_SCHEDULE"].split()[0].removeprefix("*/"))  # the timer's period (*/5: 5 s)
+POLICY = Policy(api_version=DEFAULTS["FACE_API_VERSION"],
+                max_training_seconds=float(DEFAULTS["MAX_TRAINING_MINUTES"]) * 60,
+                auth_retry_seconds=float(DEFAULTS["AUTH_RETRY_MINUTES"]) * 60)
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    list_id: str
+    duration_s: float
+    calls: int
+    delay_s: float
+    first: bool  # the list's first training: no history to time the polls by
+
+    @property
+    def within_target(self) -> bool:
+        return self.delay_s <= max(0.1 * self.duration_s, TICK_S) + 1e-9
+
+
+def run_trainings(strategy: str, arrivals: tuple[Arrival, ...], sdk_interval_s: float = SDK_INTERVAL_S
+                  ) -> list[TrainingResult]:
+    """Each arrival's training, when requests for a list come one at a time (each after the last finished)."""
+    clock = VirtualClock()
+    face = SimFace(clock)
+    scheduler = Scheduler(clock)
+    if strategy == "ours":
+        orchestrator = SimulatedOrchestrator(scheduler, face, TICK_S, POLICY)
+        for arrival in arrivals:
+            orchestrator.request(arrival)
+        scheduler.run()
+        seen = {(e["data"]["listId"], round(seconds_of(e["data"]["submittedAt"]), 3)): at_s
+                for at_s, e in terminal_events(orchestrator.events)}
+        return _results(face, [(t, seen[(t.list_id, round(t.started_s, 3))]) for t in face.trainings])
+    outcomes = [PollerResult() for _ in arrivals]
+    for arrival, outcome in zip(arrivals, outcomes):
+        scheduler.spawn(arrival.at_s, _baseline(strategy, face, arrival, outcome, sdk_interval_s))
+    scheduler.run()
+    assert all(o.seen_at_s is not None for o in outcomes), "a baseline training was refused in a conflict-free run"
+    return _results(face, [(o.training, o.seen_at_s) for o in outcomes])
+
+
+def _baseline(strategy: str, face: SimFace, arrival: Arrival, outcome: PollerResult,
+              sdk_interval_s: float = SDK_INTERVAL_S) -> Iterator[float]:
+    face.face_counts[arrival.list_id] = arrival.face_count
+    if strategy == "naive":
+        yield from fixed_interval_poller(face, arrival.list_id, NAIVE_INTERVAL_S, outcome, retries_on_throttle=0)
+    elif strategy == "sdk_poller":
+        yield from fixed_interval_poller(face, arrival.list_id, sdk_interval_s, outcome, SDK_RETRIES,
+                                         SDK_FINAL_READS)
+    else:  # the oracle knows the duration: one train, one read exactly at the finish
+        location = face.train(arrival.list_id)
+        outcome.training = face.trainings[-1]
+        yield outcome.training.finished_s - face.clock.seconds
+        face.training_status(location)
+        outcome.seen_at_s = face.clock.seconds
+
+
+def _results(face: SimFace, seen: list[tuple[Training, float]]) -> list[TrainingResult]:
+    firsts = {}
+    for training, _ in sorted(seen, key=lambda pair: pair[0].started_s):
+        firsts.setdefault(training.list_id, training)
+    return [TrainingResult(t.list_id, t.finished_s - t.started_s, face.calls_between(t.list_id, t.started_s, at_s),
+                           at_s - t.finished_s, firsts[t.list_id] is t) for t, at_s in seen]
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile: a value that was observed."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def summarize(results: list[TrainingResult]) -> dict:
+    shares = [r.delay_s / r.duration_s for r in results]
+    later = [r for r in results if not r.first]
+    return {
+        "trainings": len(results),
+        "calls_per_training": sum(r.calls for r in results) / len(results),
+        "calls_per_first_training": _mean([r.calls for r in results if r.first]),
+        "calls_per_later_training": _mean([r.calls for r in later]),
+        "delay_p50_s": percentile([r.delay_s for r in results], 0.5),
+        "delay_p95_s": percentile([r.delay_s for r in results], 0.95),
+        "delay_p50_share": percentile(shares, 0.5),
+        "delay_p95_share": percentile(shares, 0.95),
+        "within_delay_target": sum(r.within_target for r in results) / len(results),
+        "within_delay_target_later": _mean([r.within_target for r in later]),
+    }
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def run_burst(strategy: str, arrivals: tuple[Arrival, ...]) -> dict:
+    """Train calls a burst to one busy list costs, and how many of its requests end up answered by a training
+    that started after they arrived (the others' faces stay untrained)."""
+    clock = VirtualClock()
+    face = SimFace(clock)
+    scheduler = Scheduler(clock)
+    first, burst = arrivals[0], arrivals[1:]
+    if strategy == "ours":
+        orchestrator = SimulatedOrchestrator(scheduler, face, TICK_S, POLICY)
+        for arrival in arrivals:
+            orchestrator.request(arrival)
+        scheduler.run()
+        answered_by_later = set()
+        for _, event in terminal_events(orchestrator.events):
+            if event["data"]["status"] == "succeeded":
+                submitted_s = seconds_of(event["data"]["submittedAt"])
+                answered_by_later |= {r for r in event["data"]["requestIds"]
+                                      if r != first.request_id and submitted_s >= _arrival_at(arrivals, r)}
+        return {"train_calls": face.train_calls - 1, "trainings_started": len(face.trainings) - 1,
+                "requests_covered": len(answered_by_later), "requests": len(burst)}
+    outcomes = [PollerResult() for _ in arrivals]
+    for arrival, outcome in zip(arrivals, outcomes):
+        scheduler.spawn(arrival.at_s, _baseline(strategy, face, arrival, outcome))
+    scheduler.run()
+    covered = sum(1 for a, o in zip(burst, outcomes[1:]) if o.training and o.training.started_s >= a.at_s)
+    return {"train_calls": face.train_calls - 1, "trainings_started": len(face.trainings) - 1,
+            "requests_covered": covered, "requests": len(burst)}
+
+
+def _arrival_at(arrivals: tuple[Arrival, ...], request_id: str) -> float:
+    return next(a.at_s for a in arrivals if a.request_id == request_id)
+
+
+def run_free_tier(strategy: str, arrivals: tuple[Arrival, ...], horizon_s: float = 3600.0) -> dict:
+    """All requests at once on a free-tier resource (20 calls a minute, 429 with Retry-After beyond)."""
+    clock = VirtualClock()
+    face = SimFace(clock, rate_limit=RateLimit(20, 60.0))
+    scheduler = Scheduler(clock)
+    if strategy == "ours":
+        orchestrator = SimulatedOrchestrator(scheduler, face, TICK_S, POLICY)
+        for arrival in arrivals:
+            orchestrator.request(arrival)
+        scheduler.run(horizon_s)
+        done = [at_s for at_s, e in terminal_events(orchestrator.events) if e["data"]["status"] == "succeeded"]
+        failed = len(terminal_events(orchestrator.events)) - len(done)
+    else:
+        outcomes = [PollerResult() for _ in arrivals]
+        for arrival, outcome in zip(arrivals, outcomes):
+            scheduler.spawn(arrival.at_s, _baseline(strategy, face, arrival, outcome))
+        scheduler.run(horizon_s)
+        done = [o.seen_at_s for o in outcomes if o.seen_at_s is not None]
+        failed = sum(1 for o in outcomes if o.failed)
+    span_min = (max(done) - min(a.at_s for a in arrivals)) / 60 if done else math.inf
+    return {"requests": len(arrivals), "completed": len(done), "failed": failed,
+            "completed_per_minute": len(done) / span_min if done else 0.0, "throttled_429": face.throttled,
+            "face_calls": face.calls}
+
+
+def run_all(mix: tuple[Arrival, ...], bursts: dict[int, tuple[Arrival, ...]], rush: tuple[Arrival, ...],
+            progress: Callable[[str], None] = lambda _: None) -> dict:
+    mix_results = {}
+    for strategy in STRATEGIES:
+        progress(f"mix: {strategy}")
+        mix_results[strategy] = summarize(run_trainings(strategy, mix))
+    burst_results = {str(size): {s: run_burst(s, arrivals) for s in ("ours", "naive", "sdk_poller")}
+                     for size, arrivals in bursts.items()}
+    progress("free tier")
+    free_tier = {s: run_free_tier(s, rush) for s in ("ours", "naive", "sdk_poller")}
+    return {"mix": mix_results, "bursts": burst_results, "free_tier": free_tier}

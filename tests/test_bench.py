@@ -1,0 +1,107 @@
+"""The benchmark harness (bench/): its simulated edges behave as the real ones they stand for, and `--quick` runs
+every part end to end and writes every figure. Its numbers are the benchmark's business, not asserted here,
+except where the harness itself would be wrong (the oracle's two calls, a naive train call per request)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bench import virtual, workload
+from bench.simulation import EPOCH, MemoryStore, Scheduler, SimFace, VirtualClock
+from localdev.face_emulator.model import training_seconds
+from localdev.face_emulator.throttle import RateLimit
+from localdev.world import REPO_ROOT
+from orchestrator.face_errors import Throttled, TrainingConflict
+from orchestrator.machine import ListState, Phase
+from orchestrator.store import ConcurrencyConflict
+
+
+def test_the_simulated_face_trains_for_the_emulators_duration_and_refuses_a_second_training() -> None:
+    clock = VirtualClock()
+    face = SimFace(clock, face_counts={"a": 10_000})
+    location = face.train("a")
+    with pytest.raises(TrainingConflict):
+        face.train("a")
+    clock.at(training_seconds(10_000) - 0.01)
+    assert face.training_status(location).status == "running"
+    clock.at(training_seconds(10_000))
+    finished = face.training_status(location)
+    assert (finished.status, finished.last_action_at) == ("succeeded", EPOCH + timedelta(seconds=7.5))
+    assert face.calls == 4 and face.train_calls == 2
+
+
+def test_the_simulated_face_throttles_with_the_emulators_sliding_window() -> None:
+    clock = VirtualClock()
+    face = SimFace(clock, rate_limit=RateLimit(2, 60.0), face_counts={"a": 1000, "b": 1000, "c": 1000})
+    face.train("a")
+    clock.at(10)
+    face.train("b")
+    with pytest.raises(Throttled) as throttled:
+        face.train("c")
+    assert throttled.value.retry_after_seconds == 50
+    clock.at(60)
+    face.train("c")
+
+
+def test_the_memory_store_keeps_the_table_stores_etag_rules() -> None:
+    store = MemoryStore()
+    state, etag = store.load("a")
+    assert etag is None
+    first = store.save(state, None)
+    with pytest.raises(ConcurrencyConflict):
+        store.save(state, None)
+    store.save(ListState("a", Phase.WAITING), first)
+    with pytest.raises(ConcurrencyConflict):
+        store.save(state, first)
+
+
+def test_the_scheduler_runs_actors_in_time_order() -> None:
+    clock = VirtualClock()
+    scheduler = Scheduler(clock)
+    seen = []
+
+    def actor(name: str, waits: list[float]):
+        for wait in waits:
+            seen.append((clock.seconds, name))
+            yield wait
+        seen.append((clock.seconds, name))
+    scheduler.spawn(0, actor("a", [10, 10]))
+    scheduler.spawn(5, actor("b", [10]))
+    scheduler.run()
+    assert seen == [(0, "a"), (5, "b"), (10, "a"), (15, "b"), (20, "a")]
+
+
+def test_the_oracle_makes_two_calls_and_the_naive_loop_one_train_call_per_request() -> None:
+    mix = workload.training_mix(3, seed=1).arrivals
+    oracle = virtual.summarize(virtual.run_trainings("oracle", mix))
+    assert (oracle["calls_per_training"], oracle["delay_p95_s"]) == (2.0, 0.0)
+    naive = virtual.run_burst("naive", workload.burst(10, seed=1))
+    assert naive["train_calls"] == 10
+
+
+def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> None:
+    output, plot = tmp_path / "results.json", tmp_path / "polling.png"
+    run = subprocess.run([sys.executable, "-m", "bench", "--quick", "--output", str(output), "--plot", str(plot)],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr[-3000:]
+    print(run.stdout)
+    results = json.loads(output.read_text())
+    strategies = {"ours", "naive", "sdk_poller", "oracle"}
+    assert set(results["calls_per_training"]) == set(results["detection_delay_p95_share"]) == strategies
+    assert set(results["trains_per_burst"]) == {"10", "100", "1000"}
+    assert all(set(by) == {"ours", "naive", "sdk_poller"} for by in results["trains_per_burst"].values())
+    assert isinstance(results["intake_ratio_to_floor"], float) and results["intake_ratio_to_floor"] > 0
+    assert set(results["tick_entities_read"]) == {"1", "10", "100"}
+    assert isinstance(results["idle_face_calls_per_hour"], (int, float))
+    assert {"machine", "date", "command"} <= set(results) and results["mode"] == "quick"
+    # Where real time and virtual time meet, they must tell the same story, or the simulation is wrong.
+    assert results["real_vs_virtual"]["agree"], results["real_vs_virtual"]
+    assert results["intake"]["failed_invocations"] == 0
+    assert "Face calls per training" in run.stdout and "Targets:" in run.stdout
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
