@@ -6,6 +6,8 @@ The app gets `IDENTITY_ENDPOINT=http://127.0.0.1:N/msi/token` and `IDENTITY_HEAD
 and Azure Functions set them; `ManagedIdentityCredential` and `DefaultAzureCredential` then call
 `GET {IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=...[&client_id=...]` with `X-IDENTITY-HEADER`.
 The key set that verifies its tokens is at `/.well-known/jwks.json`; the Face emulator reads it from there.
+`POST /_control/outage {"status": 503, "seconds": 30}` makes the token endpoint answer that status for a while
+(an outage of the platform's identity service); `DELETE /_control/outage` ends it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import hmac
 import secrets
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +43,11 @@ class IdentityConfig:
 
 
 def build_app(config: IdentityConfig, signing_key: SigningKey) -> web.Application:
+    outage: dict[str, float] = {}  # "status" and "until" (monotonic seconds) while an outage lasts
+
     async def token(request: web.Request) -> web.Response:
+        if outage and time.monotonic() < outage["until"]:
+            return _failure(int(outage["status"]), "The identity service is unavailable (simulated outage).")
         presented = request.headers.get("X-IDENTITY-HEADER")
         if presented is None:
             return _failure(400, "The X-IDENTITY-HEADER header is missing.")
@@ -70,7 +77,24 @@ def build_app(config: IdentityConfig, signing_key: SigningKey) -> web.Applicatio
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    async def start_outage(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            status, seconds = int(body.get("status", 503)), float(body["seconds"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return _failure(400, 'Give {"status": 400-599, "seconds": N}.')
+        if not 400 <= status <= 599 or seconds <= 0:
+            return _failure(400, 'Give {"status": 400-599, "seconds": N}.')
+        outage.update(status=status, until=time.monotonic() + seconds)
+        return web.json_response({"status": status, "seconds": seconds})
+
+    async def end_outage(request: web.Request) -> web.Response:
+        outage.clear()
+        return web.json_response({})
+
     app = web.Application()
+    app.router.add_post("/_control/outage", start_outage)
+    app.router.add_delete("/_control/outage", end_outage)
     app.router.add_get(TOKEN_PATH, token)
     app.router.add_get(JWKS_PATH, jwks)
     app.router.add_get("/health", health)

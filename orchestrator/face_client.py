@@ -17,6 +17,7 @@ from typing import Callable
 from urllib.parse import quote, urlsplit
 
 import requests
+from azure.core.exceptions import ClientAuthenticationError
 
 from .face_errors import (AuthFailed, FaceApiError, NotFound, ProtocolError, Rejected, Throttled, TrainingConflict,
                           Transient)
@@ -89,13 +90,23 @@ class FaceClient:
             raise ProtocolError(f"The operation-Location {_redact(url)} is not on FACE_ENDPOINT ({self.endpoint}); "
                                 "it was not called, and no credential was sent to it.")
 
+    def _bearer_token(self) -> str:
+        """A token for Face, or AuthFailed: an identity service that is down, or an identity that is missing, is
+        retried for AUTH_RETRY_MINUTES like a 401, never raised out of the function (the host would poison the
+        request)."""
+        try:
+            return self._token_provider()
+        except ClientAuthenticationError as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise AuthFailed(f"No token for Face from the managed identity: {first_line}") from None
+
     def _call(self, method: str, url: str) -> requests.Response:
         client_request_id = str(uuid.uuid4())
         headers = {"x-ms-client-request-id": client_request_id}
         if self._api_key is not None:
             headers["Ocp-Apim-Subscription-Key"] = self._api_key
         else:
-            headers["Authorization"] = f"Bearer {self._token_provider()}"
+            headers["Authorization"] = f"Bearer {self._bearer_token()}"
         started = time.perf_counter()
         try:
             response = self._session.request(method, url, headers=headers, timeout=self._timeout,

@@ -101,3 +101,40 @@ def test_the_raw_protocol_answers_as_app_service_does(world: LocalWorld) -> None
     body = response.json()
     assert set(body) == {"access_token", "expires_on", "resource", "token_type", "client_id"}
     assert body["token_type"] == "Bearer" and body["expires_on"].isdigit()
+
+
+def outage_url(world: LocalWorld) -> str:
+    return world.identity_endpoint.removesuffix("/msi/token") + "/_control/outage"
+
+
+def test_an_outage_answers_its_status_until_it_ends(app_service_env: LocalWorld) -> None:
+    requests.post(outage_url(app_service_env), json={"status": 503, "seconds": 30}, timeout=5).raise_for_status()
+    params = {"api-version": API_VERSION, "resource": "https://cognitiveservices.azure.com"}
+    headers = {"X-IDENTITY-HEADER": app_service_env.identity_header}
+    try:
+        refused = requests.get(app_service_env.identity_endpoint, params=params, headers=headers, timeout=5)
+        assert refused.status_code == 503 and refused.json()["statusCode"] == 503
+    finally:
+        requests.delete(outage_url(app_service_env), timeout=5).raise_for_status()
+    assert requests.get(app_service_env.identity_endpoint, params=params, headers=headers, timeout=5).ok
+    assert requests.post(outage_url(app_service_env), json={"status": 200, "seconds": 1}, timeout=5).status_code == 400
+
+
+
+def test_azure_identity_fails_during_an_outage_and_recovers_after_it(app_service_env: LocalWorld) -> None:
+    """MSAL keeps a 5xx answer for a few seconds (its throttling cache), so recovery lags the outage's end a little."""
+    scope = "https://cognitiveservices.azure.com/.default"
+    credential = ManagedIdentityCredential()
+    requests.post(outage_url(app_service_env), json={"status": 503, "seconds": 30}, timeout=5).raise_for_status()
+    with pytest.raises(ClientAuthenticationError):
+        credential.get_token(scope)
+    requests.delete(outage_url(app_service_env), timeout=5).raise_for_status()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            token = credential.get_token(scope).token
+            break
+        except ClientAuthenticationError:
+            assert time.monotonic() < deadline, "no token 30 s after the outage ended"
+            time.sleep(0.5)
+    assert jwt.decode(token, options={"verify_signature": False})["aud"] == "https://cognitiveservices.azure.com"

@@ -454,3 +454,31 @@ def test_a_follow_up_with_nothing_to_wait_for_is_submitted_by_the_same_tick(worl
     clock.advance(3)
     tick()
     assert face_calls(emulator) == {"train": 2, "status": 1}
+
+
+def test_an_identity_outage_delays_the_training_and_loses_nothing(world, emulator, face_v12, list_id, clock,
+                                                                   monkeypatch) -> None:
+    """Found by the chaos harness: a token that cannot be fetched raised out of the queue function, so the message
+    was retried and, after maxDequeueCount, poisoned. It is now an auth failure like a 401: retried, then trained."""
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    outage = f"{world.identity_endpoint.removesuffix('/msi/token')}/_control/outage"
+    requests.post(outage, json={"status": 503, "seconds": 60}, timeout=5).raise_for_status()
+    try:
+        send(request(list_id, "during-outage"), "m1")  # must not raise: the host would retry, then poison
+        assert face_calls(emulator)["train"] == 0
+        state, _ = orchestrator.store.load(list_id)
+        assert state.phase is Phase.WAITING and state.auth_failing_since is not None
+    finally:
+        requests.delete(outage, timeout=5).raise_for_status()
+    # MSAL keeps the 503 for a few seconds after the outage: tick on real time, the clock moving with it.
+    deadline = time.monotonic() + 60
+    while orchestrator.store.load(list_id)[0].phase is not Phase.IDLE:
+        assert time.monotonic() < deadline, orchestrator.store.load(list_id)[0]
+        time.sleep(0.5)
+        clock.advance(2)
+        tick()
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingSucceeded", (event["data"]["status"], event["data"]["errorMessage"])
+    assert event["data"]["requestIds"] == ["during-outage"]
