@@ -122,6 +122,7 @@ class MemoryStore:
         self._states: dict[str, tuple[ListState, int]] = {}
         self._requests: dict[str, dict[str, RequestRecord]] = {}
         self._due: dict[str, datetime] = {}
+        self._answered: set[tuple[str, str]] = set()
 
     def load(self, list_id: str) -> tuple[ListState, str | None]:
         with self._lock:
@@ -139,7 +140,7 @@ class MemoryStore:
     def add_request(self, record: RequestRecord) -> bool:
         with self._lock:
             waiting = self._requests.setdefault(record.list_id, {})
-            if record.request_id in waiting:
+            if record.request_id in waiting or (record.list_id, record.request_id) in self._answered:
                 return False
             waiting[record.request_id] = record
             return True
@@ -148,10 +149,11 @@ class MemoryStore:
         with self._lock:
             return sorted(self._requests.get(list_id, {}).values(), key=lambda r: (r.received_at, r.request_id))
 
-    def forget_requests(self, list_id: str, request_ids: tuple[str, ...]) -> None:
+    def answer_requests(self, list_id: str, request_ids: tuple[str, ...], now: datetime) -> None:
         with self._lock:
             for request_id in request_ids:
                 self._requests.get(list_id, {}).pop(request_id, None)
+                self._answered.add((list_id, request_id))
 
     def mark_due(self, list_id: str, due_at: datetime) -> None:
         with self._lock:

@@ -108,13 +108,14 @@ class Emit:
 
 
 @dataclass(frozen=True)
-class ForgetRequests:
-    """The requests a finished run answered: delete them, after the event that names them was sent."""
+class AnswerRequests:
+    """The requests a finished run answered: mark them answered, after the event that names them was sent. They
+    are kept as answered for a day, so that the same request id sent again is not trained again."""
 
     request_ids: tuple[str, ...]
 
 
-Command = SubmitTraining | PollTraining | Emit | ForgetRequests
+Command = SubmitTraining | PollTraining | Emit | AnswerRequests
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ def after_submit_error(state: ListState, error: FaceApiError, request_ids: tuple
     )
     idle = replace(state, phase=Phase.IDLE, due_at=None, run=None, attempts=0, auth_failing_since=None,
                    runs_started=state.runs_started + 1)
-    return Decision(idle, (Emit(terminal_event(EventType.FAILED, outcome)), ForgetRequests(request_ids)))
+    return Decision(idle, (Emit(terminal_event(EventType.FAILED, outcome)), AnswerRequests(request_ids)))
 
 
 def after_poll(state: ListState, status: str, face_message: str | None, waiting: tuple[PendingRequest, ...],
@@ -304,7 +305,7 @@ def _finish(state: ListState, event_type: EventType, status: str, waiting: tuple
     if not run.adopted:
         outcome = TrainingOutcome(run.run_id, state.list_id, policy.api_version, run.operation_location, status,
                                   run.request_ids, run.submitted_at, now, error_code, error_message)
-        commands += [Emit(terminal_event(event_type, outcome)), ForgetRequests(run.request_ids)]
+        commands += [Emit(terminal_event(event_type, outcome)), AnswerRequests(run.request_ids)]
     duration = None
     if event_type is EventType.SUCCEEDED:
         # Face's own finish time, if it is plausible (clocks differ): between our submission and our observation.

@@ -35,7 +35,7 @@ class RequestRecord:
 
     def to_entity(self) -> dict[str, Any]:
         entity: dict[str, Any] = {"PartitionKey": self.list_id, "RowKey": REQUEST_ROW_PREFIX + self.request_id,
-                                  "ReceivedAt": self.received_at}
+                                  "ReceivedAt": self.received_at, "Waiting": True}
         if self.reason is not None:
             entity["Reason"] = self.reason
         if self.settle_seconds is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
@@ -13,6 +13,8 @@ from .records import (INFLIGHT_PARTITION, REQUEST_ROW_PREFIX, STATE_ROW, DueMark
                       state_from_entity, state_to_entity)
 
 _BATCH = 100  # the most operations one entity-group transaction takes
+# How long an answered request id is remembered: the same id sent again within a day is not trained again.
+ANSWERED_KEPT = timedelta(hours=24)
 
 
 class ConcurrencyConflict(Exception):
@@ -51,7 +53,8 @@ class TrainingStore:
         return metadata["etag"]
 
     def add_request(self, record: RequestRecord) -> bool:
-        """Record a waiting request; False if it was already recorded (a redelivered message)."""
+        """Record a waiting request; False if it was already recorded, waiting or answered within
+        `ANSWERED_KEPT` (a redelivered message, or a producer sending the same request again)."""
         try:
             self._table.create_entity(record.to_entity())
         except ResourceExistsError:
@@ -60,20 +63,33 @@ class TrainingStore:
 
     def waiting_requests(self, list_id: str) -> list[RequestRecord]:
         """Oldest first."""
-        query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high"
+        query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high and Waiting eq true"
         entities = self._table.query_entities(query, parameters={
             "pk": list_id, "low": REQUEST_ROW_PREFIX, "high": REQUEST_ROW_PREFIX[:-1] + chr(ord(":") + 1)})
         return sorted((RequestRecord.from_entity(e) for e in entities), key=lambda r: (r.received_at, r.request_id))
 
-    def forget_requests(self, list_id: str, request_ids: tuple[str, ...]) -> None:
-        operations = [("delete", {"PartitionKey": list_id, "RowKey": REQUEST_ROW_PREFIX + r}) for r in request_ids]
+    def answer_requests(self, list_id: str, request_ids: tuple[str, ...], now: datetime) -> None:
+        """Mark the requests answered (kept for `ANSWERED_KEPT`, so that a resend is not trained again), and drop
+        this list's answers older than that."""
+        marks = [("update", {"PartitionKey": list_id, "RowKey": REQUEST_ROW_PREFIX + r, "Waiting": False,
+                             "AnsweredAt": now}, {"mode": UpdateMode.MERGE}) for r in request_ids]
+        self._in_batches(marks)
+        expired = self._table.query_entities(
+            "PartitionKey eq @pk and Waiting eq false and AnsweredAt lt @cutoff",
+            parameters={"pk": list_id, "cutoff": now - ANSWERED_KEPT}, select=["PartitionKey", "RowKey"])
+        self._in_batches([("delete", {"PartitionKey": list_id, "RowKey": e["RowKey"]}) for e in expired])
+
+    def _in_batches(self, operations: list) -> None:
         for start in range(0, len(operations), _BATCH):
             batch = operations[start:start + _BATCH]
             try:
                 self._table.submit_transaction(batch)
             except TableTransactionError:  # fails whole if one entity is already gone (a replay): one by one
-                for _, entity in batch:
-                    self._table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+                for operation in batch:
+                    try:
+                        self._table.submit_transaction([operation])
+                    except TableTransactionError:
+                        pass
 
     def mark_due(self, list_id: str, due_at: datetime) -> None:
         self._table.upsert_entity(DueMarker(list_id, due_at).to_entity(), mode=UpdateMode.REPLACE)

@@ -20,7 +20,7 @@ from .events import Rejection, rejection_event
 from .face_client import FaceClient
 from .face_errors import FaceApiError
 from .intake import RequestRejected, parse_message
-from .machine import Decision, Emit, ForgetRequests, ListState, Phase, Policy, PollTraining, SubmitTraining
+from .machine import Decision, Emit, AnswerRequests, ListState, Phase, Policy, PollTraining, SubmitTraining
 from .records import RequestRecord
 from .store import ConcurrencyConflict, TrainingStore
 
@@ -160,8 +160,8 @@ class Orchestrator:
             if isinstance(command, Emit):
                 self.events.publish(command.event)
                 log.info("event %s %s", command.event.event_type, command.event.event_id)
-            elif isinstance(command, ForgetRequests):
-                self.store.forget_requests(list_id, command.request_ids)
+            elif isinstance(command, AnswerRequests):
+                self.store.answer_requests(list_id, command.request_ids, self.clock())
 
     def _update(self, list_id: str, change: Callable[[ListState], ListState]) -> ListState:
         """Apply a change with optimistic concurrency, retrying on conflict; skip the write if nothing changes."""

@@ -10,7 +10,7 @@ import pytest
 from orchestrator.events import EventType
 from orchestrator.face_errors import (AuthFailed, NotFound, ProtocolError, Rejected, Throttled, TrainingConflict,
                                       Transient)
-from orchestrator.machine import (Emit, ForgetRequests, ListState, PendingRequest, Phase, Policy, PollTraining,
+from orchestrator.machine import (Emit, AnswerRequests, ListState, PendingRequest, Phase, Policy, PollTraining,
                                   SubmitTraining, after_poll, after_poll_error, after_submit, after_submit_error,
                                   next_step, on_request, retry_delay)
 
@@ -98,7 +98,7 @@ def test_success_emits_one_event_naming_every_request_then_forgets_them() -> Non
     assert event.event_id == "celebs/run-1/outcome"
     data = event.to_cloud_event()["data"]
     assert data["requestIds"] == ["r1", "r2"] and data["durationSeconds"] == 7 and data["status"] == "succeeded"
-    assert ForgetRequests(("r1", "r2")) in decision.commands
+    assert AnswerRequests(("r1", "r2")) in decision.commands
     assert decision.state.phase is Phase.IDLE and decision.state.last_duration_seconds == 7
 
 
@@ -188,7 +188,7 @@ def test_errors_that_retrying_cannot_fix_end_in_a_failure_event(error, status: s
     (event,) = events(decision)
     data = event.to_cloud_event()["data"]
     assert (data["status"], data["requestIds"]) == (status, ["r1", "r2"])
-    assert ForgetRequests(("r1", "r2")) in decision.commands
+    assert AnswerRequests(("r1", "r2")) in decision.commands
     assert decision.state.phase is Phase.IDLE
 
 

@@ -482,3 +482,39 @@ def test_an_identity_outage_delays_the_training_and_loses_nothing(world, emulato
     (event,) = drain_events(world, settings)
     assert event["type"] == "Face.LargeFaceList.TrainingSucceeded", (event["data"]["status"], event["data"]["errorMessage"])
     assert event["data"]["requestIds"] == ["during-outage"]
+
+
+def test_a_request_sent_again_after_its_training_is_not_trained_again(world, emulator, face_v12, list_id, clock,
+                                                                      monkeypatch) -> None:
+    """Found by the chaos harness: a producer resending a request id after its run had ended got a second
+    training and a second event naming it. Answered ids are now remembered for a day."""
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    send(request(list_id, "upload-7"), "m1")
+    run_until_idle(orchestrator, clock, list_id)
+    send(request(list_id, "upload-7"), "m2")  # the same request, resent after it was answered
+    run_until_idle(orchestrator, clock, list_id)
+    assert face_calls(emulator)["train"] == 1
+    (event,) = drain_events(world, settings)
+    assert event["data"]["requestIds"] == ["upload-7"]
+
+
+def test_answered_requests_are_pruned_after_a_day(world, monkeypatch) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from azure.data.tables import TableClient
+
+    from orchestrator.store import ANSWERED_KEPT
+
+    table = TableClient.from_connection_string(world.storage_connection_string, f"prune{int(time.time() * 1000)}")
+    store = TrainingStore(table)
+    store.create_table()
+    now = datetime.now(timezone.utc)
+    for request_id in ("old", "new"):
+        assert store.add_request(RequestRecord("l1", request_id, now, None, None))
+    store.answer_requests("l1", ("old",), now - ANSWERED_KEPT - timedelta(minutes=1))
+    store.answer_requests("l1", ("new",), now)
+    assert store.waiting_requests("l1") == []
+    assert not store.add_request(RequestRecord("l1", "new", now, None, None))  # still remembered
+    assert store.add_request(RequestRecord("l1", "old", now, None, None))  # forgotten: a new request

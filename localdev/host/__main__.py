@@ -48,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     except HostConfigError as error:
         print(f"dev host: {error}", file=sys.stderr)
         return 2
-    function_key = settings.get("LOCALDEV_FUNCTION_KEY") or secrets.token_urlsafe(24)
+    configured_key = settings.get("LOCALDEV_FUNCTION_KEY")
+    function_key = configured_key or secrets.token_urlsafe(24)
+    # A generated key is printed, or nobody could call; a configured one is a secret its owner already has.
+    shown_key = "from LOCALDEV_FUNCTION_KEY" if configured_key else function_key
     host_id = settings.get("AzureFunctionsWebHost__hostid", DEFAULT_HOST_ID)
 
     stop = threading.Event()
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     for thread in threads:
         thread.start()
     print(f"dev host: {len(config.queues)} queue, {len(config.timers)} timer, {len(config.http)} HTTP function(s)"
-          + (f"; HTTP on http://127.0.0.1:{args.port}/api, function key {function_key}" if config.http else ""),
+          + (f"; HTTP on http://127.0.0.1:{args.port}/api, function key {shown_key}" if config.http else ""),
           flush=True)
     asyncio.run(_serve(config.http, function_key, args.port, stop))
     for thread in threads:

@@ -1,0 +1,69 @@
+"""`make chaos`: the whole local stack under a seeded workload while hosts die, storage restarts, Face misbehaves
+and tokens are refused; then every invariant with its figure. Writes chaos/report.json (README, "Resilience").
+
+    python -m chaos [--short] [--seed N] [--output PATH]
+
+Exits 0 only if every invariant holds. `--short` is the small run `make test` includes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from localdev.world import REPO_ROOT
+
+from .harness import FULL, SHORT, run
+
+INVARIANTS = [
+    ("lost", "accepted requests no terminal event names"),
+    ("unaccounted", "requests named by no request we sent, or by more than one terminal event"),
+    ("conflicting_duplicates", "event ids repeated with different contents"),
+    ("runs_with_more_than_one_terminal_event", "training runs with two different terminal event ids"),
+    ("double_inflight", "times a list had two trainings at once (emulator's log)"),
+    ("trainings_beyond_bound", "trainings beyond one per run plus the 409s that crashes forced"),
+    ("rejections_missing", "bad messages without a rejection event"),
+    ("unaccounted_poison", "poisoned messages without a rejection event"),
+    ("secrets_found", "keys, tokens or connection secrets in logs or events"),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short", action="store_true", help="the small run make test includes")
+    parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument("--output", type=Path, default=REPO_ROOT / "chaos" / "report.json")
+    parser.add_argument("--keep", type=Path, help="keep the run's state (logs, Azurite's files) in this folder")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+
+    def progress(message: str) -> None:
+        print(f"[{time.monotonic() - started:5.0f} s] {message}", file=sys.stderr, flush=True)
+
+    if args.keep:
+        report = run(args.keep, args.seed, SHORT if args.short else FULL, progress)
+    else:
+        with tempfile.TemporaryDirectory() as state:
+            report = run(Path(state), args.seed, SHORT if args.short else FULL, progress)
+    report["command"] = "python -m chaos" + (" --short" if args.short else "") + f" --seed {args.seed}"
+    report["seconds"] = round(time.monotonic() - started, 1)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"chaos run, seed {report['seed']}: {report['requests']} requests ({report['requests_sent_twice']} sent "
+          f"twice), {report['bad_messages']} bad messages, {report['kills']} host kills, "
+          f"{report['azurite_restarts']} Azurite restart, {report['events']} events, "
+          f"{report['trainings_submitted']} trainings for {report['terminal_runs']} runs "
+          f"({report['conflicts_409_adopted']} 409s adopted), {report['duplicate_event_ids']} repeated event ids, "
+          f"{report['poison_messages']} poisoned")
+    for key, meaning in INVARIANTS:
+        print(f"  {'ok  ' if report[key] == 0 else 'FAIL'} {key} = {report[key]}: {meaning}")
+    print("passed" if report["passed"] else "FAILED", f"in {report['seconds']:g} s; report: {args.output}")
+    return 0 if report["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

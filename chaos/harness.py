@@ -1,0 +1,388 @@
+"""The whole local stack under a seeded workload while things break, then the invariants.
+
+Azurite keeps its data on disk here, so that it can be restarted; the Face emulator throttles, fails, stalls and
+drops connections at set rates; the identity endpoint has an outage; the dev host is SIGKILLed and restarted, and
+for a while a second one races it. Everything the invariants need is read from the outside: the events queue,
+the poison queue, the emulator's own training log and the hosts' logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import secrets
+import signal
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import requests
+from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.storage.queue import QueueClient
+
+from localdev.world import LocalWorld, ManagedProcess, free_port, http_ready
+from orchestrator.settings import DEFAULTS
+
+REQUESTS_QUEUE, EVENTS_QUEUE, TABLE = "chaos-requests", "chaos-events", "chaostrainings"
+READ_TIMEOUT_SECONDS = float(DEFAULTS["FACE_READ_TIMEOUT_SECONDS"])
+# Faults on the two calls the orchestrator makes (train, training status), each at its own rate.
+FAULTS = [
+    {"status": 429, "retryAfterSeconds": 2, "rate": 0.06},
+    {"status": 500, "rate": 0.04},
+    {"status": 503, "rate": 0.04},
+    {"latencyMs": 2500, "rate": 0.05},
+    {"dropConnection": True, "rate": 0.04},
+]
+FAULT_PATHS = r"^/largefacelists/[^/]+/train(ing)?$"
+BAD_BODIES = [b"not json", b'{"listId": "Upper"}', b'{"listId": "ok", "settle_seconds": 3}', b"",
+              b'{"specversion": "1.0", "id": "e", "source": "/s", "type": "t"}']
+
+
+@dataclass(frozen=True)
+class Scale:
+    lists: int
+    requests: int
+    workload_seconds: float
+    kills: int
+    drain_seconds: float
+
+
+FULL = Scale(lists=30, requests=400, workload_seconds=150, kills=6, drain_seconds=240)
+SHORT = Scale(lists=6, requests=60, workload_seconds=45, kills=2, drain_seconds=150)
+
+
+@dataclass
+class Ledger:
+    """What the producer sent, as the queue acknowledged it."""
+
+    good: dict[str, int] = field(default_factory=dict)  # requestId -> times sent
+    bad: dict[str, bytes] = field(default_factory=dict)  # message id -> body
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Stack:
+    """The local world plus dev hosts that can be killed, restarted and doubled."""
+
+    def __init__(self, state_dir: Path, seed: int) -> None:
+        self.state_dir = state_dir
+        self.world = LocalWorld(state_dir / "world", in_memory_storage=False,
+                                face_options=["--rate-limit", "100000/s", f"--fault-seed={seed}"],
+                                identity_options=["--token-lifetime", "20"])
+        self.function_key = secrets.token_urlsafe(18)
+        self.hosts: list[ManagedProcess] = []
+        self.kills = 0
+        # [start, end] wall-clock seconds of each kill and storage outage: a training submitted just before one
+        # may be orphaned (its run never stored), and that is forced, not a fault of the orchestrator.
+        self.disruptions: list[list[float | None]] = []
+
+    def start(self) -> None:
+        self.world.start()
+        _retry(lambda: _ensure(QueueClient.from_connection_string(self.world.storage_connection_string,
+                                                                  REQUESTS_QUEUE)))
+        self.hosts = [self._host("a"), self._host("b")]
+        self.start_host(0)
+
+    def _host(self, name: str) -> ManagedProcess:
+        port = free_port()
+        settings = {**DEFAULTS, **self.world.settings(), "FACE_API_KEY": "", "TRAINING_REQUESTS_QUEUE": REQUESTS_QUEUE,
+                    "TRAINING_EVENTS_QUEUE": EVENTS_QUEUE, "TRAININGS_TABLE": TABLE,
+                    "LOCALDEV_FUNCTION_KEY": self.function_key}
+        return ManagedProcess(f"dev host {name}", [sys.executable, "-m", "localdev.host", "--port", str(port)],
+                              lambda: http_ready(f"http://127.0.0.1:{port}/api/trainings", also_ready=(401,)),
+                              self.state_dir / f"dev-host-{name}.log", env={**os.environ, **settings})
+
+    def start_host(self, index: int) -> None:
+        host = self.hosts[index]
+        host.start()
+        host.wait_ready(time.monotonic() + 60)
+
+    def kill_host(self, index: int) -> None:
+        host = self.hosts[index]
+        if host.process is not None and host.process.poll() is None:
+            os.killpg(host.process.pid, signal.SIGKILL)
+            host.process.wait()
+            self.kills += 1
+            self.disruptions.append([time.time(), time.time()])
+
+    def restart_azurite(self, down_seconds: float) -> None:
+        """Storage goes away for a while and comes back with everything it acknowledged. Azurite is stopped with
+        SIGTERM: SIGKILL would lose its last seconds of acknowledged writes (its database is saved to disk
+        periodically), which Azure Storage never does, so the harness would be testing Azurite's durability."""
+        azurite = next(p for p in self.world.processes if p.name == "Azurite")
+        self.disruptions.append([time.time(), None])
+        azurite.stop()
+        time.sleep(down_seconds)
+        azurite.start()
+        azurite.wait_ready(time.monotonic() + 60)
+        self.disruptions[-1][1] = time.time()
+
+    def control(self, method: str, path: str, body: dict | None = None) -> None:
+        requests.request(method, f"{self.world.emulator_control}{path}", json=body, timeout=10).raise_for_status()
+
+    def identity_outage(self, seconds: float) -> None:
+        url = self.world.identity_endpoint.removesuffix("/msi/token") + "/_control/outage"
+        requests.post(url, json={"status": 503, "seconds": seconds}, timeout=10).raise_for_status()
+
+    def stop(self) -> None:
+        for host in self.hosts:
+            host.stop()
+        self.world.stop()
+
+    def host_logs(self) -> str:
+        return "".join(h.log_file.read_text(errors="replace") for h in self.hosts if h.log_file.exists())
+
+
+def _ensure(queue: QueueClient) -> None:
+    try:
+        queue.create_queue()
+    except ResourceExistsError:
+        pass
+
+
+def _retry(action, attempts: int = 60):
+    """The harness's own storage calls ride out the Azurite restart it causes."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except (AzureError, requests.RequestException):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
+def run(state_dir: Path, seed: int, scale: Scale, progress=lambda message: None) -> dict:
+    rng = random.Random(seed)
+    stack = Stack(state_dir, seed)
+    stack.start()
+    ledger = Ledger()
+    try:
+        lists = [f"chaos-{n:02d}" for n in range(scale.lists)]
+        for list_id in lists:
+            _create_list(stack, list_id, rng.randint(1000, 5000))
+        for fault in FAULTS:
+            stack.control("POST", "/faults", {**fault, "pathPattern": FAULT_PATHS})
+        progress(f"workload: {scale.requests} requests over {scale.lists} lists in {scale.workload_seconds:g} s")
+        producer = threading.Thread(target=_produce, args=(stack, ledger, lists, scale, random.Random(seed + 1)))
+        started = time.monotonic()
+        producer.start()
+        _break_things(stack, scale, random.Random(seed + 2), started, progress)
+        producer.join()
+        stack.control("DELETE", "/faults")
+        requests.delete(stack.world.identity_endpoint.removesuffix("/msi/token") + "/_control/outage", timeout=10)
+        if stack.hosts[0].process.poll() is not None:
+            stack.start_host(0)
+        progress("draining: every request must end in an event")
+        events = _drain(stack, ledger, scale.drain_seconds)
+        return _report(stack, ledger, events, seed, scale)
+    finally:
+        stack.stop()
+
+
+def _create_list(stack: Stack, list_id: str, faces: int) -> None:
+    base = f"{stack.world.face_http_endpoint}/face/v1.2/largefacelists/{list_id}"
+    requests.put(base, json={"name": list_id}, headers={"Ocp-Apim-Subscription-Key": stack.world.face_key},
+                 timeout=10).raise_for_status()
+    stack.control("POST", f"/largefacelists/{list_id}/faces", {"count": faces})
+
+
+def _produce(stack: Stack, ledger: Ledger, lists: list[str], scale: Scale, rng: random.Random) -> None:
+    queue = QueueClient.from_connection_string(stack.world.storage_connection_string, REQUESTS_QUEUE)
+    interval = scale.workload_seconds / scale.requests
+    for number in range(scale.requests):
+        time.sleep(rng.uniform(0, 2 * interval))
+        roll = rng.random()
+        if roll < 0.05:
+            body = rng.choice(BAD_BODIES)
+            sent = _retry(lambda: queue.send_message(body.decode()))
+            with ledger.lock:
+                ledger.bad[_message_id_seen_by_the_function(body, sent.id)] = body
+            continue
+        if roll < 0.12 and ledger.good:  # the same request again, as a producer that retries would
+            request_id = rng.choice(sorted(ledger.good))
+            list_id = request_id.split(":")[0]
+        else:
+            list_id = rng.choice(lists)
+            request_id = f"{list_id}:req-{number:04d}"
+        document = {"listId": list_id, "requestId": request_id}
+        _retry(lambda: queue.send_message(json.dumps(document)))
+        with ledger.lock:
+            ledger.good[request_id] = ledger.good.get(request_id, 0) + 1
+
+
+def _message_id_seen_by_the_function(body: bytes, queue_message_id: str) -> str:
+    """The Functions host lifts an `id` from a JSON body into the trigger's metadata (a CloudEvent has one), so
+    that is the message id the function, and its rejection event, see."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return queue_message_id
+    if isinstance(document, dict) and isinstance(document.get("id"), str):
+        return document["id"]
+    return queue_message_id
+
+
+def _break_things(stack: Stack, scale: Scale, rng: random.Random, started: float, progress) -> None:
+    """The seeded schedule: kills spread over the window, one Azurite crash, a second host for a while, an
+    identity outage longer than a token lives."""
+    window = scale.workload_seconds
+    plan = [(rng.uniform(0.05, 0.95) * window, "kill") for _ in range(scale.kills)]
+    plan += [(0.45 * window, "azurite"), (0.25 * window, "second host on"), (0.6 * window, "second host off"),
+             (0.7 * window, "identity outage")]
+    for at, action in sorted(plan):
+        time.sleep(max(0.0, started + at - time.monotonic()))
+        progress(f"  {time.monotonic() - started:5.1f} s: {action}")
+        if action == "kill":
+            stack.kill_host(0)
+            time.sleep(rng.uniform(0.5, 3))
+            stack.start_host(0)
+        elif action == "azurite":
+            stack.restart_azurite(down_seconds=3)
+        elif action == "second host on":
+            stack.start_host(1)
+        elif action == "second host off":
+            stack.kill_host(1)
+        else:
+            stack.identity_outage(min(30.0, 0.2 * window))
+
+
+def _drain(stack: Stack, ledger: Ledger, seconds: float) -> list[dict]:
+    """Consume the events queue until every request sent is named by a terminal event, or time runs out."""
+    queue = QueueClient.from_connection_string(stack.world.storage_connection_string, EVENTS_QUEUE)
+    events: list[dict] = []
+    wanted = set(ledger.good)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        batch = _retry(lambda: list(queue.receive_messages(messages_per_page=32, max_messages=32)))
+        for message in batch:
+            events.append(json.loads(message.content))
+            _retry(lambda: queue.delete_message(message))
+        named = {r for e in events for r in e["data"].get("requestIds") or ()}
+        rejected = {e["data"]["messageId"] for e in events if e["type"].endswith("TrainingRequestRejected")}
+        if wanted <= named and set(ledger.bad) <= rejected and not batch:
+            break
+        if not batch:
+            time.sleep(1)
+    return events
+
+
+def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: Scale) -> dict:
+    wanted = set(ledger.good)
+    by_id: dict[str, list[dict]] = defaultdict(list)
+    for event in events:
+        by_id[event["id"]].append(event)
+    terminal = {eid: copies[0] for eid, copies in by_id.items() if "requestIds" in copies[0]["data"]}
+    naming = Counter(r for e in terminal.values() for r in e["data"]["requestIds"])
+    runs = defaultdict(set)
+    for eid, event in terminal.items():
+        runs[event["data"]["runId"]].add(eid)
+    rejected = {e["data"]["messageId"] for copies in by_id.values() for e in copies
+                if e["type"].endswith("TrainingRequestRejected")}
+    trainings = requests.get(f"{stack.world.emulator_control}/trainings", timeout=10).json()
+    poison = _retry(lambda: _peek_all(QueueClient.from_connection_string(stack.world.storage_connection_string,
+                                                                         f"{REQUESTS_QUEUE}-poison")))
+    orphans = _orphans(trainings, terminal.values())
+    unexplained = [t for t in orphans if not _near_a_disruption(t, stack.disruptions)]
+    (stack.state_dir / "events.json").write_text(json.dumps(events, indent=1))
+    (stack.state_dir / "trainings.json").write_text(json.dumps(trainings, indent=1))
+    logs = stack.host_logs()
+    conflicts = len(re.findall(r"train \S+: Face answered 409", logs))
+    secrets_found = _secrets_in(stack, logs + json.dumps(events))
+    report = {
+        "seed": seed,
+        "scale": scale.__dict__,
+        "requests": len(wanted),
+        "requests_sent_twice": sum(1 for n in ledger.good.values() if n > 1),
+        "bad_messages": len(ledger.bad),
+        "kills": stack.kills,
+        "azurite_restarts": 1,
+        "events": len(events),
+        "lost": len(wanted - set(naming)),
+        "unaccounted": len(set(naming) - wanted) + sum(1 for n in naming.values() if n > 1),
+        "duplicate_event_ids": sum(len(copies) - 1 for copies in by_id.values()),
+        "conflicting_duplicates": sum(1 for copies in by_id.values()
+                                      if any(c["data"] != copies[0]["data"] for c in copies)),
+        "runs_with_more_than_one_terminal_event": sum(1 for ids in runs.values() if len(ids) > 1),
+        "double_inflight": _overlaps(trainings),
+        "trainings_submitted": len(trainings),
+        "terminal_runs": len(runs),
+        "conflicts_409_adopted": conflicts,
+        "trainings_orphaned_by_a_crash": len(orphans) - len(unexplained),
+        "trainings_beyond_bound": len(unexplained),
+        "rejections_missing": len(set(ledger.bad) - rejected),
+        "poison_messages": len(poison),
+        "unaccounted_poison": sum(1 for body in poison if not _rejected_body(body, ledger, rejected)),
+        "secrets_found": secrets_found,
+        # For whoever investigates a failure: which ones (at most 20 each).
+        "lost_request_ids": sorted(wanted - set(naming))[:20],
+        "unaccounted_request_ids": sorted((set(naming) - wanted) | {r for r, n in naming.items() if n > 1})[:20],
+        "bad_messages_without_rejection": sorted(set(ledger.bad) - rejected)[:20],
+    }
+    report["passed"] = all(report[k] == 0 for k in (
+        "lost", "unaccounted", "conflicting_duplicates", "runs_with_more_than_one_terminal_event", "double_inflight",
+        "trainings_beyond_bound", "rejections_missing", "unaccounted_poison", "secrets_found"))
+    return report
+
+
+def _seconds(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _orphans(trainings: list[dict], terminal_events) -> list[dict]:
+    """Emulator trainings no run accounts for. A run's `submittedAt` is taken just before its train call, and the
+    emulator stamps the call when it arrives, up to a read timeout later (latency faults): each run takes the first
+    unmatched training of its list in that span."""
+    unmatched = sorted(trainings, key=lambda t: _seconds(t["submittedAt"]))
+    for event in sorted(terminal_events, key=lambda e: e["data"]["submittedAt"] or ""):
+        if not event["data"]["submittedAt"]:
+            continue
+        at = _seconds(event["data"]["submittedAt"])
+        match = next((t for t in unmatched if t["listId"] == event["data"]["listId"]
+                      and at - 1.0 <= _seconds(t["submittedAt"]) <= at + READ_TIMEOUT_SECONDS), None)
+        if match is not None:
+            unmatched.remove(match)
+    return unmatched
+
+
+def _near_a_disruption(training: dict, disruptions: list[list[float | None]]) -> bool:
+    """Submitted shortly before a kill or during a storage outage: the run could not be stored."""
+    at = _seconds(training["submittedAt"])
+    return any(start - 10 <= at <= (end or start) + 1 for start, end in disruptions)
+
+
+def _peek_all(queue: QueueClient) -> list[str]:
+    try:
+        return [m.content for m in queue.receive_messages(messages_per_page=32, max_messages=1000,
+                                                          visibility_timeout=1)]
+    except AzureError:
+        return []
+
+
+def _rejected_body(body: str, ledger: Ledger, rejected: set[str]) -> bool:
+    return any(message_id in rejected for message_id, sent in ledger.bad.items() if sent.decode() == body)
+
+
+def _overlaps(trainings: list[dict]) -> int:
+    """Pairs of one list's trainings that ran at the same time, by the emulator's own timeline."""
+    spans = defaultdict(list)
+    for t in trainings:
+        start = datetime.fromisoformat(t["submittedAt"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat((t["finishedAt"] or "9999-12-31T00:00:00Z").replace("Z", "+00:00"))
+        spans[t["listId"]].append((start, end))
+    count = 0
+    for intervals in spans.values():
+        intervals.sort()
+        count += sum(1 for (_, end), (start, _) in zip(intervals, intervals[1:]) if start < end)
+    return count
+
+
+def _secrets_in(stack: Stack, text: str) -> int:
+    """Keys, the identity header, the function key, the storage account key and bearer tokens (JWTs)."""
+    account_key = re.search(r"AccountKey=([^;]+)", stack.world.storage_connection_string)[1]
+    literal = [stack.world.face_key, stack.world.identity_header, stack.function_key, account_key]
+    return sum(text.count(s) for s in literal) + len(re.findall(r"eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]+", text))
