@@ -10,7 +10,7 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup test dev demo bench bench-emulator package clean
+.PHONY: setup test dev demo bench chaos bench-emulator package clean
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 
@@ -42,6 +42,10 @@ clean:
 # Ours against the usual alternatives: a table on stdout, bench/results.json, docs/polling.png (README, Performance).
 bench: setup
 	$(BIN)/python -m bench --plot docs/polling.png
+
+# The whole local stack while hosts die, storage restarts, Face misbehaves and tokens fail: chaos/report.json.
+chaos: setup
+	$(BIN)/python -m chaos
 
 # The emulator's throughput for training-status GETs (figures printed, nothing asserted).
 bench-emulator: setup

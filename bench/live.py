@@ -191,8 +191,8 @@ def _ours_overlap(world: LocalWorld, face: Face, durations_s, rounds: int, resul
                                                     for l in lists))
         seen = {}
         for message in events.receive_messages(messages_per_page=32, max_messages=32):
-            event = json.loads(message.content)
-            seen[event["data"]["listId"]] = parse_time(event["time"])
+            # When the event reached the queue (the event's own time is Face's finish time).
+            seen[json.loads(message.content)["data"]["listId"]] = message.inserted_on.replace(tzinfo=UTC)
             events.delete_message(message)
         for list_id, seconds in lists.items():
             calls = orchestrator.face.calls(list_id) - before[list_id]

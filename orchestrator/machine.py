@@ -221,7 +221,8 @@ def after_poll(state: ListState, status: str, face_message: str | None, waiting:
                        face_finished_at=face_finished_at)
     if normalized == FAILED:
         return _finish(state, EventType.FAILED, FAILED, waiting, now, policy,
-                       error_code="TrainingFailed", error_message=face_message or "Training failed.")
+                       error_code="TrainingFailed", error_message=face_message or "Training failed.",
+                       face_finished_at=face_finished_at)
     return after_poll_error(state, _unknown_status(status), waiting, now, policy)
 
 
@@ -301,15 +302,16 @@ def _finish(state: ListState, event_type: EventType, status: str, waiting: tuple
             now: datetime, policy: Policy, error_code: str | None = None,
             error_message: str | None = None, face_finished_at: datetime | None = None) -> Decision:
     run = state.run
+    # Face's own finish time if it is plausible (clocks differ): between our submission and our observation. It is
+    # what the event reports, so an event repeated after a crash, decided again later, says the same thing.
+    finished = face_finished_at if face_finished_at and run.submitted_at <= face_finished_at <= now else now
     commands: list[Command] = []
     if not run.adopted:
         outcome = TrainingOutcome(run.run_id, state.list_id, policy.api_version, run.operation_location, status,
-                                  run.request_ids, run.submitted_at, now, error_code, error_message)
+                                  run.request_ids, run.submitted_at, finished, error_code, error_message)
         commands += [Emit(terminal_event(event_type, outcome)), AnswerRequests(run.request_ids)]
     duration = None
     if event_type is EventType.SUCCEEDED:
-        # Face's own finish time, if it is plausible (clocks differ): between our submission and our observation.
-        finished = face_finished_at if face_finished_at and run.submitted_at <= face_finished_at <= now else now
         duration = (finished - run.submitted_at).total_seconds()
     covered = set(run.request_ids)
     follow_up = tuple(r for r in waiting if r.request_id not in covered)

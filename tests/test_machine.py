@@ -238,3 +238,14 @@ def test_the_remembered_duration_is_face_s_own_finish_time_when_plausible() -> N
     before_submit = after_poll(training(submitted=10), "succeeded", None, (), at(85), POLICY,
                                face_finished_at=at(5))
     assert before_submit.state.last_duration_seconds == 75
+
+
+def test_the_event_reports_faces_finish_time_so_a_repeat_after_a_crash_is_identical() -> None:
+    """Found by the chaos harness: an event sent, then lost with its state by a crash, was decided again a minute
+    later with a later finishedAt: the same id with other contents."""
+    first = after_poll(training(), "succeeded", None, (), at(85), POLICY, face_finished_at=at(60))
+    again = after_poll(training(), "succeeded", None, (), at(150), POLICY, face_finished_at=at(60))
+    (event_1,) = [c.event for c in first.commands if isinstance(c, Emit)]
+    (event_2,) = [c.event for c in again.commands if isinstance(c, Emit)]
+    assert event_1.to_message() == event_2.to_message()
+    assert event_1.to_cloud_event()["data"]["finishedAt"] == at(60).isoformat().replace("+00:00", "Z")

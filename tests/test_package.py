@@ -46,8 +46,8 @@ def test_funcignore_leaves_out_local_state_secrets_and_tooling(tmp_path: Path) -
                 "orchestrator/__pycache__/worker.cpython-311.pyc", "tests/test_x.py", "localdev/world.py",
                 "infra/main.bicep", ".venv/bin/python", ".venv-checkov/bin/checkov", "node_modules/azurite/x.js",
                 "__azurite_db_queue__.json", "__blobstorage__/x", "__queuestorage__/x", ".git/HEAD", ".gitignore",
-                "docs/polling.png", "bench/results.json", "bench/live.py", "README.md", "Makefile", "azure.yaml",
-                "pyproject.toml", "package.json",
+                "docs/polling.png", "bench/results.json", "bench/live.py", "chaos/report.json", "README.md",
+                "Makefile", "azure.yaml", "pyproject.toml", "package.json",
                 "facetrain.egg-info/PKG-INFO", ".pytest_cache/x", ".ci/run"]
     kept = ["function_app.py", "host.json", "requirements.txt", "orchestrator/worker.py"]
     for name in left_out + kept:
