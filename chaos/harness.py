@@ -31,6 +31,7 @@ from orchestrator.settings import DEFAULTS
 
 REQUESTS_QUEUE, EVENTS_QUEUE, TABLE = "chaos-requests", "chaos-events", "chaostrainings"
 READ_TIMEOUT_SECONDS = float(DEFAULTS["FACE_READ_TIMEOUT_SECONDS"])
+LEASE_SECONDS = 30
 # Faults on the two calls the orchestrator makes (train, training status), each at its own rate.
 FAULTS = [
     {"status": 429, "retryAfterSeconds": 2, "rate": 0.06},
@@ -93,7 +94,10 @@ class Stack:
         settings = {**DEFAULTS, **self.world.settings(), "FACE_API_KEY": "", "TRAINING_REQUESTS_QUEUE": REQUESTS_QUEUE,
                     "TRAINING_EVENTS_QUEUE": EVENTS_QUEUE, "TRAININGS_TABLE": TABLE,
                     "LOCALDEV_FUNCTION_KEY": self.function_key}
-        return ManagedProcess(f"dev host {name}", [sys.executable, "-m", "localdev.host", "--port", str(port)],
+        # A message a killed host held comes back when its lease runs out: 10 minutes on the real host, 30 s here
+        # so that a run takes minutes, not hours. The mechanism is the same.
+        return ManagedProcess(f"dev host {name}", [sys.executable, "-m", "localdev.host", "--port", str(port),
+                                                   "--lease-seconds", str(LEASE_SECONDS)],
                               lambda: http_ready(f"http://127.0.0.1:{port}/api/trainings", also_ready=(401,)),
                               self.state_dir / f"dev-host-{name}.log", env={**os.environ, **settings})
 
