@@ -4,6 +4,7 @@ import azure.functions as func
 
 from orchestrator import runtime
 
+runtime.check_settings()
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 

@@ -30,6 +30,12 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def check_settings() -> None:
+    """Raise SettingsError for a bad app setting. The function app calls it when imported, so that a bad setting
+    stops the app at start, where the host reports it, instead of failing (and so poisoning) every message."""
+    Settings.from_env(os.environ)
+
+
 @functools.cache
 def current() -> Orchestrator:
     """The process's orchestrator, built from the app settings on first use (a bad setting fails here, loudly)."""

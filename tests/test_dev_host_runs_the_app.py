@@ -55,3 +55,20 @@ def test_enqueue_train_poll_and_report_through_the_dev_host(world, emulator, fac
         assert host.wait(30) == 0
     # Found by the chaos harness's secret scan: a configured key is its owner's secret, not for the log.
     assert function_key not in (tmp_path / "host.log").read_text()
+
+
+def test_a_bad_setting_stops_the_app_at_start_and_no_message_is_taken(world, tmp_path) -> None:
+    """Before, the orchestrator was built at the first invocation: a bad setting failed every message, which the
+    host retried and then poisoned. Now the app refuses to load, as the real host reports an indexing error."""
+    settings = app_settings(world, FACE_API_VERSION="v9.9")
+    requests_queue = QueueClient.from_connection_string(world.storage_connection_string,
+                                                        settings["TRAINING_REQUESTS_QUEUE"])
+    requests_queue.create_queue()
+    enqueue(requests_queue, "celebs", request_id="waits-for-a-good-setting")
+    host = subprocess.run([sys.executable, "-m", "localdev.host", "--port", str(free_port()), "--settings",
+                           "/nonexistent"], cwd=REPO_ROOT, env={**os.environ, **settings}, capture_output=True,
+                          text=True, timeout=60)
+    assert host.returncode == 2
+    assert "FACE_API_VERSION 'v9.9' is not a Face API version" in host.stderr
+    (waiting,) = requests_queue.peek_messages()
+    assert waiting.dequeue_count == 0

@@ -9,10 +9,9 @@ import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
 
-import function_app
 from orchestrator import runtime
 from tests.conftest import FaceHttp
-from tests.orchestrator_world import app_settings, drain_events, face_calls, queue_message, request
+from tests.orchestrator_world import app_settings, drain_events, face_calls, function_app, queue_message, request
 
 
 @pytest.fixture

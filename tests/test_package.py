@@ -33,7 +33,9 @@ def test_the_packaged_app_imports_on_its_own_with_its_three_functions(tmp_path: 
     probe = ("import json, function_app, orchestrator; print(json.dumps({'orchestrator': orchestrator.__file__, "
              "'functions': sorted(f.get_function_name() for f in function_app.app.get_functions())}))")
     run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path / "app", capture_output=True, text=True,
-                         env={"PATH": os.environ["PATH"], "PYTHONPATH": str(tmp_path / "app")}, timeout=60)
+                         env={"PATH": os.environ["PATH"], "PYTHONPATH": str(tmp_path / "app"),
+                              "FACE_ENDPOINT": "https://x.cognitiveservices.azure.com", "AzureWebJobsStorage": "x"},
+                         timeout=60)
     assert run.returncode == 0, run.stderr
     found = json.loads(run.stdout)
     assert found["orchestrator"].startswith(str(tmp_path / "app"))

@@ -136,7 +136,10 @@ def load_app(module_name: str, app_dir: Path, settings: dict[str, str], host_jso
     """Import the app module with the settings in the environment, and read every function's trigger."""
     os.environ.update(settings)
     sys.path.insert(0, str(app_dir))
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # noqa: BLE001 - as the real host, report an app that fails to load, and take nothing
+        raise HostConfigError(f"{module_name} failed to load, so no function runs: {error}") from error
     apps = [v for v in vars(module).values() if type(v).__name__ == "FunctionApp"]
     if len(apps) != 1:
         raise HostConfigError(f"{module_name} must define exactly one FunctionApp at module level")
