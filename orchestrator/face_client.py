@@ -97,8 +97,8 @@ class FaceClient:
         try:
             return self._token_provider()
         except ClientAuthenticationError as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise AuthFailed(f"No token for Face from the managed identity: {first_line}") from None
+            lines = str(error).strip().splitlines() or [type(error).__name__]
+            raise AuthFailed(f"No token for Face from the managed identity: {lines[0]}") from None
 
     def _call(self, method: str, url: str) -> requests.Response:
         client_request_id = str(uuid.uuid4())

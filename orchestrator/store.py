@@ -58,7 +58,22 @@ class TrainingStore:
         try:
             self._table.create_entity(record.to_entity())
         except ResourceExistsError:
+            return self._reuse_if_stale(record)
+        return True
+
+    def _reuse_if_stale(self, record: RequestRecord) -> bool:
+        """An id answered longer than `ANSWERED_KEPT` ago is a new request (its list may not have finished a
+        training since, which is when stale answers are dropped)."""
+        existing = self._table.get_entity(record.list_id, REQUEST_ROW_PREFIX + record.request_id)
+        answered_at = existing.get("AnsweredAt")
+        if existing.get("Waiting") is not False or answered_at is None or \
+                answered_at > record.received_at - ANSWERED_KEPT:
             return False
+        try:
+            self._table.update_entity(record.to_entity(), mode=UpdateMode.REPLACE, etag=existing.metadata["etag"],
+                                      match_condition=MatchConditions.IfNotModified)
+        except ResourceModifiedError:
+            return False  # another instance took it first
         return True
 
     def waiting_requests(self, list_id: str) -> list[RequestRecord]:

@@ -514,7 +514,10 @@ def test_answered_requests_are_pruned_after_a_day(world, monkeypatch) -> None:
     for request_id in ("old", "new"):
         assert store.add_request(RequestRecord("l1", request_id, now, None, None))
     store.answer_requests("l1", ("old",), now - ANSWERED_KEPT - timedelta(minutes=1))
-    store.answer_requests("l1", ("new",), now)
+    assert store.add_request(RequestRecord("l1", "old", now, None, None))  # stale, though not pruned yet: new
+    store.answer_requests("l1", ("old",), now - ANSWERED_KEPT - timedelta(minutes=1))
+    store.answer_requests("l1", ("new",), now)  # this finish drops the stale answer
     assert store.waiting_requests("l1") == []
+    assert [e["RowKey"] for e in table.list_entities()] == ["request:new"]
     assert not store.add_request(RequestRecord("l1", "new", now, None, None))  # still remembered
     assert store.add_request(RequestRecord("l1", "old", now, None, None))  # forgotten: a new request
