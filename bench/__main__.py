@@ -77,8 +77,6 @@ def main(argv: list[str] | None = None) -> int:
     mix = workload.training_mix(scale.mix_lists, args.seed)
     simulated = virtual.run_all(mix.arrivals, {n: workload.burst(n, args.seed) for n in workload.BURST_SIZES},
                                 workload.free_tier_rush(scale.rush_lists, args.seed), progress)
-    overlap_virtual = {s: _by_duration(virtual.run_trainings(s, _overlap_arrivals(scale), scale.sdk_interval_s))
-                       for s in ("ours", "naive", "sdk_poller")}
     with tempfile.TemporaryDirectory() as state:
         state_dir = Path(state)
         with LocalWorld(state_dir / "world", face_options=["--rate-limit", "100000/s"]) as world:
@@ -93,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             ticks = live.tick_cost(world, scale.tracked_lists, scale.in_flight)
         progress(f"real time: {scale.idle_seconds:g} s idle")
         idle = live.idle(state_dir / "idle", scale.idle_seconds)
+    overlap_virtual = {s: _by_duration(virtual.run_trainings(s, _overlap_arrivals(scale, overlap_live[s]),
+                                                             scale.sdk_interval_s))
+                       for s in ("ours", "naive", "sdk_poller")}
     agreement = _agreement(overlap_live, overlap_virtual)
     results = _results(args, scale, mix, simulated, overlap_live, overlap_virtual, agreement, burst_live, intake,
                        ticks, idle, time.monotonic() - started)
@@ -108,10 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _overlap_arrivals(scale: Scale) -> tuple[Arrival, ...]:
-    """The real-time scenario in virtual time: each duration's list trained `rounds` times, one after another."""
-    return tuple(Arrival(round_number * 600.0, f"overlap-{seconds:g}s", face_count_for(seconds),
-                         f"overlap-{seconds:g}s-{round_number}")
+def _overlap_arrivals(scale: Scale, real: dict[str, list]) -> tuple[Arrival, ...]:
+    """The real-time scenario in virtual time: each duration's list trained `rounds` times, one after another,
+    each submitted at the same point of the timer's period as it was on real time."""
+    return tuple(Arrival(round_number * 600.0 + real[f"{seconds:g}"][round_number].submitted_phase_s,
+                         f"overlap-{seconds:g}s", face_count_for(seconds), f"overlap-{seconds:g}s-{round_number}")
                  for seconds in scale.overlap_durations_s for round_number in range(scale.overlap_rounds))
 
 

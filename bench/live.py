@@ -64,6 +64,7 @@ class CountingFace:
         self._face = face
         self.trains: dict[str, int] = {}
         self.polls: dict[str, int] = {}
+        self.saw_finish: dict[str, datetime] = {}  # when a poll last read "succeeded": the event follows at once
         self._lock = threading.Lock()
 
     def calls(self, list_id: str) -> int:
@@ -81,8 +82,12 @@ class CountingFace:
         return self._face.train(list_id)
 
     def training_status(self, operation_location: str):
-        self._count(self.polls, operation_location.rsplit("/", 2)[-2])
-        return self._face.training_status(operation_location)
+        list_id = operation_location.rsplit("/", 2)[-2]
+        self._count(self.polls, list_id)
+        status = self._face.training_status(operation_location)
+        if status.status.lower() == "succeeded":
+            self.saw_finish[list_id] = datetime.now(UTC)
+        return status
 
 
 class CountingTable:
@@ -152,6 +157,9 @@ class Observed:
     duration_s: float
     calls: int
     delay_s: float
+    # Where in the timer's period the training was submitted: the virtual run repeats it, since a list's first
+    # polls land on the ticks after its submission.
+    submitted_phase_s: float
 
 
 def overlap(world: LocalWorld, durations_s: tuple[float, ...], rounds: int, sdk_interval_s: float) -> dict:
@@ -189,14 +197,12 @@ def _ours_overlap(world: LocalWorld, face: Face, durations_s, rounds: int, resul
             orchestrator.accept(json.dumps({"listId": list_id}).encode(), f"{list_id}-{number}")
         tick_every_period(orchestrator, lambda: all(orchestrator.store.load(l)[0].phase is Phase.IDLE
                                                     for l in lists))
-        seen = {}
         for message in events.receive_messages(messages_per_page=32, max_messages=32):
-            # When the event reached the queue (the event's own time is Face's finish time).
-            seen[json.loads(message.content)["data"]["listId"]] = message.inserted_on.replace(tzinfo=UTC)
-            events.delete_message(message)
+            events.delete_message(message)  # one per list; the queue's own timestamps have whole seconds only
         for list_id, seconds in lists.items():
             calls = orchestrator.face.calls(list_id) - before[list_id]
-            _record(results, "ours", seconds, _observed(face, list_id, number, calls, seen[list_id]))
+            _record(results, "ours", seconds, _observed(face, list_id, number, calls,
+                                                        orchestrator.face.saw_finish[list_id]))
 
 
 def _naive_overlap(face: Face, seconds: float, rounds: int, results: dict) -> None:
@@ -237,7 +243,8 @@ def _observed(face: Face, list_id: str, number: int, calls: int, seen: datetime)
     trainings = [t for t in requests.get(f"{face.world.emulator_control}/trainings", timeout=10).json()
                  if t["listId"] == list_id]
     truth = trainings[number]
-    return Observed(truth["durationSeconds"], calls, (seen - parse_time(truth["finishedAt"])).total_seconds())
+    return Observed(truth["durationSeconds"], calls, (seen - parse_time(truth["finishedAt"])).total_seconds(),
+                    parse_time(truth["submittedAt"]).timestamp() % TICK_S)
 
 
 # --- a burst through the real orchestrator -----------------------------------------------------------------
