@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
@@ -56,16 +56,19 @@ def main() -> int:
             for number in (1, 2):
                 before = requests.get(f"{world.emulator_control}/stats").json()["totalCalls"]
                 orchestrator.accept(json.dumps({"listId": list_id}).encode(), f"{list_id}-{number}")
+                sent = datetime.now(timezone.utc)  # a training refused at once is reported by `accept` itself
                 while orchestrator.store.load(list_id)[0].phase is not Phase.IDLE:
                     time.sleep(TICK_SECONDS)
                     orchestrator.tick()
+                    # The tick that ends the training sends its event: the event's own `time` is Face's finish
+                    # time, and the queue's timestamps have whole seconds, so the tick's end is the measure.
+                    sent = datetime.now(timezone.utc)
                 calls = requests.get(f"{world.emulator_control}/stats").json()["totalCalls"] - before
                 (message,) = list(events.receive_messages(max_messages=1))
                 events.delete_message(message)
                 truth = requests.get(f"{world.emulator_control}/trainings").json()[-1]
                 finished = datetime.fromisoformat(truth["finishedAt"].replace("Z", "+00:00"))
-                # From the true finish to the event's arrival on the queue (its `time` is Face's finish time).
-                delay = (message.inserted_on.replace(tzinfo=finished.tzinfo) - finished).total_seconds()
+                delay = (sent - finished).total_seconds()
                 duration = truth["durationSeconds"]
                 print(f"{target:>9g}s {faces:>7} {('first' if number == 1 else 'second'):>9} {duration:>7.1f} "
                       f"{calls:>11} {delay:>8.1f} {delay / duration:>12.0%}", flush=True)
