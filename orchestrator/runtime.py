@@ -38,7 +38,7 @@ def check_settings() -> None:
 
 @functools.cache
 def current() -> Orchestrator:
-    """The process's orchestrator, built from the app settings on first use (a bad setting fails here, loudly)."""
+    """The process's orchestrator, built from the app settings on first use (the app checked them on import)."""
     logging.getLogger("azure").setLevel(logging.WARNING)  # the SDKs log every request at INFO
     settings = Settings.from_env(os.environ)
     telemetry.configure(settings.applicationinsights_connection_string, _credential(settings.azure_client_id),
