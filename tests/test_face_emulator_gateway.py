@@ -168,9 +168,34 @@ def test_rate_based_faults_fire_about_as_often_as_asked(face_v12: FaceHttp, emul
     assert 50 <= failures <= 130  # 90 expected; bounds are about 5 standard deviations apart
 
 
+def test_a_fault_can_answer_junk_in_place_of_a_success(face_v12: FaceHttp, emulator: str, list_id: str) -> None:
+    face_v12.create_list(list_id)
+    page = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+    requests.post(f"{emulator}/faults", json={"pathPattern": "/training$", "body": page, "count": 1},
+                  timeout=5).raise_for_status()
+    junk = face_v12.call("GET", f"/largefacelists/{list_id}/training")
+    assert (junk.status_code, junk.text, junk.headers["Content-Type"]) == (200, page, "text/html")
+    assert face_v12.call("GET", f"/largefacelists/{list_id}/training").json()["error"]  # the real answer again
+
+
+def test_a_fault_can_alter_the_headers_of_the_real_answer(face_v12: FaceHttp, emulator: str, list_id: str) -> None:
+    face_v12.create_list(list_id)
+    face_v12.add_face(list_id)
+    requests.post(f"{emulator}/faults", json={"pathPattern": "/train$", "dropHeaders": ["Operation-Location"],
+                                              "headers": {"apim-request-id": "i" * 20_000}, "count": 1},
+                  timeout=5).raise_for_status()
+    altered = face_v12.call("POST", f"/largefacelists/{list_id}/train")
+    assert altered.status_code == 202 and "operation-Location" not in altered.headers
+    assert altered.headers["apim-request-id"] == "i" * 20_000
+    (rule,) = requests.get(f"{emulator}/faults", timeout=5).json()
+    assert rule["fired"] == 1 and rule["dropHeaders"] == ["operation-location"]
+
+
 @pytest.mark.parametrize("rule", [
     {}, {"status": 200, "count": 1}, {"status": 500}, {"status": 500, "count": 1, "rate": 0.5},
     {"status": 500, "rate": 2}, {"status": 500, "count": 1, "pathPattern": "("}, {"status": 500, "count": 1, "x": 1},
+    {"body": 7, "count": 1}, {"body": "x", "status": 100, "count": 1}, {"headers": {"a": 1}, "count": 1},
+    {"dropHeaders": "operation-Location", "count": 1},
 ])
 def test_bad_fault_rules_are_refused_with_a_reason(emulator: str, rule: dict) -> None:
     response = requests.post(f"{emulator}/faults", json=rule, timeout=5)

@@ -99,8 +99,9 @@ class Emulator:
             response = _error_response(error)
         except _ConnectionDropped:
             return web.Response(status=499)  # never written: the transport is gone
-        # Azure's gateway names every answer, so a client can quote it when it reports a problem.
-        response.headers["apim-request-id"] = str(uuid.uuid4())
+        # Azure's gateway names every answer, so a client can quote it when it reports a problem (a fault may have
+        # named it already, to test what a client does with a hostile one).
+        response.headers.setdefault("apim-request-id", str(uuid.uuid4()))
         return response
 
     async def _not_served(self, request: web.Request) -> web.StreamResponse:
@@ -119,6 +120,9 @@ class Emulator:
         self.stats.calls[operation.canonical_id] += 1
         try:
             reply = await self._run(request, operation)
+            if isinstance(reply, web.Response):  # a fault's own answer, passed through as it is
+                self.stats.responses[operation.canonical_id][str(reply.status)] += 1
+                return reply
         except FaceError as error:
             self.stats.responses[operation.canonical_id][str(error.status)] += 1
             raise
@@ -131,23 +135,32 @@ class Emulator:
             return web.Response(status=reply.status, headers=reply.headers, content_type=JSON)
         return web.json_response(reply.body, status=reply.status, headers=reply.headers)
 
-    async def _run(self, request: web.Request, operation: Operation) -> Reply:
+    async def _run(self, request: web.Request, operation: Operation) -> Reply | web.Response:
         decision = self.faults.decide(request.method, request.path.removeprefix(f"/face/{operation.api_version}"))
         if decision.latency_ms:
             await asyncio.sleep(decision.latency_ms / 1000)
-        if decision.rule is not None:
+        rule = decision.rule
+        if rule is not None:
             self.stats.faults_injected += 1
-            if decision.rule.drop_connection:
+            if rule.drop_connection:
                 request.transport.abort()
                 raise _ConnectionDropped()
-            status = decision.rule.status
-            headers = {"Retry-After": str(decision.rule.retry_after_seconds)} if decision.rule.retry_after_seconds else {}
-            raise FaceError(status, decision.rule.code or _FAULT_CODES.get(status, str(status)),
+            headers = {"Retry-After": str(rule.retry_after_seconds)} if rule.retry_after_seconds else {}
+            headers.update(decision.headers)
+            if rule.body is not None:
+                return web.Response(status=rule.status, body=rule.body.encode(), headers=headers,
+                                    content_type=rule.content_type)
+            raise FaceError(rule.status, rule.code or _FAULT_CODES.get(rule.status, str(rule.status)),
                             "Injected fault.", headers)
         caller = await self.auth.authenticate(request.headers, operation.api_version)
         self.limiter.admit(caller.credential_id)
         params = operation.coerce_parameters(request.match_info, request.query)
-        return await self._handlers[operation.canonical_id](request, operation, params)
+        reply = await self._handlers[operation.canonical_id](request, operation, params)
+        if decision.headers or decision.drop_headers:
+            self.stats.faults_injected += 1
+            kept = {k: v for k, v in reply.headers.items() if k.lower() not in decision.drop_headers}
+            reply = Reply(reply.status, reply.body, {**kept, **decision.headers})
+        return reply
 
     async def _json_body(self, request: web.Request, operation: Operation) -> Any:
         raw = await _read_body(request, FaceError.bad_argument("Request body is too large."))
