@@ -41,6 +41,7 @@ param pollSchedule string = '*/5 * * * * *'
 param settleSeconds string = '0'
 param maxTrainingMinutes string = '60'
 param authRetryMinutes string = '10'
+param maxRetryWaitSeconds string = '120'
 param faceConnectTimeoutSeconds string = '5'
 param faceReadTimeoutSeconds string = '30'
 
@@ -139,6 +140,7 @@ var orchestratorSettings = {
   SETTLE_SECONDS: settleSeconds
   MAX_TRAINING_MINUTES: maxTrainingMinutes
   AUTH_RETRY_MINUTES: authRetryMinutes
+  MAX_RETRY_WAIT_SECONDS: maxRetryWaitSeconds
   FACE_CONNECT_TIMEOUT_SECONDS: faceConnectTimeoutSeconds
   FACE_READ_TIMEOUT_SECONDS: faceReadTimeoutSeconds
 }

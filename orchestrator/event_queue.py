@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.queue import QueueClient
 
+from .bounds import MAX_FACE_MESSAGE_CHARS, bounded_text
 from .events import TrainingEvent
+
+
+class EventNotSent(Exception):
+    """The queue did not take the event (storage down, a role missing, the queue deleted): the decision that
+    produced it is not stored, so the step is retried with its event."""
 
 
 def ensure_queue(queue: QueueClient) -> None:
@@ -24,5 +30,10 @@ class EventQueue:
         ensure_queue(self._queue)
 
     def publish(self, event: TrainingEvent) -> None:
-        # Events never expire (-1): a consumer that is down for a week must still learn how its training ended.
-        self._queue.send_message(event.to_message(), time_to_live=-1)
+        try:
+            # Events never expire (-1): a consumer that is down for a week must still learn how its training ended.
+            self._queue.send_message(event.to_message(), time_to_live=-1)
+        except AzureError as error:
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise EventNotSent(f"event {event.event_id}: {bounded_text(first_line, MAX_FACE_MESSAGE_CHARS)}") \
+                from None

@@ -2,6 +2,10 @@
 
 Each event's `id` is derived from what it reports (the training run, or the rejected request), so a redelivery
 after a crash repeats the same id and consumers can drop duplicates.
+
+Every event fits one queue message (64 KiB), by construction: the request ids of a run are bounded by the core
+(`Policy.max_request_id_bytes_per_run`), everything else that comes from outside is bounded where it enters
+(`bounds.py`) and once more here, and `wire_bytes` is what tests hold the worst case to.
 """
 
 from __future__ import annotations
@@ -12,8 +16,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from .bounds import MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHARS, bounded_text
+
 SOURCE = "/facetrain/orchestrator"
 SPEC_VERSION = "1.0"
+# What a queue message holds. Azurite counts the UTF-8 text; Azure's documentation says 64 KiB without saying
+# whether before or after the XML escaping of the request, so `wire_bytes` counts the escaped size.
+MAX_MESSAGE_WIRE_BYTES = 64 * 1024
+# An error message names Face's own (at most MAX_FACE_MESSAGE_CHARS) plus our sentence around it.
+MAX_EVENT_ERROR_MESSAGE_CHARS = MAX_FACE_MESSAGE_CHARS + 256
+MAX_REJECTION_REASON_CHARS = 1024
 
 
 class EventType(StrEnum):
@@ -46,7 +58,8 @@ class TrainingOutcome:
             "requestIds": list(self.request_ids),
             "submittedAt": _iso(self.submitted_at), "finishedAt": _iso(self.finished_at),
             "durationSeconds": None if duration is None else round(duration, 3),
-            "errorCode": self.error_code, "errorMessage": self.error_message,
+            "errorCode": _bounded(self.error_code, MAX_FACE_CODE_CHARS),
+            "errorMessage": _bounded(self.error_message, MAX_EVENT_ERROR_MESSAGE_CHARS),
         }
 
 
@@ -60,8 +73,8 @@ class Rejection:
     request_id: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"reason": self.reason, "messageId": self.message_id, "listId": self.list_id,
-                "requestId": self.request_id}
+        return {"reason": _bounded(self.reason, MAX_REJECTION_REASON_CHARS), "messageId": self.message_id,
+                "listId": self.list_id, "requestId": self.request_id}
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,15 @@ def terminal_event(event_type: EventType, outcome: TrainingOutcome) -> TrainingE
 
 def rejection_event(rejection: Rejection, now: datetime) -> TrainingEvent:
     return TrainingEvent(f"rejected/{rejection.message_id}", EventType.REJECTED, now, rejection)
+
+
+def wire_bytes(message: str) -> int:
+    """The size of a message as the queue may count it: UTF-8, with the XML escapes of its request."""
+    return len(message.encode()) + 4 * message.count("&") + 3 * (message.count("<") + message.count(">"))
+
+
+def _bounded(text: str | None, max_chars: int) -> str | None:
+    return None if text is None else bounded_text(text, max_chars)
 
 
 def _iso(moment: datetime | None) -> str | None:

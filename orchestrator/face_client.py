@@ -3,24 +3,32 @@
 Security rules live here too: every request goes to `FACE_ENDPOINT`'s own scheme, host and port, an
 `operation-Location` pointing anywhere else is refused before anything is sent to it, and redirects are never
 followed, so neither a token nor a key can leave for another host. Secrets never reach a log line.
+
+Face is treated as a peer that may misbehave: an answer is read up to `MAX_ANSWER_BYTES` within the read timeout,
+and every text taken from it (message, code, header values) is bounded (`bounds.py`) before anyone stores, sends
+or logs it.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable, Mapping
 from urllib.parse import quote, urlsplit
 
 import requests
+import urllib3
 from azure.core.exceptions import ClientAuthenticationError
 
-from .face_errors import (AuthFailed, FaceApiError, NotFound, ProtocolError, Rejected, Throttled, TrainingConflict,
-                          Transient)
+from .bounds import (MAX_ANSWER_BYTES, MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHARS, MAX_OPERATION_LOCATION_CHARS,
+                     MAX_QUOTED_HEADER_CHARS, bounded_text)
+from .face_errors import (AuthFailed, FaceApiError, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
+                          TrainingConflict, Transient)
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
 CONFLICT_CODES = frozenset({"LargeFaceListTrainingNotFinished", "ConcurrentOperationConflict"})
@@ -30,8 +38,27 @@ log = logging.getLogger("orchestrator.face")
 @dataclass(frozen=True)
 class TrainingStatus:
     status: str
-    message: str | None
+    message: str | None  # bounded to MAX_FACE_MESSAGE_CHARS
     last_action_at: datetime | None  # lastActionDateTime: when Face last changed the training's status
+
+
+@dataclass(frozen=True)
+class FaceAnswer:
+    """A Face response read whole, or `body` None when it was larger than `MAX_ANSWER_BYTES` or still coming when
+    the read timeout ran out: nothing larger is held, parsed or logged."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes | None
+
+    def json(self) -> Any:
+        if self.body is None:
+            raise ValueError("no body was read")
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        value = self.headers.get(name)
+        return None if value is None else bounded_text(value, MAX_QUOTED_HEADER_CHARS)
 
 
 class FaceClient:
@@ -52,30 +79,38 @@ class FaceClient:
         return f"{self._base()}/largefacelists/{quote(list_id, safe='')}/training"
 
     def train(self, list_id: str) -> str:
-        """Submit a training; return where to poll it. v1.0 sends no operation-Location, so its status URL is used."""
-        response = self._call("POST", f"{self._base()}/largefacelists/{quote(list_id, safe='')}/train")
-        if response.status_code != 202:
-            raise ProtocolError(f"Train answered {response.status_code} instead of 202.", status=response.status_code)
-        location = response.headers.get("operation-Location")
-        if location is None:
-            if self.api_version == "v1.0":
-                return self.training_url(list_id)
-            raise ProtocolError("Train answered 202 without the operation-Location header the contract promises.")
+        """Submit a training; return where to poll it.
+
+        v1.0 sends no operation-Location; from v1.1-preview.1 on the contract promises one. When it is missing
+        anyway (lost on the way) or too long to be real, the list's own training-status URL on FACE_ENDPOINT is
+        polled: that is the same training, and nothing is sent anywhere else."""
+        answer = self._call("POST", f"{self._base()}/largefacelists/{quote(list_id, safe='')}/train")
+        if answer.status != 202:
+            raise MalformedAnswer(f"Train answered {answer.status} instead of 202.", status=answer.status)
+        location = answer.headers.get("operation-Location")
+        if location is None or len(location) > MAX_OPERATION_LOCATION_CHARS:
+            if self.api_version != "v1.0":
+                log.warning("train %s answered 202 %s; polling the list's own training status instead", list_id,
+                            "without operation-Location" if location is None
+                            else f"with an operation-Location of {len(location)} characters")
+            return self.training_url(list_id)
         self._check_same_origin(location)
         return location
 
     def training_status(self, operation_location: str) -> TrainingStatus:
         self._check_same_origin(operation_location)
-        response = self._call("GET", operation_location)
+        answer = self._call("GET", operation_location)
         try:
-            body = response.json()
+            body = answer.json()
             status = body["status"]
         except (ValueError, KeyError, TypeError):
-            raise ProtocolError("The training status answer is not a JSON object with a status.") from None
+            raise MalformedAnswer("The training status answer is not a JSON object with a status "
+                                  f"({_describe_body(answer)}).", status=answer.status) from None
         if not isinstance(status, str):
-            raise ProtocolError("The training status is not a string.")
+            raise MalformedAnswer("The training status is not a string.", status=answer.status)
         message = body.get("message")
-        return TrainingStatus(status, message if isinstance(message, str) else None,
+        return TrainingStatus(bounded_text(status, MAX_FACE_CODE_CHARS),
+                              bounded_text(message, MAX_FACE_MESSAGE_CHARS) if isinstance(message, str) else None,
                               _timestamp(body.get("lastActionDateTime")))
 
     def _base(self) -> str:
@@ -98,9 +133,10 @@ class FaceClient:
             return self._token_provider()
         except ClientAuthenticationError as error:
             lines = str(error).strip().splitlines() or [type(error).__name__]
-            raise AuthFailed(f"No token for Face from the managed identity: {lines[0]}") from None
+            raise AuthFailed("No token for Face from the managed identity: "
+                             f"{bounded_text(lines[0], MAX_FACE_MESSAGE_CHARS)}") from None
 
-    def _call(self, method: str, url: str) -> requests.Response:
+    def _call(self, method: str, url: str) -> FaceAnswer:
         client_request_id = str(uuid.uuid4())
         headers = {"x-ms-client-request-id": client_request_id}
         if self._api_key is not None:
@@ -109,26 +145,42 @@ class FaceClient:
             headers["Authorization"] = f"Bearer {self._bearer_token()}"
         started = time.perf_counter()
         try:
-            response = self._session.request(method, url, headers=headers, timeout=self._timeout,
-                                             allow_redirects=False)
+            with self._session.request(method, url, headers=headers, timeout=self._timeout, allow_redirects=False,
+                                       stream=True) as response:
+                answer = FaceAnswer(response.status_code, response.headers,
+                                    _read_bounded(response, MAX_ANSWER_BYTES, self._timeout[1]))
         except requests.Timeout as error:
             raise Transient(f"{method} {_redact(url)} timed out ({type(error).__name__}).") from None
-        except requests.ConnectionError as error:
+        except (requests.ConnectionError, urllib3.exceptions.HTTPError) as error:
+            # urllib3's own errors come from reading the body ourselves (a reset, a timeout, a broken encoding).
             raise Transient(f"{method} {_redact(url)} failed to connect or lost the connection "
                             f"({type(error).__name__}).") from None
         log.info("face %s %s -> %s in %.0f ms (x-ms-client-request-id %s, apim-request-id %s)", method,
-                 urlsplit(url).path, response.status_code, (time.perf_counter() - started) * 1000,
-                 client_request_id, response.headers.get("apim-request-id", "-"))
-        if response.status_code >= 300:
-            raise error_for(response)
-        return response
+                 _redact(url, with_origin=False), answer.status, (time.perf_counter() - started) * 1000,
+                 client_request_id, answer.header("apim-request-id") or "-")
+        if answer.status >= 300:
+            raise error_for(answer)
+        return answer
 
 
-def error_for(response: requests.Response) -> FaceApiError:
+def _read_bounded(response: requests.Response, limit_bytes: int, seconds: float) -> bytes | None:
+    """The body, or None past `limit_bytes` or `seconds`. The read timeout bounds each wait for data, not the whole
+    body: a peer dripping a byte at a time would otherwise hold the call for hours."""
+    deadline = time.monotonic() + seconds
+    chunks, size = [], 0
+    while chunk := response.raw.read1(16 * 1024, decode_content=True):
+        size += len(chunk)
+        if size > limit_bytes or time.monotonic() > deadline:
+            return None  # the connection is closed with the response, not reused
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def error_for(answer: FaceAnswer) -> FaceApiError:
     """The one place where a Face answer becomes a typed error."""
-    status = response.status_code
-    code, message = _error_detail(response)
-    retry_after = parse_retry_after(response.headers.get("Retry-After"), response.headers.get("Date"))
+    status = answer.status
+    code, message = _error_detail(answer)
+    retry_after = parse_retry_after(answer.headers.get("Retry-After"), answer.headers.get("Date"))
     details = {"status": status, "code": code, "retry_after_seconds": retry_after}
     if 300 <= status < 400:
         return ProtocolError(f"Face answered a redirect ({status}); redirects are not followed with credentials.",
@@ -181,16 +233,25 @@ def _timestamp(value: object) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _error_detail(response: requests.Response) -> tuple[str | None, str]:
-    code = response.headers.get("x-ms-error-code")
-    message = f"Face answered {response.status_code}."
+def _error_detail(answer: FaceAnswer) -> tuple[str | None, str]:
+    code = answer.headers.get("x-ms-error-code")
+    message = f"Face answered {answer.status}."
     try:
-        error = response.json()["error"]
+        error = answer.json()["error"]
         code = error.get("code") or code
-        message = f"{message} {error.get('message') or ''}".strip()
+        detail = error.get("message") or ""
+        message = f"{message} {detail if isinstance(detail, str) else ''}".strip()
     except (ValueError, KeyError, TypeError, AttributeError):
         pass
-    return code, message
+    return (bounded_text(code, MAX_FACE_CODE_CHARS) if isinstance(code, str) else None,
+            bounded_text(message, MAX_FACE_MESSAGE_CHARS))
+
+
+def _describe_body(answer: FaceAnswer) -> str:
+    content_type = answer.header("Content-Type") or "no Content-Type"
+    if answer.body is None:
+        return f"{content_type}, over {MAX_ANSWER_BYTES} bytes"
+    return f"{content_type}, {len(answer.body)} bytes"
 
 
 def _origin(url: str) -> tuple[str, str, int]:
@@ -200,11 +261,13 @@ def _origin(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname.lower(), parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def _redact(url: str) -> str:
-    """Scheme, host, port and path only: user info or a query string may carry a password, a SAS or a key."""
+def _redact(url: str, *, with_origin: bool = True) -> str:
+    """Scheme, host, port and path only (user info or a query string may carry a password, a SAS or a key), and
+    bounded, since the URL may come from an operation-Location header."""
     parts = urlsplit(url)
     try:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         port = ""
-    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+    origin = f"{parts.scheme}://{parts.hostname or ''}{port}" if with_origin else ""
+    return bounded_text(origin + parts.path, MAX_QUOTED_HEADER_CHARS)

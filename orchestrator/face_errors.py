@@ -50,5 +50,14 @@ class Rejected(FaceApiError):
 
 
 class ProtocolError(FaceApiError):
-    """The answer breaks the contract: a 202 without a usable operation-Location, a body that is not a status,
-    or an operation-Location that points away from FACE_ENDPOINT (refused: no credential is sent there)."""
+    """The answer breaks the contract in a way that retrying would not mend: an operation-Location that points
+    away from FACE_ENDPOINT (refused: no credential is sent there), or a redirect."""
+
+
+class MalformedAnswer(ProtocolError):
+    """A success that is not what the contract promises: a training status that is no status (a gateway's HTML
+    page), a status the contract does not list, a train call answered with another success than 202. Often one
+    bad hop, so it is retried a few times (`Policy.max_malformed_attempts`) before the run fails as a protocol
+    error."""
+
+    retryable = True

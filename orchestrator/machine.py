@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from .events import EventType, TrainingEvent, TrainingOutcome, terminal_event
-from .face_errors import AuthFailed, FaceApiError, NotFound, ProtocolError, Rejected, Throttled, TrainingConflict
+from .face_errors import (AuthFailed, FaceApiError, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
+                          TrainingConflict)
 
 # Every spelling the versions use: v1.0 `nonstarted` (enum) / `notstarted` (description), later `notStarted`.
 RUNNING_STATUSES = frozenset({"notstarted", "nonstarted", "running"})
@@ -74,12 +75,19 @@ class Policy:
     # Before calling Face, an instance claims the list for this long: no other instance acts on it meanwhile,
     # and if the claimant dies the list is picked up again when the claim runs out.
     claim_seconds: float = 60.0
-    # A run names its requests in one event, and a queue message holds 64 KiB: this many bytes of ids at most.
-    max_request_id_bytes_per_run: int = 56 * 1024
-    # Transient faults: base * 2**attempt seconds with deterministic jitter, capped; give up after this many.
+    # A run names its requests in one event, and a queue message holds 64 KiB: this many bytes of ids at most,
+    # leaving 16 KiB for the rest, whose outside texts are bounded (events.py; the worst case is tested).
+    max_request_id_bytes_per_run: int = 48 * 1024
+    # No wait for a retry is longer than this, whatever Face's Retry-After says (MAX_RETRY_WAIT_SECONDS): a
+    # `Retry-After: 86400` must not park a list for a day.
+    max_retry_wait_seconds: float = 120.0
+    # Transient faults: base * 2**attempt seconds with deterministic jitter, capped as above; retried this many
+    # times, then given up.
     retry_base_seconds: float = 2.0
-    retry_max_seconds: float = 120.0
     max_transient_attempts: int = 8
+    # An answer that is not what the contract promises (a gateway's page instead of a status) is usually one bad
+    # hop: retried this many times (three answers in all), then the run fails as a protocol error.
+    max_malformed_attempts: int = 2
 
 
 @dataclass(frozen=True)
@@ -132,9 +140,24 @@ def on_request(state: ListState, not_before: datetime) -> ListState:
     return replace(state, phase=Phase.WAITING, due_at=not_before, attempts=0, auth_failing_since=None)
 
 
+def training_deadline(state: ListState, policy: Policy) -> datetime | None:
+    """When the running training counts as lost (MAX_TRAINING_MINUTES after it was submitted)."""
+    if state.phase is not Phase.TRAINING or state.run is None:
+        return None
+    return state.run.submitted_at + timedelta(seconds=policy.max_training_seconds)
+
+
+def is_due(state: ListState, now: datetime) -> bool:
+    """Whether `next_step` has something to do. A claimed list is not due until its claim runs out, even past
+    its training's deadline: the claimant is acting on it, and only one instance may decide a run's end. No
+    schedule runs past the deadline (`replace_due`), so the deadline is checked when it comes."""
+    return state.due_at is not None and state.due_at <= now
+
+
 def next_step(state: ListState, waiting: tuple[PendingRequest, ...], now: datetime, policy: Policy) -> Decision:
-    """What is due now: submit, poll, give up on a training that ran too long, or nothing."""
-    if state.due_at is None or state.due_at > now:
+    """What is due now: submit, poll, give up on a training that ran too long, or nothing. The deadline is checked
+    first, whatever was due."""
+    if not is_due(state, now):
         return Decision(state)
     if state.phase is Phase.WAITING:
         if not waiting:
@@ -145,7 +168,7 @@ def next_step(state: ListState, waiting: tuple[PendingRequest, ...], now: dateti
         return Decision(state, (SubmitTraining(requests_for_one_run(tuple(r.request_id for r in waiting), policy)),))
     if state.phase is Phase.TRAINING:
         run = state.run
-        if (now - run.submitted_at).total_seconds() > policy.max_training_seconds:
+        if training_deadline(state, policy) < now:
             message = f"Training did not finish within {policy.max_training_seconds / 60:g} minutes."
             return _finish(state, EventType.TIMED_OUT, "timedOut", waiting, now, policy,
                            error_code="TrainingTimedOut", error_message=message)
@@ -181,7 +204,7 @@ def after_submit(state: ListState, request_ids: tuple[str, ...], operation_locat
     run = Run(f"{state.list_id}/run-{run_number}", operation_location, now, request_ids)
     training = replace(state, phase=Phase.TRAINING, run=run, runs_started=run_number, attempts=0,
                        auth_failing_since=None)
-    return Decision(replace(training, due_at=now + timedelta(seconds=first_poll_delay(state, policy))))
+    return replace_due(training, now, first_poll_delay(state, policy), policy)
 
 
 def after_submit_error(state: ListState, error: FaceApiError, request_ids: tuple[str, ...],
@@ -191,8 +214,8 @@ def after_submit_error(state: ListState, error: FaceApiError, request_ids: tuple
         # since it began before their faces arrived.
         run_number = state.runs_started + 1
         adopted = Run(f"{state.list_id}/run-{run_number}", training_location, now, (), adopted=True)
-        return Decision(replace(state, phase=Phase.TRAINING, run=adopted, runs_started=run_number, attempts=0,
-                                auth_failing_since=None, due_at=now + timedelta(seconds=policy.first_poll_seconds)))
+        return replace_due(replace(state, phase=Phase.TRAINING, run=adopted, runs_started=run_number, attempts=0,
+                                   auth_failing_since=None), now, policy.first_poll_seconds, policy)
     retry = _retry(state, error, now, policy)
     if isinstance(retry, Decision):
         return retry
@@ -215,7 +238,7 @@ def after_poll(state: ListState, status: str, face_message: str | None, waiting:
     normalized = status.lower()
     if normalized in RUNNING_STATUSES:
         polled = replace(state, run=replace(run, polls=run.polls + 1), attempts=0, auth_failing_since=None)
-        return Decision(replace(polled, due_at=now + timedelta(seconds=next_poll_delay(polled, now, policy))))
+        return replace_due(polled, now, next_poll_delay(polled, now, policy), policy)
     if normalized == SUCCEEDED:
         return _finish(state, EventType.SUCCEEDED, SUCCEEDED, waiting, now, policy,
                        face_finished_at=face_finished_at)
@@ -252,10 +275,24 @@ def next_poll_delay(state: ListState, now: datetime, policy: Policy) -> float:
     return min(policy.max_poll_interval_seconds, max(policy.min_poll_interval_seconds, interval))
 
 
+def after_event_not_sent(state: ListState, now: datetime, policy: Policy) -> Decision:
+    """The events queue refused the event of a decision taken on `state`: store `state` as it was, so that the
+    step (and its event, with the same id) is decided again after a backoff. The list is not wedged: other lists
+    go on, and a training's deadline still applies. Never given up, since giving up could only be reported by
+    an event."""
+    attempts = state.attempts + 1
+    retrying = replace(state, attempts=attempts)
+    delay = retry_delay(state.list_id, attempts, policy)
+    deadline = training_deadline(state, policy)
+    if deadline is not None and deadline <= now:  # the event that failed may be the time-out itself: back off
+        return Decision(replace(retrying, due_at=now + timedelta(seconds=delay)))
+    return replace_due(retrying, now, delay, policy)
+
+
 def retry_delay(list_id: str, attempt: int, policy: Policy) -> float:
     """Exponential backoff with jitter in [50%, 100%], derived from the list and attempt so it is deterministic
     yet spreads lists that failed together."""
-    ceiling = min(policy.retry_max_seconds, policy.retry_base_seconds * 2 ** attempt)
+    ceiling = min(policy.max_retry_wait_seconds, policy.retry_base_seconds * 2 ** min(attempt, 32))
     digest = hashlib.sha256(f"{list_id}:{attempt}".encode()).digest()
     return ceiling * (0.5 + digest[0] / 510)
 
@@ -272,17 +309,26 @@ def _retry(state: ListState, error: FaceApiError, now: datetime, policy: Policy)
                     "the app's identity holds a Face role (Cognitive Services User) on the Face resource, or that "
                     "FACE_API_KEY is right.")
         delay = retry_delay(state.list_id, min(attempts, 5), policy)
-        return replace_due(replace(state, attempts=attempts, auth_failing_since=since), now, delay)
+        return replace_due(replace(state, attempts=attempts, auth_failing_since=since), now, delay, policy)
     if isinstance(error, Throttled) and error.retry_after_seconds is not None:
-        # The service said when; waiting for it does not count as a failed attempt.
-        return replace_due(state, now, max(error.retry_after_seconds, 0.0))
-    if attempts > policy.max_transient_attempts:
-        return f"Gave up after {policy.max_transient_attempts} attempts: {error.message}"
-    return replace_due(replace(state, attempts=attempts), now, retry_delay(state.list_id, attempts, policy))
+        # The service said when; waiting for it does not count as a failed attempt. Its word is capped: a
+        # `Retry-After: 86400` from a misconfigured gateway must not park the list for a day.
+        wait = min(max(error.retry_after_seconds, 0.0), policy.max_retry_wait_seconds)
+        return replace_due(state, now, wait, policy)
+    limit = policy.max_malformed_attempts if isinstance(error, MalformedAnswer) else policy.max_transient_attempts
+    if attempts > limit:
+        return f"Gave up after {limit} attempts: {error.message}"
+    return replace_due(replace(state, attempts=attempts), now, retry_delay(state.list_id, attempts, policy), policy)
 
 
-def replace_due(state: ListState, now: datetime, delay_seconds: float) -> Decision:
-    return Decision(replace(state, due_at=now + timedelta(seconds=delay_seconds)))
+def replace_due(state: ListState, now: datetime, delay_seconds: float, policy: Policy) -> Decision:
+    """Due after `delay_seconds`, but never past the training's deadline, so that a list is looked at when its
+    training must be given up, whatever the wait was."""
+    due_at = now + timedelta(seconds=delay_seconds)
+    deadline = training_deadline(state, policy)
+    if deadline is not None and due_at > deadline:
+        due_at = max(now, deadline)
+    return Decision(replace(state, due_at=due_at))
 
 
 def failure_status(error: FaceApiError) -> str:
@@ -323,4 +369,4 @@ def _finish(state: ListState, event_type: EventType, status: str, waiting: tuple
 
 
 def _unknown_status(status: str) -> FaceApiError:
-    return ProtocolError(f"The training status {status!r} is none of notStarted, running, succeeded, failed.")
+    return MalformedAnswer(f"The training status {status!r} is none of notStarted, running, succeeded, failed.")

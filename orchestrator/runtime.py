@@ -76,7 +76,8 @@ def assemble(settings: Settings, clock: Callable[[], datetime]) -> Orchestrator:
     events.create_queue()
     policy = Policy(api_version=settings.face_api_version,
                     max_training_seconds=settings.max_training_minutes * 60,
-                    auth_retry_seconds=settings.auth_retry_minutes * 60)
+                    auth_retry_seconds=settings.auth_retry_minutes * 60,
+                    max_retry_wait_seconds=settings.max_retry_wait_seconds)
     return Orchestrator(policy=policy, store=store, face=face, events=events, clock=clock,
                         default_settle_seconds=settings.settle_seconds)
 

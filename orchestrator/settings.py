@@ -35,6 +35,9 @@ DEFAULTS: dict[str, str] = {
     "MAX_TRAINING_MINUTES": "60",
     # New role assignments take minutes to apply; 401/403 are retried this long before the failure is reported.
     "AUTH_RETRY_MINUTES": "10",
+    # The longest wait before a retry, whatever Face's Retry-After says: a misconfigured gateway's
+    # `Retry-After: 86400` must not park a list for a day.
+    "MAX_RETRY_WAIT_SECONDS": "120",
     "FACE_CONNECT_TIMEOUT_SECONDS": "5",
     "FACE_READ_TIMEOUT_SECONDS": "30",
 }
@@ -69,6 +72,7 @@ class Settings:
     settle_seconds: float
     max_training_minutes: float
     auth_retry_minutes: float
+    max_retry_wait_seconds: float
     face_connect_timeout_seconds: float
     face_read_timeout_seconds: float
     applicationinsights_connection_string: str | None
@@ -112,6 +116,7 @@ class Settings:
             settle_seconds=_number(get, "SETTLE_SECONDS", 0, MAX_SETTLE_SECONDS),
             max_training_minutes=_number(get, "MAX_TRAINING_MINUTES", 1, 24 * 60),
             auth_retry_minutes=_number(get, "AUTH_RETRY_MINUTES", 0, 24 * 60),
+            max_retry_wait_seconds=_number(get, "MAX_RETRY_WAIT_SECONDS", 1, 3600),
             face_connect_timeout_seconds=_number(get, "FACE_CONNECT_TIMEOUT_SECONDS", 0.1, 120),
             face_read_timeout_seconds=_number(get, "FACE_READ_TIMEOUT_SECONDS", 0.1, 600),
             applicationinsights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,

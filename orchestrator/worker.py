@@ -4,6 +4,15 @@ Everything that waits is in the stored schedule: no call here sleeps or waits fo
 settled by ETags: an instance claims a list (stores it with its due time pushed past the claim) before it calls
 Face, so two intake workers or two pollers never submit or poll the same list twice; a claimant that dies is
 replaced when its claim runs out.
+
+The in-flight index (one marker per list, read by the tick) may say a list is due earlier than its state does,
+which costs one read, but never later, which would leave a training unpolled. The core never brings a list's due
+time earlier except when a request wakes an idle list, so (see `_index`):
+- a wake writes the marker before its state write (a crash between the two cannot hide the list) and after it
+  (a concurrent removal cannot either);
+- the instance that stored a state writes its marker afterwards: a late write of it can only be early;
+- a removal, or a marker written from a state one merely read, is confirmed by reading the state's ETag again,
+  and written anew from the state found if that changed meanwhile.
 """
 
 from __future__ import annotations
@@ -15,7 +24,8 @@ from datetime import datetime
 from typing import Any, Callable
 
 from . import machine
-from .event_queue import EventQueue
+from .bounds import bounded_id
+from .event_queue import EventNotSent, EventQueue
 from .events import Rejection, rejection_event
 from .face_client import FaceClient
 from .face_errors import FaceApiError
@@ -56,6 +66,7 @@ class Orchestrator:
 
     def accept(self, body: bytes, message_id: str) -> Outcome:
         """Record one training request, or publish why it was rejected. Never raises for a bad message."""
+        message_id = bounded_id(message_id)  # the host takes it from a JSON body's `id` when there is one
         try:
             request = parse_message(body, message_id)
         except RequestRejected as rejected:
@@ -95,8 +106,8 @@ class Orchestrator:
         """One decision and its effects; True if the list is due again right away."""
         state, etag = self.store.load(list_id)
         now = self.clock()
-        if state.due_at is None or state.due_at > now:
-            self._sync_index(state)
+        if not machine.is_due(state, now):
+            self._index(state, etag, stored_here=False)
             return False
         claimed = machine.claim(state, now, self.policy)
         try:
@@ -106,13 +117,17 @@ class Orchestrator:
         waiting = self._waiting(list_id)
         decision = machine.next_step(state, waiting, now, self.policy)
         decision = self._carry_out(decision, waiting)
-        self._execute(list_id, decision)
         try:
-            self.store.save(decision.state, etag)
+            self._execute(list_id, decision)
+        except EventNotSent as error:
+            log.error("list %s: %s; the step is decided again after a backoff", list_id, error)
+            decision = machine.after_event_not_sent(state, self.clock(), self.policy)
+        try:
+            etag = self.store.save(decision.state, etag)
         except ConcurrencyConflict:
             log.warning("list %s changed while claimed (the claim ran out?); the stored state stands", list_id)
             return False
-        self._sync_index(decision.state)
+        self._index(decision.state, etag, stored_here=True)
         after = decision.state
         if after.phase is Phase.IDLE:
             # A request recorded while this step ran found the list busy and left it to us.
@@ -164,7 +179,8 @@ class Orchestrator:
                 self.store.answer_requests(list_id, command.request_ids, self.clock())
 
     def _update(self, list_id: str, change: Callable[[ListState], ListState]) -> ListState:
-        """Apply a change with optimistic concurrency, retrying on conflict; skip the write if nothing changes."""
+        """Apply a change (a wake) with optimistic concurrency, retrying on conflict; skip the write if nothing
+        changes."""
         for _ in range(MAX_CONFLICT_RETRIES):
             state, etag = self.store.load(list_id)
             changed = change(state)
@@ -173,17 +189,29 @@ class Orchestrator:
             if changed.due_at is not None:
                 self.store.mark_due(list_id, changed.due_at)  # index first: a crash must not hide a due list
             try:
-                self.store.save(changed, etag)
+                etag = self.store.save(changed, etag)
             except ConcurrencyConflict:
                 continue
+            self._index(changed, etag, stored_here=True)  # and after: a removal may have landed in between
             return changed
         raise ConcurrencyConflict(f"{list_id}: still contended after {MAX_CONFLICT_RETRIES} attempts")
 
-    def _sync_index(self, state: ListState) -> None:
-        if state.due_at is None:
-            self.store.clear_due(state.list_id)
-        else:
-            self.store.mark_due(state.list_id, state.due_at)
+    def _index(self, state: ListState, etag: str | None, *, stored_here: bool) -> None:
+        """Make the list's marker say what `state` (at `etag`) says. A marker for a state this instance stored is
+        final: any state stored after it is due no earlier. A removal, or a marker for a state merely read, is
+        checked against the state's ETag once written, and written again from what changed meanwhile."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            if state.due_at is None:
+                self.store.clear_due(state.list_id)
+            else:
+                self.store.mark_due(state.list_id, state.due_at)
+            if stored_here and state.due_at is not None:
+                return
+            current, current_etag = self.store.load(state.list_id)
+            if current_etag == etag:
+                return
+            state, etag, stored_here = current, current_etag, False
+        log.warning("list %s: its state kept changing while its marker was written; its writers set it", state.list_id)
 
     # The HTTP status function
 

@@ -75,4 +75,7 @@ BAD_MESSAGES: list[tuple[bytes, str]] = [
     (body({"listId": "\u0441elebs"}), "not a Large Face List id"),  # a Cyrillic "с" that looks Latin
     (body({"listId": "celebs", "requestId": "r\u00e9"}), "requestId"),
     (cloud_event([{"listId": "celebs"}]), "no data object"),
+    # Hostile sizes: quoted back whole, these made a rejection larger than a queue message.
+    (body({"listId": "celebs", "k" * 65_400: 1}), "Unknown field"),
+    (cloud_event({"listId": "celebs"}, specversion="9" * 65_000), "specversion"),
 ]

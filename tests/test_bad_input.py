@@ -40,3 +40,26 @@ def test_every_bad_message_gets_one_clear_rejection_and_touches_nothing_else(wor
     assert sorted(r for e in trainings for r in e["data"]["requestIds"]) == ["after", "before"]
     table = TableClient.from_connection_string(world.storage_connection_string, settings["TRAININGS_TABLE"])
     assert {e["PartitionKey"] for e in table.list_entities()} <= {list_id, "~inflight"}
+
+
+def test_a_message_id_that_cannot_key_a_table_row_still_names_its_request(world, emulator, face_v12, list_id,
+                                                                        monkeypatch) -> None:
+    """The host promotes a CloudEvent's `id` to the message id, so a producer chooses it: one with '/' or '#', or
+    of 70,000 characters, must not make the request's table key invalid, nor its rejection too large to send."""
+    clock = SteppedClock()
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    hostile = ["a/b#c?d", "m" * 70_000]
+    for message_id in hostile:
+        send(request(list_id), message_id)
+    send(b"not json", "n" * 70_000)
+    run_until_idle(orchestrator, clock, list_id)
+
+    events = drain_events(world, settings)
+    (rejection,) = [e for e in events if e["type"] == REJECTED]
+    assert rejection["data"]["messageId"].startswith("sha256-") and len(rejection["id"]) < 128
+    named = sorted(r for e in events if e["type"] != REJECTED for r in e["data"]["requestIds"])
+    assert len(named) == 2 and all(r.startswith("msg-sha256-") for r in named)
+    send(request(list_id), hostile[1])  # the same message again is the same request
+    assert orchestrator.store.waiting_requests(list_id) == []

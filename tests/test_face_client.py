@@ -3,15 +3,21 @@ credential ever leaves for a host other than FACE_ENDPOINT."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import logging
+import threading
+import time
+from typing import Iterator
 
 import pytest
 import requests
 from azure.identity import ManagedIdentityCredential
 
+from orchestrator.bounds import MAX_ANSWER_BYTES, MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHARS
 from orchestrator.face_client import SCOPE, FaceClient, parse_retry_after
-from orchestrator.face_errors import (AuthFailed, NotFound, ProtocolError, Rejected, Throttled, TrainingConflict,
-                                      Transient)
+from orchestrator.face_errors import (AuthFailed, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
+                                      TrainingConflict, Transient)
 from localdev.world import LocalWorld
 from tests.conftest import API_VERSIONS, NO_ROLE_CLIENT_ID, FaceHttp, inject_fault
 
@@ -151,21 +157,92 @@ def test_redirects_are_not_followed_with_credentials(recording_server) -> None:
     assert elsewhere.received == []
 
 
-@pytest.mark.parametrize("reply, mentions", [
-    ((202, {}, b""), "without the operation-Location"),
-    ((200, {}, b""), "instead of 202"),
+@pytest.mark.parametrize("status", [200, 201, 204])
+def test_a_train_answered_with_another_success_is_malformed_and_retryable(recording_server, status: int) -> None:
+    with pytest.raises(MalformedAnswer, match="instead of 202") as raised:
+        FaceClient(recording_server([(status, {}, b"")]).url, "v1.2", api_key="k").train("celebs")
+    assert raised.value.retryable
+
+
+@pytest.mark.parametrize("api_version", API_VERSIONS)
+@pytest.mark.parametrize("headers", [{}, {"operation-Location": "http://127.0.0.1/" + "x" * 5000}])
+def test_a_202_without_a_usable_operation_location_polls_the_list_s_own_status(recording_server, api_version,
+                                                                               headers) -> None:
+    """Found by a hostile Face: a v1.1+ 202 that lost its operation-Location failed a training that was running."""
+    server = recording_server([(202, headers, b"")])
+    client = FaceClient(server.url, api_version, api_key="k")
+    assert client.train("celebs") == f"{server.url}/face/{api_version}/largefacelists/celebs/training"
+
+
+@pytest.mark.parametrize("content_type, payload", [
+    ("application/json", b"not json"), ("application/json", b"[]"),
+    ("application/json", json.dumps({"state": "done"}).encode()), ("application/json", json.dumps({"status": 3}).encode()),
+    ("text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>"),
+    ("application/json", json.dumps({"status": "succeeded", "pad": "x" * (2 * MAX_ANSWER_BYTES)}).encode()),
 ])
-def test_a_train_answer_outside_the_contract_is_a_protocol_error(recording_server, reply, mentions: str) -> None:
-    with pytest.raises(ProtocolError, match=mentions):
-        FaceClient(recording_server([reply]).url, "v1.2", api_key="k").train("celebs")
-
-
-@pytest.mark.parametrize("payload", [b"not json", b"[]", json.dumps({"state": "done"}).encode(),
-                                     json.dumps({"status": 3}).encode()])
-def test_a_status_answer_outside_the_contract_is_a_protocol_error(recording_server, payload: bytes) -> None:
-    server = recording_server([(200, {"Content-Type": "application/json"}, payload)])
-    with pytest.raises(ProtocolError):
+def test_a_status_answer_outside_the_contract_is_malformed_and_retryable(recording_server, content_type,
+                                                                         payload: bytes) -> None:
+    server = recording_server([(200, {"Content-Type": content_type}, payload)])
+    with pytest.raises(MalformedAnswer) as raised:
         FaceClient(server.url, "v1.2", api_key="k").training_status(f"{server.url}/face/v1.2/largefacelists/a/training")
+    assert raised.value.retryable and len(str(raised.value)) < 300
+
+
+def test_face_s_texts_are_bounded_before_anyone_stores_or_logs_them(recording_server, caplog) -> None:
+    huge = "m" * 1_000_000
+    server = recording_server([
+        (200, {"Content-Type": "application/json"}, json.dumps({"status": "failed", "message": huge}).encode()),
+        (500, {"x-ms-error-code": "c" * 60_000, "apim-request-id": "i" * 60_000},
+         json.dumps({"error": {"code": "C" * 30_000, "message": "m" * 30_000}}).encode()),
+        (503, {"x-ms-error-code": "Busy" * 10_000}, b"<html>" + b"x" * (2 * MAX_ANSWER_BYTES)),
+    ])
+    client = FaceClient(server.url, "v1.2", api_key="k")
+    location = f"{server.url}/face/v1.2/largefacelists/a/training"
+    caplog.set_level(logging.INFO)
+    status = client.training_status(location)
+    assert status.status == "failed" and len(status.message) <= MAX_FACE_MESSAGE_CHARS
+    for _ in range(2):
+        with pytest.raises(Transient) as raised:
+            client.training_status(location)
+        assert len(raised.value.message) <= MAX_FACE_MESSAGE_CHARS and len(raised.value.code) <= MAX_FACE_CODE_CHARS
+    assert max(len(record.getMessage()) for record in caplog.records) < 1000
+
+
+def test_a_body_dripped_slowly_is_cut_at_the_read_timeout(dripping_server) -> None:
+    """The read timeout bounds each wait for data; a peer sending a byte every 0.2 s must not hold a call for
+    the hours its body would take."""
+    client = FaceClient(dripping_server, "v1.2", api_key="k", read_timeout_seconds=1.0)
+    started = time.monotonic()
+    with pytest.raises(MalformedAnswer):
+        client.training_status(f"{dripping_server}/face/v1.2/largefacelists/a/training")
+    assert time.monotonic() - started < 3
+
+
+@pytest.fixture
+def dripping_server() -> Iterator[str]:
+    class Drip(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(100):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass  # the client hung up, as it should
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 def test_no_secret_reaches_an_error_message(recording_server) -> None:

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from orchestrator.events import EventType
-from orchestrator.face_errors import (AuthFailed, NotFound, ProtocolError, Rejected, Throttled, TrainingConflict,
-                                      Transient)
+from orchestrator.face_errors import (AuthFailed, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
+                                      TrainingConflict, Transient)
 from orchestrator.machine import (Emit, AnswerRequests, ListState, PendingRequest, Phase, Policy, PollTraining,
-                                  SubmitTraining, after_poll, after_poll_error, after_submit, after_submit_error,
-                                  next_step, on_request, retry_delay)
+                                  SubmitTraining, after_event_not_sent, after_poll, after_poll_error, after_submit,
+                                  after_submit_error, next_step, on_request, retry_delay)
 
 T0 = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
 POLICY = Policy(api_version="v1.2", max_training_seconds=3600, auth_retry_seconds=600)
@@ -181,7 +181,7 @@ def test_auth_failures_are_retried_for_the_window_then_reported() -> None:
 @pytest.mark.parametrize("error, status", [
     (NotFound("no list", status=404, code="LargeFaceListNotFound"), "notFound"),
     (Rejected("quota", status=403, code="QuotaExceeded"), "rejected"),
-    (ProtocolError("202 without operation-Location"), "protocolError"),
+    (ProtocolError("an operation-Location on another host"), "protocolError"),
 ])
 def test_errors_that_retrying_cannot_fix_end_in_a_failure_event(error, status: str) -> None:
     decision = after_submit_error(requested(), error, ("r1", "r2"), LOCATION, at(1), POLICY)
@@ -210,9 +210,62 @@ def test_a_list_deleted_during_training_ends_the_run_with_not_found() -> None:
 
 
 def test_an_unknown_status_is_retried_as_a_protocol_error_then_reported() -> None:
-    decision = after_poll(training(), "exploded", None, (), at(2), POLICY)
+    state, now = training(), 2.0
+    for attempt in range(1, POLICY.max_malformed_attempts + 1):
+        decision = after_poll(state, "exploded", None, (), at(now), POLICY)
+        assert events(decision) == [] and decision.state.attempts == attempt
+        assert decision.state.due_at > at(now)  # a backoff, not at once
+        state, now = decision.state, (decision.state.due_at - T0).total_seconds()
+    decision = after_poll(state, "exploded", None, (), at(now), POLICY)
     data = events(decision)[0].to_cloud_event()["data"]
     assert data["status"] == "protocolError" and "exploded" in data["errorMessage"]
+    assert decision.state.phase is Phase.IDLE
+
+
+def test_a_malformed_answer_between_good_ones_costs_nothing_but_a_retry() -> None:
+    retried = after_poll_error(training(), MalformedAnswer("an HTML page"), (), at(2), POLICY)
+    assert events(retried) == []
+    done = after_poll(retried.state, "succeeded", None, (), at(5), POLICY)
+    assert events(done)[0].event_type is EventType.SUCCEEDED
+
+
+@pytest.mark.parametrize("retry_after", [POLICY.max_retry_wait_seconds + 1, 86400.0, 1e12])
+def test_retry_after_is_capped_at_the_longest_wait(retry_after: float) -> None:
+    throttled = Throttled("slow down", status=429, retry_after_seconds=retry_after)
+    for decision in (after_submit_error(requested(), throttled, ("r1",), LOCATION, at(0), POLICY),
+                     after_poll_error(training(), throttled, (), at(0), POLICY)):
+        assert decision.state.due_at == at(POLICY.max_retry_wait_seconds)
+
+
+def test_every_backoff_stops_at_the_longest_wait() -> None:
+    policy = replace(POLICY, max_retry_wait_seconds=10, max_transient_attempts=50)
+    assert max(retry_delay("celebs", attempt, policy) for attempt in range(1, 2000)) <= 10
+
+
+def test_no_wait_runs_past_the_training_deadline() -> None:
+    """Found by a hostile Face: a long Retry-After during a training parked the list past MAX_TRAINING_MINUTES,
+    and the deadline was only checked when the list came due."""
+    policy = replace(POLICY, max_training_seconds=60, max_retry_wait_seconds=3600)
+    throttled = Throttled("slow down", status=429, retry_after_seconds=3600)
+    parked = after_poll_error(training(), throttled, (), at(50), policy)
+    assert parked.state.due_at == at(60)
+    timed_out = next_step(parked.state, (), at(60.5), policy)
+    assert [e.event_type for e in events(timed_out)] == [EventType.TIMED_OUT]
+
+
+def test_an_event_the_queue_refused_is_decided_again_after_a_backoff() -> None:
+    state = replace(training(), due_at=at(5))
+    retried = after_event_not_sent(state, at(5), POLICY).state
+    assert retried.phase is Phase.TRAINING and retried.run == state.run and retried.attempts == 1
+    assert at(5) < retried.due_at <= at(5 + POLICY.max_retry_wait_seconds)
+    assert next_step(retried, (), retried.due_at, POLICY).commands == (PollTraining(LOCATION),)
+
+
+def test_an_event_refused_after_the_deadline_still_backs_off() -> None:
+    late = replace(training(), attempts=6, due_at=at(POLICY.max_training_seconds + 10))
+    retried = after_event_not_sent(late, at(POLICY.max_training_seconds + 10), POLICY).state
+    assert retried.due_at > at(POLICY.max_training_seconds + 10)
+    assert [e.event_type for e in events(next_step(retried, (), retried.due_at, POLICY))] == [EventType.TIMED_OUT]
 
 
 def test_a_claim_holds_the_list_for_the_claim_time() -> None:

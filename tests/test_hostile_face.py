@@ -1,0 +1,194 @@
+"""The orchestrator against a Face that misbehaves on purpose (issue 12), end to end through the real functions on
+Azurite and the emulator: each test reproduces a defect found that way and failed before its fix."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import requests
+from azure.storage.queue import QueueClient
+
+from orchestrator.bounds import MAX_FACE_MESSAGE_CHARS
+from orchestrator.machine import Phase
+from orchestrator.store import TrainingStore
+from tests.conftest import inject_fault
+from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, request, send,
+                                      tick, trainings_finished)
+from tests.test_orchestrator_flow import prepared_list, run_until_idle
+
+
+def test_a_megabyte_failure_message_is_cut_and_reported(world, emulator, face_v12, list_id, monkeypatch) -> None:
+    """It made an event the queue refused: the tick failed every minute and Face's "failed" was lost."""
+    clock = SteppedClock()
+    prepared_list(face_v12, list_id, emulator)
+    requests.put(f"{emulator}/largefacelists/{list_id}/training-failure",
+                 json={"message": "Face says no. " + "x" * 1_000_000, "count": 1}, timeout=30).raise_for_status()
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    send(request(list_id, "r1"), "m1")
+    run_until_idle(orchestrator, clock, list_id)
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingFailed"
+    data = event["data"]
+    assert (data["status"], data["errorCode"], data["requestIds"]) == ("failed", "TrainingFailed", ["r1"])
+    assert data["errorMessage"].startswith("Face says no. xxx") and "characters cut" in data["errorMessage"]
+    assert len(data["errorMessage"]) <= MAX_FACE_MESSAGE_CHARS
+
+
+def test_a_day_long_retry_after_is_capped_at_the_longest_wait(world, emulator, face_v12, list_id,
+                                                              monkeypatch) -> None:
+    clock = SteppedClock()
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world, MAX_RETRY_WAIT_SECONDS="30")
+    orchestrator = build(settings, clock, monkeypatch)
+    send(request(list_id, "r1"), "m1")
+    trainings_finished(emulator)
+    inject_fault(emulator, pathPattern="/training$", status=429, retryAfterSeconds=86400, count=1)
+    clock.advance(3)
+    polled_at = clock()
+    tick()  # the poll is throttled "for a day"
+    state, _ = orchestrator.store.load(list_id)
+    assert state.phase is Phase.TRAINING and state.due_at <= polled_at + timedelta(seconds=31)
+    clock.advance(31)
+    tick()
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingSucceeded"
+
+
+def test_the_deadline_ends_a_training_whatever_face_said_to_wait(world, emulator, face_v12, list_id,
+                                                                 monkeypatch) -> None:
+    """A `Retry-After` longer than MAX_TRAINING_MINUTES kept the list parked past its deadline."""
+    clock = SteppedClock()
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world, MAX_TRAINING_MINUTES="1", MAX_RETRY_WAIT_SECONDS="3600")
+    orchestrator = build(settings, clock, monkeypatch)
+    inject_fault(emulator, pathPattern="/training$", status=429, retryAfterSeconds=3000, rate=1)
+    send(request(list_id, "r1"), "m1")
+    submitted_at = orchestrator.store.load(list_id)[0].run.submitted_at
+    clock.advance(3)
+    tick()
+    assert orchestrator.store.load(list_id)[0].due_at == submitted_at + timedelta(minutes=1)
+    clock.advance(60)
+    tick()
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingTimedOut"
+    assert orchestrator.store.in_flight() == []
+
+
+def test_a_gateway_page_instead_of_a_status_is_retried_not_reported(world, emulator, face_v12, list_id,
+                                                                   monkeypatch) -> None:
+    """One HTML page from a gateway made a training that succeeded end TrainingFailed."""
+    clock = SteppedClock()
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    inject_fault(emulator, pathPattern="/training$", body="<html><h1>502 Bad Gateway</h1></html>", count=2)
+    send(request(list_id, "r1"), "m1")
+    trainings_finished(emulator)
+    run_until_idle(orchestrator, clock, list_id, step_seconds=10)
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingSucceeded"
+    assert face_calls(emulator) == {"train": 1, "status": 3}
+
+
+def test_a_202_that_lost_its_operation_location_polls_the_list_s_own_status(world, emulator, face_v12, list_id,
+                                                                           monkeypatch) -> None:
+    clock = SteppedClock()
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    inject_fault(emulator, pathPattern="/train$", dropHeaders=["operation-Location"], count=1)
+    send(request(list_id, "r1"), "m1")
+    run_until_idle(orchestrator, clock, list_id)
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingSucceeded"
+    assert event["data"]["operationLocation"] == f"{world.face_endpoint}/face/v1.2/largefacelists/{list_id}/training"
+
+
+def test_an_event_the_queue_refuses_is_retried_and_wedges_nothing(world, emulator, face_v12, list_id,
+                                                                  monkeypatch) -> None:
+    clock = SteppedClock()
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    send(request(list_id, "r1"), "m1")
+    trainings_finished(emulator)
+    events_queue = QueueClient.from_connection_string(world.storage_connection_string,
+                                                      settings["TRAINING_EVENTS_QUEUE"])
+    events_queue.delete_queue()
+    clock.advance(3)
+    tick()  # the event cannot be sent: the tick goes on, and the step is kept for later
+    state, _ = orchestrator.store.load(list_id)
+    assert state.phase is Phase.TRAINING and state.attempts == 1 and state.due_at > clock()
+    events_queue.create_queue()
+    clock.advance(orchestrator.policy.max_retry_wait_seconds)
+    tick()
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingSucceeded" and event["id"] == f"{list_id}/run-1/outcome"
+
+
+class TickStore(TrainingStore):
+    """A tick's store that reads the list while intake holds its claim, and whose marker write lands only after
+    intake has stored and indexed the submitted training."""
+
+    def __init__(self, table, read: threading.Event, intake_indexed: threading.Event) -> None:
+        super().__init__(table)
+        self.read, self.intake_indexed = read, intake_indexed
+
+    def load(self, list_id):
+        loaded = super().load(list_id)
+        self.read.set()
+        return loaded
+
+    def mark_due(self, list_id, due_at):
+        self.intake_indexed.wait(10)
+        super().mark_due(list_id, due_at)
+
+
+class IntakeStore(TrainingStore):
+    """Intake's store: before it stores the submitted training, the tick reads the list (intake's claim)."""
+
+    def __init__(self, table, start_tick, tick_read: threading.Event, intake_indexed: threading.Event) -> None:
+        super().__init__(table)
+        self.start_tick, self.tick_read, self.intake_indexed = start_tick, tick_read, intake_indexed
+        self.trained = False
+
+    def save(self, state, etag):
+        if state.phase is Phase.TRAINING and not self.trained:
+            self.trained = True
+            self.start_tick()
+            assert self.tick_read.wait(10)
+        return super().save(state, etag)
+
+    def mark_due(self, list_id, due_at):
+        super().mark_due(list_id, due_at)
+        if self.trained:
+            self.intake_indexed.set()
+
+
+def test_a_tick_reading_a_list_while_intake_submits_never_leaves_its_marker_late(world, emulator, face_v12,
+                                                                                 list_id, monkeypatch) -> None:
+    """The tick stored the marker from intake's claim (due in 60 s) after intake stored the training's (due in
+    2 s): the training went unpolled until the claim ran out."""
+    clock = SteppedClock()
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world)
+    intake = build(settings, clock, monkeypatch)
+    other = build(settings, clock, monkeypatch, as_function_app=False)
+    tick_read, intake_indexed = threading.Event(), threading.Event()
+    racing_tick = threading.Thread(target=other.advance, args=(list_id,))
+    other.store = TickStore(intake.store._table, tick_read, intake_indexed)
+    intake.store = IntakeStore(intake.store._table, racing_tick.start, tick_read, intake_indexed)
+
+    send(request(list_id, "r1"), "m1")
+    racing_tick.join(20)
+    assert not racing_tick.is_alive() and face_calls(emulator)["train"] == 1
+    state, _ = intake.store.load(list_id)
+    (marker,) = intake.store.in_flight()
+    assert state.phase is Phase.TRAINING and marker.due_at <= state.due_at
+    trainings_finished(emulator)
+    clock.advance((state.due_at - clock()).total_seconds())
+    tick()
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingSucceeded"
