@@ -51,6 +51,7 @@ class ListState:
     due_at: datetime | None = None
     run: Run | None = None
     attempts: int = 0  # consecutive retryable failures of the current step
+    malformed_answers: int = 0  # of those, answers that broke the contract (they have a budget of their own)
     auth_failing_since: datetime | None = None
     last_duration_seconds: float | None = None
     runs_started: int = 0
@@ -137,7 +138,7 @@ def on_request(state: ListState, not_before: datetime) -> ListState:
     when it next decides, so intake never contends with the instance that holds the list."""
     if state.phase is not Phase.IDLE:
         return state
-    return replace(state, phase=Phase.WAITING, due_at=not_before, attempts=0, auth_failing_since=None)
+    return replace(_without_failures(state), phase=Phase.WAITING, due_at=not_before)
 
 
 def training_deadline(state: ListState, policy: Policy) -> datetime | None:
@@ -161,7 +162,7 @@ def next_step(state: ListState, waiting: tuple[PendingRequest, ...], now: dateti
         return Decision(state)
     if state.phase is Phase.WAITING:
         if not waiting:
-            return Decision(replace(state, phase=Phase.IDLE, due_at=None, attempts=0))
+            return Decision(replace(_without_failures(state), phase=Phase.IDLE, due_at=None))
         ready_at = settled_at(waiting)
         if ready_at > now:  # a request arrived since: its settle window starts again
             return Decision(replace(state, due_at=ready_at))
@@ -202,8 +203,7 @@ def after_submit(state: ListState, request_ids: tuple[str, ...], operation_locat
     """The service accepted a training (202): poll it, never wait for it."""
     run_number = state.runs_started + 1
     run = Run(f"{state.list_id}/run-{run_number}", operation_location, now, request_ids)
-    training = replace(state, phase=Phase.TRAINING, run=run, runs_started=run_number, attempts=0,
-                       auth_failing_since=None)
+    training = replace(_without_failures(state), phase=Phase.TRAINING, run=run, runs_started=run_number)
     return replace_due(training, now, first_poll_delay(state, policy), policy)
 
 
@@ -214,8 +214,8 @@ def after_submit_error(state: ListState, error: FaceApiError, request_ids: tuple
         # since it began before their faces arrived.
         run_number = state.runs_started + 1
         adopted = Run(f"{state.list_id}/run-{run_number}", training_location, now, (), adopted=True)
-        return replace_due(replace(state, phase=Phase.TRAINING, run=adopted, runs_started=run_number, attempts=0,
-                                   auth_failing_since=None), now, policy.first_poll_seconds, policy)
+        return replace_due(replace(_without_failures(state), phase=Phase.TRAINING, run=adopted,
+                                   runs_started=run_number), now, policy.first_poll_seconds, policy)
     retry = _retry(state, error, now, policy)
     if isinstance(retry, Decision):
         return retry
@@ -225,7 +225,7 @@ def after_submit_error(state: ListState, error: FaceApiError, request_ids: tuple
         request_ids=request_ids, submitted_at=None, finished_at=now, error_code=error.code or type(error).__name__,
         error_message=retry,
     )
-    idle = replace(state, phase=Phase.IDLE, due_at=None, run=None, attempts=0, auth_failing_since=None,
+    idle = replace(_without_failures(state), phase=Phase.IDLE, due_at=None, run=None,
                    runs_started=state.runs_started + 1)
     return Decision(idle, (Emit(terminal_event(EventType.FAILED, outcome)), AnswerRequests(request_ids)))
 
@@ -237,7 +237,7 @@ def after_poll(state: ListState, status: str, face_message: str | None, waiting:
     run = state.run
     normalized = status.lower()
     if normalized in RUNNING_STATUSES:
-        polled = replace(state, run=replace(run, polls=run.polls + 1), attempts=0, auth_failing_since=None)
+        polled = replace(_without_failures(state), run=replace(run, polls=run.polls + 1))
         return replace_due(polled, now, next_poll_delay(polled, now, policy), policy)
     if normalized == SUCCEEDED:
         return _finish(state, EventType.SUCCEEDED, SUCCEEDED, waiting, now, policy,
@@ -315,10 +315,21 @@ def _retry(state: ListState, error: FaceApiError, now: datetime, policy: Policy)
         # `Retry-After: 86400` from a misconfigured gateway must not park the list for a day.
         wait = min(max(error.retry_after_seconds, 0.0), policy.max_retry_wait_seconds)
         return replace_due(state, now, wait, policy)
-    limit = policy.max_malformed_attempts if isinstance(error, MalformedAnswer) else policy.max_transient_attempts
-    if attempts > limit:
-        return f"Gave up after {limit} attempts: {error.message}"
-    return replace_due(replace(state, attempts=attempts), now, retry_delay(state.list_id, attempts, policy), policy)
+    if isinstance(error, MalformedAnswer):
+        malformed = state.malformed_answers + 1
+        if malformed > policy.max_malformed_attempts:
+            return f"Gave up after {malformed} answers outside the contract: {error.message}"
+        retrying = replace(state, attempts=attempts, malformed_answers=malformed)
+    elif attempts > policy.max_transient_attempts:
+        return f"Gave up after {policy.max_transient_attempts} attempts: {error.message}"
+    else:
+        retrying = replace(state, attempts=attempts)
+    return replace_due(retrying, now, retry_delay(state.list_id, attempts, policy), policy)
+
+
+def _without_failures(state: ListState) -> ListState:
+    """The step went through (or a new one begins): the counts of failures in a row start again."""
+    return replace(state, attempts=0, malformed_answers=0, auth_failing_since=None)
 
 
 def replace_due(state: ListState, now: datetime, delay_seconds: float, policy: Policy) -> Decision:
@@ -361,7 +372,7 @@ def _finish(state: ListState, event_type: EventType, status: str, waiting: tuple
         duration = (finished - run.submitted_at).total_seconds()
     covered = set(run.request_ids)
     follow_up = tuple(r for r in waiting if r.request_id not in covered)
-    after = replace(state, run=None, attempts=0, auth_failing_since=None,
+    after = replace(_without_failures(state), run=None,
                     last_duration_seconds=duration if duration is not None else state.last_duration_seconds)
     if follow_up:
         return Decision(replace(after, phase=Phase.WAITING, due_at=max(now, settled_at(follow_up))), tuple(commands))

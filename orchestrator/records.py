@@ -74,7 +74,8 @@ def iso_key(moment: datetime) -> str:
 def state_to_entity(state: ListState) -> dict[str, Any]:
     entity: dict[str, Any] = {
         "PartitionKey": state.list_id, "RowKey": STATE_ROW, "SchemaVersion": _SCHEMA_VERSION,
-        "Phase": str(state.phase), "Attempts": state.attempts, "RunsStarted": state.runs_started,
+        "Phase": str(state.phase), "Attempts": state.attempts, "MalformedAnswers": state.malformed_answers,
+        "RunsStarted": state.runs_started,
     }
     optional = {"DueAt": state.due_at, "AuthFailingSince": state.auth_failing_since, "LastDurationSeconds": state.last_duration_seconds}
     entity.update({k: v for k, v in optional.items() if v is not None})
@@ -100,7 +101,7 @@ def state_from_entity(entity: dict[str, Any]) -> ListState:
                   polls=int(entity.get("RunPolls", 0)), adopted=bool(entity.get("RunAdopted", False)))
     return ListState(
         list_id=entity["PartitionKey"], phase=Phase(entity["Phase"]), due_at=_utc(entity.get("DueAt")), run=run,
-        attempts=int(entity.get("Attempts", 0)),
+        attempts=int(entity.get("Attempts", 0)), malformed_answers=int(entity.get("MalformedAnswers", 0)),
         auth_failing_since=_utc(entity.get("AuthFailingSince")),
         last_duration_seconds=entity.get("LastDurationSeconds"), runs_started=int(entity.get("RunsStarted", 0)),
     )

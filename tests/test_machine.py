@@ -229,6 +229,17 @@ def test_a_malformed_answer_between_good_ones_costs_nothing_but_a_retry() -> Non
     assert events(done)[0].event_type is EventType.SUCCEEDED
 
 
+def test_junk_after_other_failures_still_gets_its_own_retries() -> None:
+    state = training()
+    for error in (Transient("503"), Transient("503"), Transient("503"), MalformedAnswer("page"), MalformedAnswer("page")):
+        decision = after_poll_error(state, error, (), at(2), POLICY)
+        assert events(decision) == []
+        state = decision.state
+    assert (state.attempts, state.malformed_answers) == (5, 2)
+    (event,) = events(after_poll_error(state, MalformedAnswer("page"), (), at(2), POLICY))
+    assert event.to_cloud_event()["data"]["errorMessage"].startswith("Gave up after 3 answers outside the contract")
+
+
 @pytest.mark.parametrize("retry_after", [POLICY.max_retry_wait_seconds + 1, 86400.0, 1e12])
 def test_retry_after_is_capped_at_the_longest_wait(retry_after: float) -> None:
     throttled = Throttled("slow down", status=429, retry_after_seconds=retry_after)
