@@ -17,19 +17,7 @@ from pathlib import Path
 
 from localdev.world import REPO_ROOT
 
-from .harness import FULL, SHORT, run
-
-INVARIANTS = [
-    ("lost", "accepted requests no terminal event names"),
-    ("unaccounted", "requests named by no request we sent, or by more than one terminal event"),
-    ("conflicting_duplicates", "event ids repeated with different contents"),
-    ("runs_with_more_than_one_terminal_event", "training runs with two different terminal event ids"),
-    ("double_inflight", "times a list had two trainings at once (emulator's log)"),
-    ("trainings_beyond_bound", "trainings beyond one per run plus the 409s that crashes forced"),
-    ("rejections_missing", "bad messages without a rejection event"),
-    ("unaccounted_poison", "poisoned messages without a rejection event"),
-    ("secrets_found", "keys, tokens or connection secrets in logs or events"),
-]
+from .harness import FULL, INVARIANTS, SHORT, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{report['trainings_submitted']} trainings for {report['terminal_runs']} runs "
           f"({report['conflicts_409_adopted']} 409s adopted), {report['duplicate_event_ids']} repeated event ids, "
           f"{report['poison_messages']} poisoned")
+    print("  faults fired: " + ", ".join(f"{name} {count}" for name, count in report["faults_fired"].items()))
+    print(f"  Face failed {report['face_failures']} trainings on purpose; {report['protocol_error_events']} runs "
+          f"ended protocolError; success events after Face's finish: {report['success_event_delay_seconds']}; "
+          f"{report['index_samples']} index samples")
     for key, meaning in INVARIANTS:
         print(f"  {'ok  ' if report[key] == 0 else 'FAIL'} {key} = {report[key]}: {meaning}")
     print("passed" if report["passed"] else "FAILED", f"in {report['seconds']:g} s; report: {args.output}")

@@ -1,9 +1,11 @@
 """The whole local stack under a seeded workload while things break, then the invariants.
 
 Azurite keeps its data on disk here, so that it can be restarted; the Face emulator throttles, fails, stalls and
-drops connections at set rates; the identity endpoint has an outage; the dev host is SIGKILLed and restarted, and
-for a while a second one races it. Everything the invariants need is read from the outside: the events queue,
-the poison queue, the emulator's own training log and the hosts' logs.
+drops connections at set rates, and misbehaves as a hostile peer would (gateway pages instead of a status,
+megabytes of message, day-long Retry-After, a lost operation-Location, huge headers); the identity endpoint has an
+outage; the dev host is SIGKILLed and restarted, and for a while a second one races it. Everything the invariants
+need is read from the outside: the events queue, the poison queue, the emulator's own training log, the hosts'
+logs, and samples of the table taken while the run goes on.
 """
 
 from __future__ import annotations
@@ -19,28 +21,64 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from statistics import quantiles
 
 import requests
 from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from localdev.world import LocalWorld, ManagedProcess, free_port, http_ready
+from orchestrator.bounds import MAX_FACE_CODE_CHARS
+from orchestrator.events import MAX_EVENT_ERROR_MESSAGE_CHARS, MAX_REJECTION_REASON_CHARS
+from orchestrator.records import INFLIGHT_PARTITION, STATE_ROW
 from orchestrator.settings import DEFAULTS
 
 REQUESTS_QUEUE, EVENTS_QUEUE, TABLE = "chaos-requests", "chaos-events", "chaostrainings"
 READ_TIMEOUT_SECONDS = float(DEFAULTS["FACE_READ_TIMEOUT_SECONDS"])
 LEASE_SECONDS = 30
-# Faults on the two calls the orchestrator makes (train, training status), each at its own rate.
-FAULTS = [
-    {"status": 429, "retryAfterSeconds": 2, "rate": 0.06},
-    {"status": 500, "rate": 0.04},
-    {"status": 503, "rate": 0.04},
-    {"latencyMs": 2500, "rate": 0.05},
-    {"dropConnection": True, "rate": 0.04},
+TRAIN, STATUS = r"^/largefacelists/[^/]+/train$", r"^/largefacelists/[^/]+/training$"
+BOTH = r"^/largefacelists/[^/]+/train(ing)?$"
+GATEWAY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+HUGE_ERROR = json.dumps({"error": {"code": "InternalServerError", "message": "Overloaded. " + "x" * 200_000}})
+# Faults on the two calls the orchestrator makes (train, training status), each at its own rate, by name.
+FAULTS = {
+    "429, Retry-After 2 s": {"status": 429, "retryAfterSeconds": 2, "rate": 0.06, "pathPattern": BOTH},
+    "500": {"status": 500, "rate": 0.04, "pathPattern": BOTH},
+    "503": {"status": 503, "rate": 0.04, "pathPattern": BOTH},
+    "2.5 s of latency": {"latencyMs": 2500, "rate": 0.05, "pathPattern": BOTH},
+    "dropped connection": {"dropConnection": True, "rate": 0.04, "pathPattern": BOTH},
+    # A hostile Face (issue 12).
+    "429, Retry-After a day": {"status": 429, "retryAfterSeconds": 86400, "rate": 0.01, "pathPattern": BOTH},
+    "gateway page for a status": {"body": GATEWAY_PAGE, "rate": 0.03, "pathPattern": STATUS},
+    "500 with 200 KB of message": {"status": 500, "body": HUGE_ERROR, "contentType": "application/json",
+                                   "rate": 0.02, "pathPattern": BOTH},
+    "202 without operation-Location": {"dropHeaders": ["operation-Location"], "rate": 0.1, "pathPattern": TRAIN},
+    "16 KB headers": {"headers": {"apim-request-id": "r" * 16_000, "x-ms-error-code": "E" * 16_000}, "rate": 0.03,
+                      "pathPattern": BOTH},
+}
+# Each must be 0 for a run to pass, with what it counts.
+INVARIANTS = [
+    ("lost", "accepted requests no terminal event names"),
+    ("unaccounted", "requests named by no request we sent, or by more than one terminal event"),
+    ("conflicting_duplicates", "event ids repeated with different contents"),
+    ("runs_with_more_than_one_terminal_event", "training runs with two different terminal event ids"),
+    ("double_inflight", "times a list had two trainings at once (emulator's log)"),
+    ("trainings_beyond_bound", "trainings beyond one per run plus the 409s that crashes forced"),
+    ("rejections_missing", "bad messages without a rejection event"),
+    ("unaccounted_poison", "poisoned messages without a rejection event"),
+    ("secrets_found", "keys, tokens or connection secrets in logs or events"),
+    ("face_failures_not_reported", "trainings Face failed whose run no 'failed' event reports"),
+    ("unbounded_texts", "events whose error message, code or reason is over its bound"),
+    ("index_behind_state", "lists seen overdue while their in-flight marker said later (twice, same ETag)"),
 ]
-FAULT_PATHS = r"^/largefacelists/[^/]+/train(ing)?$"
+# Lists whose next training fails with a megabyte of message: their event must say "failed", cut to size.
+HUGE_FAILURE_LISTS = 2
+HUGE_FAILURE_MESSAGE = "Training failed on purpose. " + "x" * 1_000_000
+# A state due this long ago whose marker says later (or is gone) is a training nobody will poll.
+OVERDUE_GRACE = timedelta(seconds=2)
 BAD_BODIES = [b"not json", b'{"listId": "Upper"}', b'{"listId": "ok", "settle_seconds": 3}', b"",
               b'{"specversion": "1.0", "id": "e", "source": "/s", "type": "t"}']
 
@@ -169,23 +207,76 @@ def run(state_dir: Path, seed: int, scale: Scale, progress=lambda message: None)
         lists = [f"chaos-{n:02d}" for n in range(scale.lists)]
         for list_id in lists:
             _create_list(stack, list_id, rng.randint(1000, 5000))
-        for fault in FAULTS:
-            stack.control("POST", "/faults", {**fault, "pathPattern": FAULT_PATHS})
+        for list_id in lists[:HUGE_FAILURE_LISTS]:
+            stack.control("PUT", f"/largefacelists/{list_id}/training-failure",
+                          {"message": HUGE_FAILURE_MESSAGE, "count": 1})
+        for fault in FAULTS.values():
+            stack.control("POST", "/faults", fault)
+        watch = IndexWatch(stack.world.storage_connection_string)
+        watch.start()
         progress(f"workload: {scale.requests} requests over {scale.lists} lists in {scale.workload_seconds:g} s")
         producer = threading.Thread(target=_produce, args=(stack, ledger, lists, scale, random.Random(seed + 1)))
         started = time.monotonic()
         producer.start()
         _break_things(stack, scale, random.Random(seed + 2), started, progress)
         producer.join()
+        fault_counts = _fault_counts(stack)
         stack.control("DELETE", "/faults")
         requests.delete(stack.world.identity_endpoint.removesuffix("/msi/token") + "/_control/outage", timeout=10)
         if stack.hosts[0].process.poll() is not None:
             stack.start_host(0)
         progress("draining: every request must end in an event")
-        events = _drain(stack, ledger, scale.drain_seconds)
-        return _report(stack, ledger, events, seed, scale)
+        events, delays = _drain(stack, ledger, scale.drain_seconds)
+        watch.stop()
+        return _report(stack, ledger, events, seed, scale, fault_counts, delays, watch)
     finally:
         stack.stop()
+
+
+class IndexWatch(threading.Thread):
+    """Samples the in-flight index against the list states every second while the run goes on. A state that is
+    overdue while its list's marker says later (or is missing), seen so in two samples in a row with the same
+    ETag, is a training nobody will poll until something else looks at the list."""
+
+    def __init__(self, connection_string: str, table: str = TABLE) -> None:
+        super().__init__(daemon=True)
+        self.table = TableClient.from_connection_string(connection_string, table)
+        self.samples = 0
+        self.behind: set[tuple[str, str]] = set()
+        self._suspects: set[tuple[str, str]] = set()
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(1.0):
+            try:
+                self._sample()
+            except (AzureError, requests.RequestException):
+                pass  # storage is restarted on purpose
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join(30)
+
+    def _sample(self) -> None:
+        now = datetime.now(timezone.utc)
+        markers = {e["RowKey"]: e["DueAt"] for e in self.table.query_entities(
+            "PartitionKey eq @pk", parameters={"pk": INFLIGHT_PARTITION})}
+        suspects = set()
+        for state in self.table.query_entities("RowKey eq @row", parameters={"row": STATE_ROW}):
+            due = state.get("DueAt")
+            if due is None or due > now - OVERDUE_GRACE:
+                continue
+            marker = markers.get(state["PartitionKey"])
+            if marker is None or marker > now:
+                suspects.add((state["PartitionKey"], state.metadata["etag"]))
+        self.behind |= suspects & self._suspects
+        self._suspects = suspects
+        self.samples += 1
+
+
+def _fault_counts(stack: Stack) -> dict[str, int]:
+    rules = requests.get(f"{stack.world.emulator_control}/faults", timeout=10).json()
+    return {name: rule["fired"] for name, rule in zip(FAULTS, rules)}
 
 
 def _create_list(stack: Stack, list_id: str, faces: int) -> None:
@@ -255,16 +346,21 @@ def _break_things(stack: Stack, scale: Scale, rng: random.Random, started: float
             stack.identity_outage(min(30.0, 0.2 * window))
 
 
-def _drain(stack: Stack, ledger: Ledger, seconds: float) -> list[dict]:
-    """Consume the events queue until every request sent is named by a terminal event, or time runs out."""
+def _drain(stack: Stack, ledger: Ledger, seconds: float) -> tuple[list[dict], list[float]]:
+    """Consume the events queue until every request sent is named by a terminal event, or time runs out. Also
+    returns, per success event, how long after Face's finish the queue took it (its whole-second timestamp)."""
     queue = QueueClient.from_connection_string(stack.world.storage_connection_string, EVENTS_QUEUE)
     events: list[dict] = []
+    delays: list[float] = []
     wanted = set(ledger.good)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         batch = _retry(lambda: list(queue.receive_messages(messages_per_page=32, max_messages=32)))
         for message in batch:
-            events.append(json.loads(message.content))
+            event = json.loads(message.content)
+            events.append(event)
+            if event["type"].endswith("TrainingSucceeded"):
+                delays.append(message.inserted_on.timestamp() - _seconds(event["data"]["finishedAt"]))
             _retry(lambda: queue.delete_message(message))
         named = {r for e in events for r in e["data"].get("requestIds") or ()}
         rejected = {e["data"]["messageId"] for e in events if e["type"].endswith("TrainingRequestRejected")}
@@ -272,10 +368,11 @@ def _drain(stack: Stack, ledger: Ledger, seconds: float) -> list[dict]:
             break
         if not batch:
             time.sleep(1)
-    return events
+    return events, delays
 
 
-def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: Scale) -> dict:
+def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: Scale, fault_counts: dict[str, int],
+            delays: list[float], watch: IndexWatch) -> dict:
     wanted = set(ledger.good)
     by_id: dict[str, list[dict]] = defaultdict(list)
     for event in events:
@@ -292,6 +389,9 @@ def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: 
                                                                          f"{REQUESTS_QUEUE}-poison")))
     orphans = _orphans(trainings, terminal.values())
     unexplained = [t for t in orphans if not _near_a_disruption(t, stack.disruptions)]
+    failed_events = Counter(e["data"]["listId"] for e in terminal.values() if e["data"]["status"] == "failed")
+    face_failures = Counter(t["listId"] for t in trainings if t["status"] == "failed" and t not in orphans)
+    unbounded = [e["id"] for copies in by_id.values() for e in copies[:1] if _unbounded(e["data"])]
     (stack.state_dir / "events.json").write_text(json.dumps(events, indent=1))
     (stack.state_dir / "trainings.json").write_text(json.dumps(trainings, indent=1))
     logs = stack.host_logs()
@@ -322,15 +422,38 @@ def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: 
         "poison_messages": len(poison),
         "unaccounted_poison": sum(1 for body in poison if not _rejected_body(body, ledger, rejected)),
         "secrets_found": secrets_found,
+        "face_failures_not_reported": sum(max(0, n - failed_events[list_id]) for list_id, n in face_failures.items()),
+        "unbounded_texts": len(unbounded),
+        "index_behind_state": len(watch.behind),
+        "index_samples": watch.samples,
+        "faults_fired": fault_counts,
+        "face_failures": sum(face_failures.values()),
+        "protocol_error_events": sum(1 for e in terminal.values() if e["data"]["status"] == "protocolError"),
+        "success_event_delay_seconds": _spread(delays),
         # For whoever investigates a failure: which ones (at most 20 each).
         "lost_request_ids": sorted(wanted - set(naming))[:20],
         "unaccounted_request_ids": sorted((set(naming) - wanted) | {r for r, n in naming.items() if n > 1})[:20],
         "bad_messages_without_rejection": sorted(set(ledger.bad) - rejected)[:20],
+        "lists_behind_their_state": sorted({list_id for list_id, _ in watch.behind})[:20],
+        "events_with_unbounded_texts": unbounded[:20],
     }
-    report["passed"] = all(report[k] == 0 for k in (
-        "lost", "unaccounted", "conflicting_duplicates", "runs_with_more_than_one_terminal_event", "double_inflight",
-        "trainings_beyond_bound", "rejections_missing", "unaccounted_poison", "secrets_found"))
+    report["passed"] = all(report[key] == 0 for key, _ in INVARIANTS)
     return report
+
+
+
+
+def _unbounded(data: dict) -> bool:
+    limits = {"errorMessage": MAX_EVENT_ERROR_MESSAGE_CHARS, "errorCode": MAX_FACE_CODE_CHARS,
+              "reason": MAX_REJECTION_REASON_CHARS}
+    return any(len(data.get(name) or "") > limit for name, limit in limits.items())
+
+
+def _spread(values: list[float]) -> dict[str, float | int]:
+    if len(values) < 2:
+        return {"count": len(values)}
+    p50, p95 = quantiles(values, n=20)[9], quantiles(values, n=20)[18]
+    return {"count": len(values), "p50": round(p50, 1), "p95": round(p95, 1), "max": round(max(values), 1)}
 
 
 def _seconds(iso: str) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 import requests
 from azure.storage.queue import QueueClient
 
@@ -18,14 +19,24 @@ from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_e
 from tests.test_orchestrator_flow import prepared_list, run_until_idle
 
 
-def test_a_megabyte_failure_message_is_cut_and_reported(world, emulator, face_v12, list_id, monkeypatch) -> None:
+@pytest.fixture
+def app(world, emulator, face_v12, list_id, monkeypatch):
+    """A prepared list and the function app's orchestrator with these settings: (clock, settings, orchestrator)."""
+
+    def start(**overrides):
+        clock = SteppedClock()
+        prepared_list(face_v12, list_id, emulator)
+        settings = app_settings(world, **overrides)
+        return clock, settings, build(settings, clock, monkeypatch)
+
+    return start
+
+
+def test_a_megabyte_failure_message_is_cut_and_reported(world, emulator, list_id, app) -> None:
     """It made an event the queue refused: the tick failed every minute and Face's "failed" was lost."""
-    clock = SteppedClock()
-    prepared_list(face_v12, list_id, emulator)
+    clock, settings, orchestrator = app()
     requests.put(f"{emulator}/largefacelists/{list_id}/training-failure",
                  json={"message": "Face says no. " + "x" * 1_000_000, "count": 1}, timeout=30).raise_for_status()
-    settings = app_settings(world)
-    orchestrator = build(settings, clock, monkeypatch)
     send(request(list_id, "r1"), "m1")
     run_until_idle(orchestrator, clock, list_id)
     (event,) = drain_events(world, settings)
@@ -36,12 +47,8 @@ def test_a_megabyte_failure_message_is_cut_and_reported(world, emulator, face_v1
     assert len(data["errorMessage"]) <= MAX_FACE_MESSAGE_CHARS
 
 
-def test_a_day_long_retry_after_is_capped_at_the_longest_wait(world, emulator, face_v12, list_id,
-                                                              monkeypatch) -> None:
-    clock = SteppedClock()
-    prepared_list(face_v12, list_id, emulator)
-    settings = app_settings(world, MAX_RETRY_WAIT_SECONDS="30")
-    orchestrator = build(settings, clock, monkeypatch)
+def test_a_day_long_retry_after_is_capped_at_the_longest_wait(world, emulator, list_id, app) -> None:
+    clock, settings, orchestrator = app(MAX_RETRY_WAIT_SECONDS="30")
     send(request(list_id, "r1"), "m1")
     trainings_finished(emulator)
     inject_fault(emulator, pathPattern="/training$", status=429, retryAfterSeconds=86400, count=1)
@@ -56,13 +63,9 @@ def test_a_day_long_retry_after_is_capped_at_the_longest_wait(world, emulator, f
     assert event["type"] == "Face.LargeFaceList.TrainingSucceeded"
 
 
-def test_the_deadline_ends_a_training_whatever_face_said_to_wait(world, emulator, face_v12, list_id,
-                                                                 monkeypatch) -> None:
+def test_the_deadline_ends_a_training_whatever_face_said_to_wait(world, emulator, list_id, app) -> None:
     """A `Retry-After` longer than MAX_TRAINING_MINUTES kept the list parked past its deadline."""
-    clock = SteppedClock()
-    prepared_list(face_v12, list_id, emulator)
-    settings = app_settings(world, MAX_TRAINING_MINUTES="1", MAX_RETRY_WAIT_SECONDS="3600")
-    orchestrator = build(settings, clock, monkeypatch)
+    clock, settings, orchestrator = app(MAX_TRAINING_MINUTES="1", MAX_RETRY_WAIT_SECONDS="3600")
     inject_fault(emulator, pathPattern="/training$", status=429, retryAfterSeconds=3000, rate=1)
     send(request(list_id, "r1"), "m1")
     submitted_at = orchestrator.store.load(list_id)[0].run.submitted_at
@@ -76,13 +79,9 @@ def test_the_deadline_ends_a_training_whatever_face_said_to_wait(world, emulator
     assert orchestrator.store.in_flight() == []
 
 
-def test_a_gateway_page_instead_of_a_status_is_retried_not_reported(world, emulator, face_v12, list_id,
-                                                                   monkeypatch) -> None:
+def test_a_gateway_page_instead_of_a_status_is_retried_not_reported(world, emulator, list_id, app) -> None:
     """One HTML page from a gateway made a training that succeeded end TrainingFailed."""
-    clock = SteppedClock()
-    prepared_list(face_v12, list_id, emulator)
-    settings = app_settings(world)
-    orchestrator = build(settings, clock, monkeypatch)
+    clock, settings, orchestrator = app()
     inject_fault(emulator, pathPattern="/training$", body="<html><h1>502 Bad Gateway</h1></html>", count=2)
     send(request(list_id, "r1"), "m1")
     trainings_finished(emulator)
@@ -92,12 +91,8 @@ def test_a_gateway_page_instead_of_a_status_is_retried_not_reported(world, emula
     assert face_calls(emulator) == {"train": 1, "status": 3}
 
 
-def test_a_202_that_lost_its_operation_location_polls_the_list_s_own_status(world, emulator, face_v12, list_id,
-                                                                           monkeypatch) -> None:
-    clock = SteppedClock()
-    prepared_list(face_v12, list_id, emulator)
-    settings = app_settings(world)
-    orchestrator = build(settings, clock, monkeypatch)
+def test_a_202_that_lost_its_operation_location_polls_the_list_s_own_status(world, emulator, list_id, app) -> None:
+    clock, settings, orchestrator = app()
     inject_fault(emulator, pathPattern="/train$", dropHeaders=["operation-Location"], count=1)
     send(request(list_id, "r1"), "m1")
     run_until_idle(orchestrator, clock, list_id)
@@ -106,12 +101,8 @@ def test_a_202_that_lost_its_operation_location_polls_the_list_s_own_status(worl
     assert event["data"]["operationLocation"] == f"{world.face_endpoint}/face/v1.2/largefacelists/{list_id}/training"
 
 
-def test_an_event_the_queue_refuses_is_retried_and_wedges_nothing(world, emulator, face_v12, list_id,
-                                                                  monkeypatch) -> None:
-    clock = SteppedClock()
-    prepared_list(face_v12, list_id, emulator)
-    settings = app_settings(world)
-    orchestrator = build(settings, clock, monkeypatch)
+def test_an_event_the_queue_refuses_is_retried_and_wedges_nothing(world, emulator, list_id, app) -> None:
+    clock, settings, orchestrator = app()
     send(request(list_id, "r1"), "m1")
     trainings_finished(emulator)
     events_queue = QueueClient.from_connection_string(world.storage_connection_string,
