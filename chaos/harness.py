@@ -74,6 +74,9 @@ INVARIANTS = [
     ("unbounded_texts", "events whose error message, code or reason is over its bound"),
     ("index_behind_state", "lists seen overdue while their in-flight marker said later (twice, same ETag)"),
 ]
+# A train call sent just before a kill may start its training this much later: the emulator runs its handler after
+# an injected latency even when the client has died meanwhile.
+LATEST_START_AFTER_SEND_SECONDS = max(f.get("latencyMs", 0) for f in FAULTS.values()) / 1000 + 1.0
 # Lists whose next training fails with a megabyte of message: their event must say "failed", cut to size.
 HUGE_FAILURE_LISTS = 2
 HUGE_FAILURE_MESSAGE = "Training failed on purpose. " + "x" * 1_000_000
@@ -394,6 +397,7 @@ def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: 
     unbounded = [e["id"] for copies in by_id.values() for e in copies[:1] if _unbounded(e["data"])]
     (stack.state_dir / "events.json").write_text(json.dumps(events, indent=1))
     (stack.state_dir / "trainings.json").write_text(json.dumps(trainings, indent=1))
+    (stack.state_dir / "disruptions.json").write_text(json.dumps(stack.disruptions))
     logs = stack.host_logs()
     conflicts = len(re.findall(r"train \S+: Face answered 409", logs))
     secrets_found = _secrets_in(stack, logs + json.dumps(events))
@@ -477,9 +481,10 @@ def _orphans(trainings: list[dict], terminal_events) -> list[dict]:
 
 
 def _near_a_disruption(training: dict, disruptions: list[list[float | None]]) -> bool:
-    """Submitted shortly before a kill or during a storage outage: the run could not be stored."""
+    """Submitted shortly before a kill or during a storage outage: the run could not be stored. The emulator
+    stamps a training when its handler runs, after any injected latency, so up to that long after the kill."""
     at = _seconds(training["submittedAt"])
-    return any(start - 10 <= at <= (end or start) + 1 for start, end in disruptions)
+    return any(start - 10 <= at <= (end or start) + LATEST_START_AFTER_SEND_SECONDS for start, end in disruptions)
 
 
 def _peek_all(queue: QueueClient) -> list[str]:
