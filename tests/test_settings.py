@@ -45,6 +45,8 @@ def test_plain_http_is_allowed_for_loopback_only(endpoint: str) -> None:
     ({"SETTLE_SECONDS": "-1"}, "SETTLE_SECONDS"),
     ({"SETTLE_SECONDS": "soon"}, "SETTLE_SECONDS"),
     ({"MAX_TRAINING_MINUTES": "0"}, "MAX_TRAINING_MINUTES"),
+    ({"MAX_RETRY_WAIT_SECONDS": "0"}, "MAX_RETRY_WAIT_SECONDS"),
+    ({"MAX_RETRY_WAIT_SECONDS": "86400"}, "MAX_RETRY_WAIT_SECONDS"),
     ({"TRAINING_REQUESTS_QUEUE": "Training_Requests"}, "TRAINING_REQUESTS_QUEUE"),
     ({"TRAINING_EVENTS_QUEUE": "x" * 57}, "TRAINING_EVENTS_QUEUE"),
     ({"TRAININGS_TABLE": "1table"}, "TRAININGS_TABLE"),
