@@ -198,8 +198,9 @@ class Orchestrator:
 
     def _index(self, state: ListState, etag: str | None, *, stored_here: bool) -> None:
         """Make the list's marker say what `state` (at `etag`) says. A marker for a state this instance stored is
-        final: any state stored after it is due no earlier. A removal, or a marker for a state merely read, is
-        checked against the state's ETag once written, and written again from what changed meanwhile."""
+        final: any state stored after it is due no earlier, but a wake's, which writes its own marker after it. A
+        removal, or a marker for a state merely read, is checked against the state's ETag once written, and
+        written again from what changed meanwhile."""
         for _ in range(MAX_CONFLICT_RETRIES):
             if state.due_at is None:
                 self.store.clear_due(state.list_id)
