@@ -59,10 +59,6 @@ class Operation:
                 if "default" in param:
                     values[name] = param["default"]
                 continue
-            if raw == "" and param.get("type") == "array" and "minItems" not in param:
-                # v1.0 puts targetFace's 4-item bound inside `items`, where it binds nothing: an empty list is
-                # schema-valid there, and the service reads it as no target face.
-                continue
             values[name] = _coerce(param, raw)
         return values
 
@@ -96,6 +92,9 @@ def _coerce(param: Mapping[str, Any], raw: str) -> Any:
         items = raw.split(",") if raw else []
         item_rules = param.get("items", {})
         count = len(items)
+        # v1.0 puts targetFace's 4-value bound inside `items`, where JSON Schema would bind nothing; v1.1 and later
+        # put it on the parameter. It is one service, whose every version reads "left,top,width,height": the
+        # bound holds wherever a version wrote it.
         min_items = param.get("minItems", item_rules.get("minItems"))
         max_items = param.get("maxItems", item_rules.get("maxItems"))
         if (min_items is not None and count < min_items) or (max_items is not None and count > max_items):
