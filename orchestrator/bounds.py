@@ -43,6 +43,12 @@ def bounded_text(text: str, max_chars: int) -> str:
     return f"{kept}…[{len(single_line) - len(kept)} characters cut]"
 
 
+def first_line(error: BaseException, max_chars: int = MAX_FACE_MESSAGE_CHARS) -> str:
+    """An SDK error's first line, bounded: the rest is often a dump of the peer's whole answer."""
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    return bounded_text(lines[0], max_chars)
+
+
 def bounded_id(text: str, max_chars: int = MAX_MESSAGE_ID_CHARS) -> str:
     """`text` itself when it is short and made of characters safe in a table key; otherwise a digest of it, so that
     the same input still names the same thing (a redelivered message stays the same request)."""

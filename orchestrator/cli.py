@@ -26,6 +26,7 @@ from azure.storage.queue import QueueClient
 from rich.console import Console
 from rich.table import Column, Table
 
+from .bounds import first_line
 from .enqueue import enqueue
 from .event_queue import ensure_queue
 from .intake import RequestRejected
@@ -138,11 +139,11 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
         errors.print(f"[red]facetrain:[/] {error}")
         return EXIT_USAGE
     except ResourceNotFoundError as error:
-        errors.print(f"[red]facetrain: not found in storage:[/] {str(error).splitlines()[0]}")
+        errors.print(f"[red]facetrain: not found in storage:[/] {first_line(error)}")
         return EXIT_STORAGE
     except AzureError as error:
         errors.print(f"[red]facetrain: storage could not be reached:[/] {type(error).__name__}: "
-                     f"{str(error).splitlines()[0]}")
+                     f"{first_line(error)}")
         return EXIT_STORAGE
     except KeyboardInterrupt:
         return EXIT_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.queue import QueueClient
 
-from .bounds import MAX_FACE_MESSAGE_CHARS, bounded_text
+from .bounds import first_line
 from .events import TrainingEvent
 
 
@@ -34,6 +34,4 @@ class EventQueue:
             # Events never expire (-1): a consumer that is down for a week must still learn how its training ended.
             self._queue.send_message(event.to_message(), time_to_live=-1)
         except AzureError as error:
-            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise EventNotSent(f"event {event.event_id}: {bounded_text(first_line, MAX_FACE_MESSAGE_CHARS)}") \
-                from None
+            raise EventNotSent(f"event {event.event_id}: {first_line(error)}") from None

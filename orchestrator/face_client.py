@@ -26,7 +26,7 @@ import urllib3
 from azure.core.exceptions import ClientAuthenticationError
 
 from .bounds import (MAX_ANSWER_BYTES, MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHARS, MAX_OPERATION_LOCATION_CHARS,
-                     MAX_QUOTED_HEADER_CHARS, bounded_text)
+                     MAX_QUOTED_HEADER_CHARS, bounded_text, first_line)
 from .face_errors import (AuthFailed, FaceApiError, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
                           TrainingConflict, Transient)
 
@@ -132,9 +132,7 @@ class FaceClient:
         try:
             return self._token_provider()
         except ClientAuthenticationError as error:
-            lines = str(error).strip().splitlines() or [type(error).__name__]
-            raise AuthFailed("No token for Face from the managed identity: "
-                             f"{bounded_text(lines[0], MAX_FACE_MESSAGE_CHARS)}") from None
+            raise AuthFailed(f"No token for Face from the managed identity: {first_line(error)}") from None
 
     def _call(self, method: str, url: str) -> FaceAnswer:
         client_request_id = str(uuid.uuid4())
