@@ -1,7 +1,14 @@
 # Two commands do all the set-up on a fresh clone: `make test` and (later) `make demo`.
 # Each installs what it needs: .venv from the pinned requirements, Azurite from package-lock.json.
 SHELL := /bin/bash
-PYTHON ?= python3
+# Python 3.13: Azure Functions supports it until October 2029, and its worker runtime is a PyPI package
+# (azure-functions-runtime). `python3.13` if it runs, else pyenv's newest 3.13 (installed on these machines but
+# not selected, so the shim refuses), else `make PYTHON=/path/to/python3.13`.
+PYTHON ?= $(shell for candidate in python3.13 \
+	"$$(pyenv root 2>/dev/null)/versions/$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.|$$)' | tail -n 1)/bin/python3.13"; do \
+	"$$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { echo "$$candidate"; break; }; done)
+NEED_PYTHON = @test -n "$(PYTHON)" || { echo "make: this project needs Python 3.13, and found none: install it \
+	(for example: pyenv install 3.13) or name it: make PYTHON=/path/to/python3.13" >&2; exit 1; }
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
@@ -15,14 +22,16 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 
 $(PY_STAMP): requirements.txt localdev/requirements-dev.txt localdev/constraints.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(NEED_PYTHON)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install --quiet --disable-pip-version-check -r localdev/requirements-dev.txt -c localdev/constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --editable .
 	touch $@
 
 $(CHECKOV_STAMP): localdev/requirements-checkov.txt localdev/constraints-checkov.txt
-	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(NEED_PYTHON)
+	$(PYTHON) -m venv --clear $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r localdev/requirements-checkov.txt -c localdev/constraints-checkov.txt
 	touch $@
 

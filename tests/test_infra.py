@@ -206,7 +206,7 @@ def test_the_function_app_is_flex_consumption_python_311_with_one_user_assigned_
     assert app["properties"]["siteConfig"]["minTlsVersion"] == "1.2"
     assert app["properties"]["siteConfig"]["ftpsState"] == "Disabled"
     config = app["properties"]["functionAppConfig"]
-    assert config["runtime"] == {"name": "python", "version": "3.11"}
+    assert config["runtime"] == {"name": "python", "version": "3.13"}
     storage = config["deployment"]["storage"]
     assert storage["type"] == "blobContainer"
     assert storage["value"] == "${storageBlobEndpoint}${deploymentContainerName}"

@@ -8,8 +8,9 @@ import azure.functions as func
 
 from localdev.world import REPO_ROOT
 
-RUNTIME_PACKAGES = {"azure-functions", "azure-storage-queue", "azure-data-tables", "azure-identity", "requests",
-                    "azure-monitor-opentelemetry"}
+# azure-functions-runtime is the Python 3.13 worker's runtime: pinning it fixes the version Azure runs the app with.
+RUNTIME_PACKAGES = {"azure-functions", "azure-functions-runtime", "azure-storage-queue", "azure-data-tables",
+                    "azure-identity", "requests", "azure-monitor-opentelemetry"}
 
 
 def test_function_app_is_a_v2_app() -> None:

@@ -1,4 +1,4 @@
-// The function app on Flex Consumption: Python 3.11, the package in its own blob container, and one
+// The function app on Flex Consumption: Python 3.13, the package in its own blob container, and one
 // user-assigned identity for the package, host storage, the orchestrator's queues and table, Face and telemetry.
 
 param planName string
@@ -89,7 +89,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'python'
-        version: '3.11'
+        version: '3.13'
       }
     }
   }
