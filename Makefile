@@ -13,13 +13,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The host-worker contract's message classes, from a registry wheel (localdev/requirements-protos.txt).
+PROTOS_WHEEL := .localdev/wheels/azure_functions_runtime_v1-1.2.0-py3-none-any.whl
 # checkov (the Bicep linter run by the infra tests) pins dozens of packages of its own: it gets its own venv.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 .PHONY: setup test dev demo bench chaos bench-emulator package clean
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(PROTOS_WHEEL)
+
+$(PROTOS_WHEEL): localdev/requirements-protos.txt $(PY_STAMP)
+	$(BIN)/pip download --quiet --disable-pip-version-check --no-deps --require-hashes \
+		-r localdev/requirements-protos.txt -d $(dir $@)
+	touch $@
 
 $(PY_STAMP): requirements.txt localdev/requirements-dev.txt localdev/constraints.txt pyproject.toml
 	$(NEED_PYTHON)
