@@ -8,12 +8,14 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+from azure.storage.queue import QueueClient
 
 from localdev.host.worker_runtime import PROTOS_WHEEL, PROTOS_WHEEL_SHA256, load_protos
-from localdev.world import REPO_ROOT
+from localdev.world import REPO_ROOT, LocalWorld
 
 # What the app checks when it is imported; the runtime reports bindings before any is resolved.
 APP_SETTINGS = {"FACE_ENDPOINT": "https://localhost", "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
@@ -57,3 +59,26 @@ def test_the_contract_classes_come_from_the_pinned_wheel(tmp_path: Path) -> None
     tampered.write_bytes(PROTOS_WHEEL.read_bytes() + b"\0")
     with pytest.raises(RuntimeError, match=PROTOS_WHEEL_SHA256):
         load_protos(tampered)
+
+
+def test_a_queue_message_reaches_the_function_as_the_host_gives_it(world: LocalWorld) -> None:
+    """Through the runtime, as in Azure: the dequeue count and insertion time from the trigger metadata, an `id`
+    in a JSON body replacing the message's own, and a function's exception returned as a failed invocation."""
+    seen = f"seen-{uuid.uuid4().hex[:8]}"
+    QueueClient.from_connection_string(world.storage_connection_string, seen).create_queue()
+    environment = os.environ | {"AzureWebJobsStorage": world.storage_connection_string, "SEEN_QUEUE": seen,
+                                "WORK_QUEUE": "work", "TICK_SCHEDULE": "0 0 * * * *"}
+    bodies = ['{"id": "from-body", "n": 1}', "plain text", "fail"]
+    run = subprocess.run([sys.executable, "-m", "tests.runtime_driver", str(REPO_ROOT / "tests" / "host_app"),
+                          *bodies], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = json.loads(run.stdout.strip().splitlines()[-1])
+    assert [r["succeeded"] for r in results] == [True, True, False]
+    assert "asked to fail" in results[2]["error"]
+    queue = QueueClient.from_connection_string(world.storage_connection_string, seen)
+    reports = [json.loads(m.content) for m in queue.receive_messages(max_messages=32, messages_per_page=32)]
+    by_body = {r["body"]: r for r in reports}
+    assert set(by_body) == set(bodies)
+    assert by_body[bodies[0]]["id"] == "from-body" and by_body["plain text"]["id"] == "queue-id"
+    assert {r["dequeueCount"] for r in reports} == {2} and {r["popReceipt"] for r in reports} == {"receipt"}
+    assert {r["insertionTime"] for r in reports} == {"2026-12-02 06:50:12.345600+00:00"}

@@ -1,5 +1,5 @@
 """The one place that calls Microsoft's Python Functions runtime (`azure-functions-runtime`), as the .NET host's proxy
-worker does on Python 3.13: worker init (which indexes the app), function metadata, function load.
+worker does on Python 3.13: worker init (which indexes the app), function metadata, function load, invocation.
 
 The runtime's API is not documented for outside callers and changed in 2025, so the runtime is pinned exactly
 (`requirements.txt`, which also fixes the version Azure runs) and nothing else in this repository touches it. The
@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import types
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,8 +84,10 @@ class WorkerRuntime:
         self.protos = protos or load_protos()
         self._loop = asyncio.new_event_loop()
         from azure_functions_runtime import handle_event  # imported here: it configures logging when imported
+        from azure_functions_runtime.utils.threadpool import start_threadpool_executor
 
         self._events = handle_event
+        start_threadpool_executor()  # the proxy worker's first step: sync functions run on its threads
 
     def start(self) -> list[FunctionMetadata]:
         """Init (the runtime imports the app), metadata, and a load for each function, as the host sends them."""
@@ -105,6 +108,15 @@ class WorkerRuntime:
                 function_id=metadata.function_id, metadata=metadata)))
             functions.append(FunctionMetadata(metadata.function_id, metadata.name, bindings))
         return functions
+
+    def invoke(self, function_id: str, inputs: dict[str, Any], trigger_metadata: dict[str, Any]) -> Any:
+        """One invocation: `inputs` maps binding names to `TypedData`; the `InvocationResponse` says how it ended."""
+        protos = self.protos
+        request = protos.InvocationRequest(
+            invocation_id=str(uuid.uuid4()), function_id=function_id,
+            input_data=[protos.ParameterBinding(name=name, data=data) for name, data in inputs.items()],
+            trigger_metadata=trigger_metadata)
+        return self._call("invocation_request", protos.StreamingMessage(invocation_request=request))
 
     def _call(self, name: str, message: Any) -> Any:
         handler = getattr(self._events, name)

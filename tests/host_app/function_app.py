@@ -19,7 +19,7 @@ def report(**fields) -> None:
 def work(msg: func.QueueMessage) -> None:
     body = msg.get_body().decode("utf-8", errors="replace")
     report(function="work", id=msg.id, body=body, dequeueCount=msg.dequeue_count, popReceipt=msg.pop_receipt,
-           started=time.time())
+           insertionTime=msg.insertion_time, started=time.time())
     if "sleep" in body:
         time.sleep(float(body.split()[1]))
     if "fail" in body:
