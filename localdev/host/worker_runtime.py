@@ -92,6 +92,7 @@ class WorkerRuntime:
     def start(self) -> list[FunctionMetadata]:
         """Init (the runtime imports the app), metadata, and a load for each function, as the host sends them."""
         protos = self.protos
+        # The runtime imports the app by module name, as the worker started in the app's folder does.
         sys.path.insert(0, str(self.app_dir))
         os.chdir(self.app_dir)
         init = self._call("worker_init_request", protos.StreamingMessage(worker_init_request=protos.WorkerInitRequest(
