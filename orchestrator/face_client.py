@@ -248,7 +248,7 @@ def _error_detail(answer: FaceAnswer) -> tuple[str | None, str]:
 def _describe_body(answer: FaceAnswer) -> str:
     content_type = answer.header("Content-Type") or "no Content-Type"
     if answer.body is None:
-        return f"{content_type}, over {MAX_ANSWER_BYTES} bytes"
+        return f"{content_type}, not read whole: over {MAX_ANSWER_BYTES} bytes or past the read timeout"
     return f"{content_type}, {len(answer.body)} bytes"
 
 

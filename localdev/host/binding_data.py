@@ -30,17 +30,22 @@ def queue_trigger(protos: Any, *, body: bytes, message_id: str, pop_receipt: str
                                                            insertion_time, expiration_time, next_visible_time)
     metadata = _metadata(protos, {"QueueTrigger": text}, message_id, pop_receipt, dequeue_count, insertion_time,
                          expiration_time, next_visible_time)
-    try:
-        document = json.loads(text)
-    except ValueError:
-        document = None
-    if isinstance(document, dict):
-        for name, value in document.items():
-            if isinstance(value, list) or value is None:
-                continue
-            key = next((existing for existing in metadata if existing.lower() == name.lower()), name)
-            metadata[key] = _typed(protos, value)
+    for name, value in json_object_properties(text).items():
+        if isinstance(value, list) or value is None:
+            continue
+        key = next((existing for existing in metadata if existing.lower() == name.lower()), name)
+        metadata[key] = _typed(protos, value)
     return protos.TypedData(string=text), metadata
+
+
+def json_object_properties(body: str | bytes) -> dict[str, Any]:
+    """The top-level properties of a message that is a JSON object, the ones the host may add to the binding data;
+    none for any other message."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def _metadata(protos: Any, fields: dict[str, str], message_id: str, pop_receipt: str, dequeue_count: int,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import random
 import threading
@@ -27,6 +26,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.functions.queue import QueueMessage
 from azure.storage.queue import QueueClient, QueueMessage as StoredMessage
 
+from .binding_data import json_object_properties
 from .config import QueueFunction, QueueOptions
 from .invocations import invoke
 
@@ -163,13 +163,8 @@ def _bind(message: StoredMessage, body: bytes) -> QueueMessage:
     fields = {"id": message.id, "dequeue_count": message.dequeue_count, "pop_receipt": message.pop_receipt,
               "insertion_time": message.inserted_on, "expiration_time": message.expires_on,
               "time_next_visible": message.next_visible_on}
-    try:
-        document = json.loads(body)
-    except ValueError:
-        document = None
-    if isinstance(document, dict):
-        for key, value in document.items():
-            field = _METADATA_FIELDS.get(key.lower())
-            if field:
-                fields[field] = value
+    for key, value in json_object_properties(body).items():
+        field = _METADATA_FIELDS.get(key.lower())
+        if field:
+            fields[field] = value
     return QueueMessage(body=body, **fields)
