@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from azure.storage.queue import QueueClient
+from azure.storage.queue import QueueClient, QueueMessage
 
 from localdev.world import REPO_ROOT, free_port
 
@@ -53,10 +53,10 @@ class DevHost:
         self.process.send_signal(signum)
         return self.process.wait(30)
 
-    def send(self, text: str, encode_base64: bool = True) -> str:
+    def send(self, text: str, encode_base64: bool = True) -> QueueMessage:
         queue = QueueClient.from_connection_string(self.connection, self.work_queue)
         content = base64.b64encode(text.encode()).decode() if encode_base64 else text
-        return queue.send_message(content).id
+        return queue.send_message(content)
 
     def seen(self, count: int, timeout: float = 20) -> list[dict]:
         queue = QueueClient.from_connection_string(self.connection, self.seen_queue)
@@ -101,10 +101,12 @@ QUICK = {"extensions": {"queues": {"maxPollingInterval": "00:00:01", "maxDequeue
 
 
 def test_a_base64_message_runs_once_and_is_deleted(dev_host) -> None:
+    """The function gets the message's metadata as the host gives it, through Microsoft's runtime."""
     host = dev_host(QUICK).start()
-    message_id = host.send("hello")
+    sent = host.send("hello")
     (seen,) = host.seen(1)
-    assert (seen["body"], seen["id"], seen["dequeueCount"]) == ("hello", message_id, 1)
+    assert (seen["body"], seen["id"], seen["dequeueCount"]) == ("hello", sent.id, 1)
+    assert (seen["insertionTime"], seen["expirationTime"]) == (str(sent.inserted_on), str(sent.expires_on))
     time.sleep(1.5)
     assert host.queue_messages(host.work_queue) == []
     record = next(json.loads(line.split(" INFO ", 1)[1]) for line in host.log_text().splitlines()
@@ -139,9 +141,20 @@ def test_failures_are_retried_after_the_visibility_timeout_then_poisoned(dev_hos
     assert host.seen(0, timeout=1) == []
 
 
+def test_a_run_past_function_timeout_fails_and_its_message_is_retried(dev_host) -> None:
+    host = dev_host({"functionTimeout": "00:00:01", "extensions": {"queues": {
+        "maxPollingInterval": "00:00:01", "visibilityTimeout": "00:00:01"}}}).start()
+    host.send("sleep 3")
+    runs = host.seen(2, timeout=20)
+    assert [r["dequeueCount"] for r in runs] == [1, 2]
+    assert "Timeout value of 0:00:01 (host.json functionTimeout) exceeded" in host.log_text()
+
+
 def test_a_json_body_overrides_the_trigger_metadata_as_the_host_does(dev_host) -> None:
+    """The host adds a JSON object's top-level properties to the binding data, case-insensitively: `id` and
+    `DEQUEUECOUNT` replace the message's own `Id` and `DequeueCount`."""
     host = dev_host(QUICK).start()
-    host.send(json.dumps({"id": "from-body", "dequeueCount": 42}))
+    host.send(json.dumps({"id": "from-body", "DEQUEUECOUNT": 42, "list": [1]}))
     (seen,) = host.seen(1)
     assert (seen["id"], seen["dequeueCount"]) == ("from-body", 42)
 
@@ -196,6 +209,7 @@ def test_the_timer_runs_on_schedule_without_overlapping(dev_host) -> None:
     starts = [r["at"] for r in runs]
     assert all(b - a >= 1.5 for a, b in zip(starts, starts[1:]))  # the 1 s occurrences during a run are skipped
     assert not any(r["pastDue"] for r in runs)
+    assert [r["status"] for r in runs] == [{}] * 3  # no schedule monitor for a schedule this frequent
 
 
 def test_a_timer_missed_while_the_host_was_down_runs_once_past_due(dev_host) -> None:
@@ -213,7 +227,7 @@ def test_a_timer_missed_while_the_host_was_down_runs_once_past_due(dev_host) -> 
     blob.upload_blob(json.dumps(status), overwrite=True)
     host.start()
     (run,) = host.seen(1, timeout=10)
-    assert run["pastDue"] is True
+    assert run["pastDue"] is True and run["status"]["Next"] == "2020-01-01T00:00:00+00:00"
 
 
 def test_http_routes_keys_and_auth_levels(dev_host) -> None:
@@ -221,8 +235,14 @@ def test_http_routes_keys_and_auth_levels(dev_host) -> None:
     base = f"http://127.0.0.1:{host.port}/api"
     assert requests.get(f"{base}/things/abc", timeout=5).status_code == 401
     answer = requests.get(f"{base}/things/abc", params={"q": "1"}, headers={"x-functions-key": "test-key"}, timeout=5)
-    assert answer.json() == {"name": "abc", "q": "1"}
-    assert requests.get(f"{base}/things", params={"code": "test-key"}, timeout=5).json() == {"name": None, "q": None}
+    assert answer.json() == {"name": "abc", "q": "1", "method": "GET", "tag": None, "body": ""}
+    assert (answer.status_code, answer.headers["x-seen"], answer.headers["content-type"]) == (
+        200, "yes", "application/json")
+    posted = requests.post(f"{base}/things", params={"code": "test-key", "q": ""}, headers={"X-Tag": "t"},
+                           data=b"payload", timeout=5)
+    assert posted.status_code == 201
+    assert posted.json() == {"name": None, "q": None, "method": "POST", "tag": "t", "body": "payload"}
+    assert requests.delete(f"{base}/things", params={"code": "test-key"}, timeout=5).status_code == 405
     assert requests.get(f"{base}/open", timeout=5).text == "open"
 
 
@@ -261,17 +281,12 @@ def test_bad_schedules_are_refused(expression: str) -> None:
         Schedule(expression)
 
 
-def test_polling_backs_off_from_100_ms_to_the_maximum(world) -> None:
-    import threading
+def test_polling_backs_off_from_100_ms_to_the_maximum() -> None:
     from datetime import timedelta
 
-    from localdev.host.config import QueueFunction, QueueOptions
-    from localdev.host.queues import QueueListener
+    from localdev.host.queues import polling_delay
 
-    options = QueueOptions(max_polling_interval=timedelta(seconds=3))
-    listener = QueueListener(QueueFunction("f", "msg", "q-unused", "AzureWebJobsStorage", print), options,
-                             world.storage_connection_string, threading.Event())
-    delays = [listener._backoff(n) for n in range(1, 10)]
+    delays = [polling_delay(n, timedelta(seconds=3)) for n in range(1, 10)]
     assert 0.18 <= delays[0] <= 0.22  # 100 ms plus 100 ms x [0.8, 1.2]
     assert all(a <= b * 1.5 for a, b in zip(delays, delays[1:]))
     assert delays[-1] == 3.0

@@ -1,6 +1,7 @@
 """What Microsoft's Python Functions runtime (`azure-functions-runtime`, as Azure runs it on Python 3.13) reports of
 our `function_app.py`: the function metadata the real host receives. Each case runs the runtime in a process of
-its own, since the runtime keeps one app per process."""
+its own, since the runtime keeps one app per process. Invocations through it are the dev host's tests
+(tests/test_dev_host.py) and every end-to-end test of the app."""
 
 from __future__ import annotations
 
@@ -60,25 +61,3 @@ def test_the_contract_classes_come_from_the_pinned_wheel(tmp_path: Path) -> None
     with pytest.raises(RuntimeError, match=PROTOS_WHEEL_SHA256):
         load_protos(tampered)
 
-
-def test_a_queue_message_reaches_the_function_as_the_host_gives_it(world: LocalWorld) -> None:
-    """Through the runtime, as in Azure: the dequeue count and insertion time from the trigger metadata, an `id`
-    in a JSON body replacing the message's own, and a function's exception returned as a failed invocation."""
-    seen = f"seen-{uuid.uuid4().hex[:8]}"
-    QueueClient.from_connection_string(world.storage_connection_string, seen).create_queue()
-    environment = os.environ | {"AzureWebJobsStorage": world.storage_connection_string, "SEEN_QUEUE": seen,
-                                "WORK_QUEUE": "work", "TICK_SCHEDULE": "0 0 * * * *"}
-    bodies = ['{"id": "from-body", "n": 1}', "plain text", "fail"]
-    run = subprocess.run([sys.executable, "-m", "tests.runtime_driver", str(REPO_ROOT / "tests" / "host_app"),
-                          *bodies], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr[-2000:]
-    results = json.loads(run.stdout.strip().splitlines()[-1])
-    assert [r["succeeded"] for r in results] == [True, True, False]
-    assert "asked to fail" in results[2]["error"]
-    queue = QueueClient.from_connection_string(world.storage_connection_string, seen)
-    reports = [json.loads(m.content) for m in queue.receive_messages(max_messages=32, messages_per_page=32)]
-    by_body = {r["body"]: r for r in reports}
-    assert set(by_body) == set(bodies)
-    assert by_body[bodies[0]]["id"] == "from-body" and by_body["plain text"]["id"] == "queue-id"
-    assert {r["dequeueCount"] for r in reports} == {2} and {r["popReceipt"] for r in reports} == {"receipt"}
-    assert {r["insertionTime"] for r in reports} == {"2026-12-02 06:50:12.345600+00:00"}

@@ -1,6 +1,7 @@
-"""python -m localdev.host [--app function_app] [--port 7071] [--settings local.settings.json] [--host-json host.json]
+"""python -m localdev.host [--app-dir .] [--port 7071] [--settings local.settings.json] [--host-json host.json]
 
-Runs the app's queue, timer and HTTP functions until SIGINT or SIGTERM. All state lives in storage, so a SIGKILL
+Runs the app's queue, timer and HTTP functions until SIGINT or SIGTERM, through Microsoft's worker runtime (which
+imports `function_app.py` from the app's folder, as in Azure). All state lives in storage, so a SIGKILL
 at any moment loses nothing: unfinished messages come back when their lease runs out.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .config import HostConfigError, load_app, load_settings
+from .config import AppConfig, HostConfigError, load_app, load_settings
 from .http import build_app
 from .queues import LEASE, QueueListener
 from .timers import TimerRunner
@@ -31,8 +32,8 @@ SHUTDOWN_GRACE_SECONDS = 30
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localdev.host", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--app", default="function_app", help="the module holding the FunctionApp")
-    parser.add_argument("--app-dir", type=Path, default=Path.cwd(), help="where that module is (default: here)")
+    parser.add_argument("--app-dir", type=Path, default=Path.cwd(),
+                        help="the folder holding function_app.py (default: here)")
     parser.add_argument("--settings", type=Path, default=Path("local.settings.json"))
     parser.add_argument("--host-json", type=Path, default=Path("host.json"))
     parser.add_argument("--port", type=int, default=7071, help="HTTP port (the Core Tools default)")
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = load_settings(args.settings)
     try:
-        config = load_app(args.app, args.app_dir, settings, args.app_dir / args.host_json)
+        config = load_app(args.app_dir, settings, args.app_dir / args.host_json)
     except HostConfigError as error:
         print(f"dev host: {error}", file=sys.stderr)
         return 2
@@ -55,32 +56,35 @@ def main(argv: list[str] | None = None) -> int:
     host_id = settings.get("AzureFunctionsWebHost__hostid", DEFAULT_HOST_ID)
 
     stop = threading.Event()
-    workers = [QueueListener(q, config.queue_options, config.connection_string(q.connection), stop,
+    workers = [QueueListener(q, config.invoker, config.queue_options, config.connection_string(q.connection), stop,
                              lease=timedelta(seconds=args.lease_seconds)) for q in config.queues]
-    workers += [TimerRunner(t, config.connection_string("AzureWebJobsStorage"), host_id, stop) for t in config.timers]
+    workers += [TimerRunner(t, config.invoker, config.connection_string("AzureWebJobsStorage"), host_id, stop)
+                for t in config.timers]
     threads = [threading.Thread(target=w.run, name=type(w).__name__, daemon=True) for w in workers]
     for thread in threads:
         thread.start()
-    print(f"dev host: {len(config.queues)} queue, {len(config.timers)} timer, {len(config.http)} HTTP function(s)"
-          + (f"; HTTP on http://127.0.0.1:{args.port}/api, function key {shown_key}" if config.http else ""),
-          flush=True)
-    asyncio.run(_serve(config.http, function_key, args.port, stop))
+    ready = (f"dev host: {len(config.queues)} queue, {len(config.timers)} timer, {len(config.http)} HTTP function(s)"
+             + (f"; HTTP on http://127.0.0.1:{args.port}/api, function key {shown_key}" if config.http else ""))
+    asyncio.run(_serve(config, function_key, args.port, stop, ready))
     for thread in threads:
         thread.join(SHUTDOWN_GRACE_SECONDS)
     print("dev host: stopped", flush=True)
     return 0
 
 
-async def _serve(http_functions, function_key: str, port: int, stop: threading.Event) -> None:
+async def _serve(config: AppConfig, function_key: str, port: int, stop: threading.Event, ready: str) -> None:
+    """Serve HTTP until a signal; `ready` is printed once the port listens, since callers wait for it to call."""
     loop = asyncio.get_running_loop()
     stopped = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, lambda: (stop.set(), stopped.set()))
     runner = None
-    if http_functions:
-        runner = web.AppRunner(build_app(http_functions, function_key), access_log=None, handle_signals=False)
+    if config.http:
+        runner = web.AppRunner(build_app(config.http, config.invoker, function_key), access_log=None,
+                               handle_signals=False)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
+    print(ready, flush=True)
     await stopped.wait()
     if runner:
         await runner.cleanup()

@@ -1,12 +1,13 @@
 """What the Functions host puts in an invocation, shaped as the host shapes it (Azure/azure-functions-host's
-`GrpcMessageConversionExtensions`, the storage queue extension's `QueueTriggerBinding`; see
-../shared/notes/functions-runtime.md). Pure: no I/O; the caller hands it the protobuf classes."""
+`GrpcMessageConversionExtensions`, the storage queue extension's `QueueTriggerBinding`, the timers extension's
+`TimerTriggerBinding`; see ../shared/notes/functions-runtime.md). Pure: no I/O; the caller hands it the protobuf
+classes."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterable
 
 
 def dotnet_datetime(moment: datetime) -> str:
@@ -36,6 +37,34 @@ def queue_trigger(protos: Any, *, body: bytes, message_id: str, pop_receipt: str
         key = next((existing for existing in metadata if existing.lower() == name.lower()), name)
         metadata[key] = _typed(protos, value)
     return protos.TypedData(string=text), metadata
+
+
+def timer_trigger(protos: Any, *, past_due: bool, schedule_status: dict[str, str] | None,
+                  now: datetime) -> tuple[Any, dict[str, Any]]:
+    """The `TimerInfo` as the host serializes it (the status is null without the schedule monitor), and its one
+    piece of binding data: the time, as .NET's `DateTime.ToString()` writes it in the invariant culture."""
+    info = {"Schedule": {"AdjustForDST": True}, "ScheduleStatus": schedule_status, "IsPastDue": past_due}
+    return (protos.TypedData(json=json.dumps(info)),
+            {"TimerTrigger": protos.TypedData(string=now.astimezone(timezone.utc).strftime("%m/%d/%Y %H:%M:%S"))})
+
+
+def http_trigger(protos: Any, *, method: str, url: str, headers: list[tuple[str, str]],
+                 query: list[tuple[str, str]], route_values: dict[str, str], body: bytes) -> Any:
+    """The request as the host hands it to a runtime that declares `RawHttpBodyBytes`, `RpcHttpBodyOnly` and
+    `RpcHttpTriggerMetadataRemoved`: header names lower-cased, repeated headers and query values joined with
+    commas as .NET's `StringValues` prints them, empty query values dropped, the body as bytes only when there is
+    one, and no trigger metadata (so none is returned here)."""
+    return protos.TypedData(http=protos.RpcHttp(
+        method=method, url=url, headers=_joined((name.lower(), value) for name, value in headers),
+        query=_joined((name, value) for name, value in query if value), params=route_values,
+        **({"body": protos.TypedData(bytes=body)} if body else {})))
+
+
+def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined
 
 
 def json_object_properties(body: str | bytes) -> dict[str, Any]:

@@ -1,17 +1,18 @@
-"""What the host needs to know, read from the app, `local.settings.json` and `host.json`; nothing about any
-particular app is written here."""
+"""What the host needs to know, read from the worker runtime's function metadata, `local.settings.json` and
+`host.json`; nothing about any particular app is written here."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from .invocations import Invoker
+from .worker_runtime import FunctionMetadata, WorkerInitFailed, WorkerRuntime
 
 _SETTING_REFERENCE = re.compile(r"%([^%]+)%")
 
@@ -64,36 +65,37 @@ class QueueOptions:
 @dataclass(frozen=True)
 class QueueFunction:
     name: str
+    function_id: str
     arg_name: str
     queue_name: str
     connection: str
-    function: Callable
 
 
 @dataclass(frozen=True)
 class TimerFunction:
     name: str
+    function_id: str
     arg_name: str
     schedule: str
     run_on_startup: bool
     use_monitor: bool
-    function: Callable
 
 
 @dataclass(frozen=True)
 class HttpFunction:
     name: str
+    function_id: str
     arg_name: str
     route: str
-    methods: tuple[str, ...]
+    methods: tuple[str, ...] | None  # None: every method, as when a trigger names none
     auth_level: str
-    function: Callable
 
 
 @dataclass
 class AppConfig:
     settings: dict[str, str]
     queue_options: QueueOptions
+    invoker: Invoker
     queues: list[QueueFunction] = field(default_factory=list)
     timers: list[TimerFunction] = field(default_factory=list)
     http: list[HttpFunction] = field(default_factory=list)
@@ -132,39 +134,57 @@ def resolve(value: str | None, settings: dict[str, str], what: str) -> str | Non
     return _SETTING_REFERENCE.sub(setting, value)
 
 
-def load_app(module_name: str, app_dir: Path, settings: dict[str, str], host_json: Path) -> AppConfig:
-    """Import the app module with the settings in the environment, and read every function's trigger."""
-    os.environ.update(settings)
-    sys.path.insert(0, str(app_dir))
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as error:  # noqa: BLE001 - as the real host, report an app that fails to load, and take nothing
-        raise HostConfigError(f"{module_name} failed to load, so no function runs: {error}") from error
-    apps = [v for v in vars(module).values() if type(v).__name__ == "FunctionApp"]
-    if len(apps) != 1:
-        raise HostConfigError(f"{module_name} must define exactly one FunctionApp at module level")
+def load_app(app_dir: Path, settings: dict[str, str], host_json: Path) -> AppConfig:
+    """Start the worker runtime for the app with the settings in the environment, as the host starts its worker,
+    and read every function's bindings from the metadata the runtime reports."""
     host = json.loads(host_json.read_text()) if host_json.exists() else {}
-    config = AppConfig(settings, QueueOptions.from_host_json(host))
-    for function in apps[0].get_functions():  # builds once: the library refuses a second call
-        trigger = function.get_trigger()
-        name = function.get_function_name()
-        user_function = function.get_user_function()
-        kind = trigger.get_binding_name()
-        if kind == "queueTrigger":
-            config.queues.append(QueueFunction(name, trigger.name, resolve(trigger.queue_name, settings, name),
-                                               trigger.connection or "AzureWebJobsStorage", user_function))
-        elif kind == "timerTrigger":
-            config.timers.append(TimerFunction(name, trigger.name, resolve(trigger.schedule, settings, name),
-                                               bool(trigger.run_on_startup),
-                                               trigger.use_monitor is not False, user_function))
-        elif kind == "httpTrigger":
-            methods = tuple(str(getattr(m, "value", m)).upper() for m in (trigger.methods or ())) or ("GET", "POST")
-            level = str(getattr(trigger.auth_level, "value", trigger.auth_level) or "function").lower()
-            config.http.append(HttpFunction(name, trigger.name, resolve(trigger.route, settings, name) or name,
-                                            methods, level, user_function))
-        else:
-            raise HostConfigError(f"function {name}: the dev host does not run {kind} triggers")
+    queue_options = QueueOptions.from_host_json(host)
+    function_timeout = _function_timeout(host.get("functionTimeout"))
+    os.environ.update(settings)
+    try:
+        runtime = WorkerRuntime(app_dir)
+        functions = runtime.start()
+    except WorkerInitFailed as error:
+        raise HostConfigError(str(error)) from error
+    config = AppConfig(settings, queue_options, Invoker(runtime, function_timeout))
+    for function in functions:
+        _add(config, function)
     return config
+
+
+def _add(config: AppConfig, function: FunctionMetadata) -> None:
+    """File one function under its trigger, its `%SETTING%` references resolved, as the host reads the bindings."""
+    name, settings = function.name, config.settings
+    triggers = [b for b in function.bindings.values() if b["type"].endswith("Trigger")]
+    others = [b for b in function.bindings.values()
+              if b not in triggers and (b["type"], b["name"]) != ("http", "$return")]
+    if len(triggers) != 1 or others:
+        raise HostConfigError(f"function {name}: the dev host runs functions with one trigger and no binding but "
+                              f"an HTTP response; its bindings are {sorted(function.bindings)}")
+    (trigger,) = triggers
+    kind, arg_name = trigger["type"], trigger["name"]
+    if kind == "queueTrigger":
+        config.queues.append(QueueFunction(name, function.function_id, arg_name,
+                                           resolve(trigger["queueName"], settings, name),
+                                           trigger.get("connection") or "AzureWebJobsStorage"))
+    elif kind == "timerTrigger":
+        config.timers.append(TimerFunction(name, function.function_id, arg_name,
+                                           resolve(trigger["schedule"], settings, name),
+                                           bool(trigger.get("runOnStartup")), trigger.get("useMonitor") is not False))
+    elif kind == "httpTrigger":
+        methods = tuple(m.upper() for m in trigger["methods"]) if trigger.get("methods") else None
+        config.http.append(HttpFunction(name, function.function_id, arg_name,
+                                        resolve(trigger.get("route"), settings, name) or name, methods,
+                                        str(trigger.get("authLevel") or "function").lower()))
+    else:
+        raise HostConfigError(f"function {name}: the dev host does not run {kind} triggers")
+
+
+def _function_timeout(value: Any) -> timedelta | None:
+    """host.json `functionTimeout`: 30 minutes when absent (Flex Consumption's default), -1 for no limit."""
+    if str(value) == "-1":
+        return None
+    return _timespan(value, timedelta(minutes=30))
 
 
 def _timespan(value: Any, default: timedelta) -> timedelta:

@@ -1,4 +1,5 @@
-"""HTTP triggers: routes under `/api/`, auth levels, and the function's HttpResponse returned as it is.
+"""HTTP triggers: routes under `/api/`, auth levels, the request handed to the worker runtime as the host's
+`RpcHttp`, and the response sent as the runtime encoded it.
 
 Route templates are the host's (`trainings/{listId?}`; a `{name:constraint}` constraint is accepted but not
 enforced). Function and admin levels need the key, in `x-functions-key` or `?code=`; anonymous needs none.
@@ -10,22 +11,22 @@ import asyncio
 import hmac
 import re
 
-import azure.functions as func
 from aiohttp import web
 
+from .binding_data import http_trigger
 from .config import HttpFunction
-from .invocations import invoke
+from .invocations import InvocationFailed, Invoker
 
 ROUTE_PREFIX = "/api"
 _PARAMETER = re.compile(r"\{(\w+)(?::[^}?]*)?(\?)?\}")
 
 
-def build_app(functions: list[HttpFunction], function_key: str) -> web.Application:
+def build_app(functions: list[HttpFunction], invoker: Invoker, function_key: str) -> web.Application:
     app = web.Application()
     for function in functions:
         for path in aiohttp_paths(function.route):
-            for method in function.methods:
-                app.router.add_route(method, ROUTE_PREFIX + path, _handler(function, function_key))
+            for method in function.methods or ("*",):
+                app.router.add_route(method, ROUTE_PREFIX + path, _handler(function, invoker, function_key))
     return app
 
 
@@ -40,23 +41,27 @@ def aiohttp_paths(route: str) -> list[str]:
     return [full, re.sub(r"/+$", "", re.sub(r"//+", "/", shortened)) or "/"]
 
 
-def _handler(function: HttpFunction, function_key: str):
+def _handler(function: HttpFunction, invoker: Invoker, function_key: str):
     async def handle(request: web.Request) -> web.Response:
         if function.auth_level != "anonymous":
             presented = request.headers.get("x-functions-key") or request.query.get("code") or ""
             if not hmac.compare_digest(presented.encode(), function_key.encode()):
                 return web.Response(status=401)  # the host answers 401 with no body
-        http_request = func.HttpRequest(
-            method=request.method, url=str(request.url), headers=dict(request.headers),
-            params=dict(request.query), route_params=dict(request.match_info), body=await request.read())
+        data = http_trigger(invoker.protos, method=request.method, url=str(request.url),
+                            headers=[(name, value) for name, value in request.headers.items()],
+                            query=[(name, value) for name, value in request.query.items()],
+                            route_values=dict(request.match_info), body=await request.read())
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(None, lambda: invoke(
-            function.name, function.function, {function.arg_name: http_request}, trigger="http",
-            method=request.method, path=request.path))
-        if not isinstance(result, func.HttpResponse):
-            return web.Response(status=500, text="the function returned no HttpResponse")
-        headers = {k: v for k, v in result.headers.items() if k.lower() != "content-type"}
-        return web.Response(status=result.status_code, body=result.get_body(), headers=headers,
-                            content_type=(result.mimetype or "text/plain"), charset=result.charset)
+        try:
+            returned = await loop.run_in_executor(None, lambda: invoker.invoke(
+                function.name, function.function_id, {function.arg_name: data}, {}, trigger="http",
+                method=request.method, path=request.path))
+        except InvocationFailed:
+            return web.Response(status=500)  # as the host: the error is in the log, not in the answer
+        if returned is None or returned.WhichOneof("data") != "http":
+            return web.Response(status=500, text="the function returned no HTTP response")
+        answer = returned.http
+        body = answer.body.bytes if answer.body.WhichOneof("data") == "bytes" else answer.body.string.encode()
+        return web.Response(status=int(answer.status_code), body=body, headers=dict(answer.headers))
 
     return handle

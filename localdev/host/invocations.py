@@ -1,34 +1,47 @@
-"""One structured log line per invocation: function, invocation id, duration and outcome."""
+"""Invocations through the worker runtime, each logged as one structured line: function, invocation id, duration
+and outcome."""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 import logging
 import time
 import uuid
-from typing import Any, Callable
+from datetime import timedelta
+from typing import Any
+
+from .worker_runtime import WorkerRuntime
 
 log = logging.getLogger("localdev.host")
 
 
-def invoke(function_name: str, user_function: Callable, kwargs: dict[str, Any], **context: Any) -> Any:
-    """Call the user's function (sync, or async on a fresh loop) and log the invocation; re-raise its error."""
-    invocation_id = str(uuid.uuid4())
-    started = time.perf_counter()
-    outcome, error = "Succeeded", None
-    try:
-        result = user_function(**kwargs)
-        if inspect.isawaitable(result):
-            result = asyncio.run(result)
-        return result
-    except BaseException as exc:
-        outcome, error = "Failed", f"{type(exc).__name__}: {exc}"
-        raise
-    finally:
+class InvocationFailed(RuntimeError):
+    """The function raised, or ran past `functionTimeout`: the trigger's failure rules apply."""
+
+
+class Invoker:
+    def __init__(self, runtime: WorkerRuntime, function_timeout: timedelta | None) -> None:
+        self.runtime = runtime
+        self.protos = runtime.protos
+        self._timeout = function_timeout
+
+    def invoke(self, function_name: str, function_id: str, inputs: dict[str, Any], trigger_metadata: dict[str, Any],
+               **context: Any) -> Any:
+        """The function's `$return` value (a `TypedData`, or None); `InvocationFailed` if it did not succeed."""
+        invocation_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        try:
+            invocation = self.runtime.invoke(invocation_id, function_id, inputs, trigger_metadata,
+                                             self._timeout.total_seconds() if self._timeout else None)
+            error = invocation.error
+        except TimeoutError:
+            error = f"Timeout value of {self._timeout} (host.json functionTimeout) exceeded"
         record = {"function": function_name, "invocationId": invocation_id,
-                  "durationMs": round((time.perf_counter() - started) * 1000, 1), "outcome": outcome, **context}
+                  "durationMs": round((time.perf_counter() - started) * 1000, 1),
+                  "outcome": "Failed" if error else "Succeeded", **context}
         if error:
             record["error"] = error
         log.info(json.dumps(record, default=str))
+        if error:
+            raise InvocationFailed(error)
+        return invocation.return_value

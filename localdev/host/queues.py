@@ -4,8 +4,7 @@
   `newBatchThreshold` are still running.
 - After an empty receive it waits 100 ms, growing with randomized exponential backoff up to `maxPollingInterval`.
 - Decodes per `messageEncoding`. With base64, a message that is not base64 goes to `<queue>-poison` unrun.
-- Binds the message's metadata, and lets a JSON body's top-level `id`, `dequeueCount`, … override it, as the
-  real host does.
+- Hands the message to the worker runtime with the binding data the host gives it (binding_data.queue_trigger).
 - Renews the lease every half lease while the function runs.
 - On success it deletes the message. On failure it makes the message visible again after `visibilityTimeout`,
   or, once `maxDequeueCount` is reached, moves it to `<queue>-poison`.
@@ -23,26 +22,29 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.functions.queue import QueueMessage
 from azure.storage.queue import QueueClient, QueueMessage as StoredMessage
 
-from .binding_data import json_object_properties
+from .binding_data import queue_trigger
 from .config import QueueFunction, QueueOptions
-from .invocations import invoke
+from .invocations import InvocationFailed, Invoker
 
 log = logging.getLogger("localdev.host")
 MIN_POLL_SECONDS = 0.1
 LEASE = timedelta(minutes=10)
-# Metadata the host lifts from a JSON body's top level, compared case-insensitively, and the field it replaces.
-_METADATA_FIELDS = {"id": "id", "dequeuecount": "dequeue_count", "popreceipt": "pop_receipt",
-                    "insertiontime": "insertion_time", "expirationtime": "expiration_time",
-                    "nextvisibletime": "time_next_visible"}
+RENEWAL_WAIT_SECONDS = 30
+
+
+def polling_delay(empty_polls: int, max_polling_interval: timedelta) -> float:
+    """Seconds to wait after that many empty receives in a row: randomized exponential growth from 100 ms."""
+    grown = MIN_POLL_SECONDS + random.uniform(0.8, 1.2) * MIN_POLL_SECONDS * 2 ** (empty_polls - 1)
+    return min(grown, max_polling_interval.total_seconds())
 
 
 class QueueListener:
-    def __init__(self, function: QueueFunction, options: QueueOptions, connection_string: str,
+    def __init__(self, function: QueueFunction, invoker: Invoker, options: QueueOptions, connection_string: str,
                  stop: threading.Event, lease: timedelta = LEASE) -> None:
         self.function = function
+        self.invoker = invoker
         self.options = options
         self.stop = stop
         self.lease_seconds = int(lease.total_seconds())
@@ -77,12 +79,8 @@ class QueueListener:
                     self._pool.submit(self._process, message)
                 continue
             empty_polls += 1
-            self.stop.wait(self._backoff(empty_polls))
+            self.stop.wait(polling_delay(empty_polls, self.options.max_polling_interval))
         self._pool.shutdown(wait=True)
-
-    def _backoff(self, empty_polls: int) -> float:
-        grown = MIN_POLL_SECONDS + random.uniform(0.8, 1.2) * MIN_POLL_SECONDS * 2 ** (empty_polls - 1)
-        return min(grown, self.options.max_polling_interval.total_seconds())
 
     def _process(self, message: StoredMessage) -> None:
         try:
@@ -102,17 +100,28 @@ class QueueListener:
         if body is None:
             self._to_poison(message, message.content, "it is not valid base64 (host.json messageEncoding)")
             return
+        data, metadata = queue_trigger(
+            self.invoker.protos, body=body, message_id=message.id, pop_receipt=message.pop_receipt,
+            dequeue_count=message.dequeue_count, insertion_time=message.inserted_on,
+            expiration_time=message.expires_on, next_visible_time=message.next_visible_on)
         receipt = _Receipt(message.pop_receipt)
-        threading.Thread(target=self._renew, args=(message, receipt), daemon=True).start()
+        renewals = threading.Thread(target=self._renew, args=(message, receipt), daemon=True)
+        renewals.start()
         try:
-            invoke(self.function.name, self.function.function, {self.function.arg_name: _bind(message, body)},
-                   trigger="queue", messageId=message.id, dequeueCount=message.dequeue_count)
-        except BaseException:  # noqa: BLE001 - the function's failure is the message's outcome, not ours
+            self.invoker.invoke(self.function.name, self.function.function_id, {self.function.arg_name: data},
+                                metadata, trigger="queue", messageId=message.id, dequeueCount=message.dequeue_count)
+            succeeded = True
+        except InvocationFailed:
+            succeeded = False
+        finally:
             receipt.done.set()
+            # A renewal under way changes the pop receipt the settlement needs. Should storage hang it, the
+            # settlement fails on the old receipt and the message comes back after its lease: nothing is lost.
+            renewals.join(RENEWAL_WAIT_SECONDS)
+        if succeeded:
+            self.queue.delete_message(message.id, receipt.value)
+        else:
             self._failed(message, receipt, body)
-            return
-        receipt.done.set()
-        self.queue.delete_message(message.id, receipt.value)
 
     def _decode(self, content: str) -> bytes | None:
         if self.options.message_encoding == "none":
@@ -158,13 +167,3 @@ class _Receipt:
         self.value = value
         self.done = threading.Event()  # set when the invocation ends: renewals stop
 
-
-def _bind(message: StoredMessage, body: bytes) -> QueueMessage:
-    fields = {"id": message.id, "dequeue_count": message.dequeue_count, "pop_receipt": message.pop_receipt,
-              "insertion_time": message.inserted_on, "expiration_time": message.expires_on,
-              "time_next_visible": message.next_visible_on}
-    for key, value in json_object_properties(body).items():
-        field = _METADATA_FIELDS.get(key.lower())
-        if field:
-            fields[field] = value
-    return QueueMessage(body=body, **fields)

@@ -19,12 +19,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.functions.timer import TimerRequest
 from azure.storage.blob import BlobServiceClient
 from croniter import croniter
 
+from .binding_data import dotnet_datetime, timer_trigger
 from .config import HostConfigError, TimerFunction
-from .invocations import invoke
+from .invocations import InvocationFailed, Invoker
 
 log = logging.getLogger("localdev.host")
 MONITOR_CONTAINER = "azure-webjobs-hosts"
@@ -67,20 +67,22 @@ class ScheduleMonitor:
         except ResourceNotFoundError:
             return None
 
-    def save(self, last: datetime | None, next_occurrence: datetime, now: datetime) -> None:
+    def save(self, last: datetime | None, next_occurrence: datetime, now: datetime) -> dict[str, str | None]:
         try:
             self._container.create_container()
         except ResourceExistsError:
             pass
-        status = {"Last": last.isoformat() if last else None, "Next": next_occurrence.isoformat(),
-                  "LastUpdated": now.isoformat()}
+        status = {"Last": dotnet_datetime(last) if last else None, "Next": dotnet_datetime(next_occurrence),
+                  "LastUpdated": dotnet_datetime(now)}
         self._blob.upload_blob(json.dumps(status), overwrite=True)
+        return status
 
 
 class TimerRunner:
-    def __init__(self, function: TimerFunction, connection_string: str, host_id: str, stop: threading.Event,
-                 clock: Clock = utc_now) -> None:
+    def __init__(self, function: TimerFunction, invoker: Invoker, connection_string: str, host_id: str,
+                 stop: threading.Event, clock: Clock = utc_now) -> None:
         self.function = function
+        self.invoker = invoker
         self.schedule = Schedule(function.schedule)
         self.stop = stop
         self.clock = clock
@@ -98,17 +100,18 @@ class TimerRunner:
         while not self.stop.is_set():
             next_occurrence = self.schedule.next_after(self.clock())
             if self.monitor:
-                self.monitor.save(last, next_occurrence, self.clock())
+                status = self.monitor.save(last, next_occurrence, self.clock())
             if self.stop.wait(max(0.0, (next_occurrence - self.clock()).total_seconds())):
                 break
-            last = self._fire(past_due=False, status={"Next": next_occurrence.isoformat()})
+            last = self._fire(past_due=False, status=status)
 
     def _fire(self, past_due: bool, status: dict | None) -> datetime:
+        """One run, given the schedule status as last recorded (none without the monitor)."""
         started = self.clock()
-        request = TimerRequest(past_due=past_due, schedule_status=status or {}, schedule={"AdjustForDST": True})
+        data, metadata = timer_trigger(self.invoker.protos, past_due=past_due, schedule_status=status, now=started)
         try:
-            invoke(self.function.name, self.function.function, {self.function.arg_name: request},
-                   trigger="timer", pastDue=past_due)
-        except Exception:  # noqa: BLE001 - a failed run is logged; the next occurrence runs as scheduled
-            pass
+            self.invoker.invoke(self.function.name, self.function.function_id, {self.function.arg_name: data},
+                                metadata, trigger="timer", pastDue=past_due)
+        except InvocationFailed:
+            pass  # logged by the invoker; the next occurrence runs as scheduled
         return started

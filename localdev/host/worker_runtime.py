@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import hashlib
 import importlib
 import json
 import os
 import sys
+import threading
 import types
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,11 @@ _PROTOS_PACKAGE = "localdev_function_rpc"
 HOST_VERSION = "4.1037.0"  # the Functions host whose requests are imitated (../shared/notes/functions-runtime.md)
 
 
+# What the runtime must declare at init for the requests this dev host sends: HTTP bodies as bytes, no raw body,
+# and no trigger metadata for HTTP (the request carries it all).
+REQUIRED_CAPABILITIES = frozenset({"RawHttpBodyBytes", "RpcHttpBodyOnly", "RpcHttpTriggerMetadataRemoved"})
+
+
 class WorkerInitFailed(RuntimeError):
     """The runtime could not index the app (an import error, a bad setting): the host takes no message then."""
 
@@ -45,6 +51,15 @@ class WorkerRequest:
     name: str
     request: Any
     properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """How an invocation ended, as the runtime's `InvocationResponse` says: the error is the exception's message."""
+
+    succeeded: bool
+    error: str | None
+    return_value: Any  # the `$return` binding's TypedData, if the function has one
 
 
 @dataclass(frozen=True)
@@ -77,17 +92,23 @@ def load_protos(wheel: Path = PROTOS_WHEEL) -> types.SimpleNamespace:
 
 
 class WorkerRuntime:
-    """The runtime for one app in this process (it keeps global state: one app per process)."""
+    """The runtime for one app in this process (it keeps global state: one app per process).
+
+    The runtime's handlers are coroutines that run sync functions on its own thread pool, as under the proxy
+    worker; they run here on one event loop of their own, so that the host's threads can invoke concurrently."""
 
     def __init__(self, app_dir: Path, protos: types.SimpleNamespace | None = None) -> None:
         self.app_dir = app_dir.resolve()
         self.protos = protos or load_protos()
         self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, name="worker-runtime", daemon=True).start()
         from azure_functions_runtime import handle_event  # imported here: it configures logging when imported
         from azure_functions_runtime.utils.threadpool import start_threadpool_executor
 
         self._events = handle_event
-        start_threadpool_executor()  # the proxy worker's first step: sync functions run on its threads
+        # The proxy worker's first step. Its size comes from PYTHON_THREADPOOL_THREAD_COUNT, read now, so the
+        # app's settings must already be in the environment.
+        start_threadpool_executor()
 
     def start(self) -> list[FunctionMetadata]:
         """Init (the runtime imports the app), metadata, and a load for each function, as the host sends them."""
@@ -100,29 +121,50 @@ class WorkerRuntime:
             worker_directory=str(self.app_dir), capabilities={"MultiStream": "10"})))
         if init.result.status != protos.StatusResult.Success:
             raise WorkerInitFailed(f"the app failed to load, so no function runs: {init.result.exception.message}")
+        missing = REQUIRED_CAPABILITIES - {name for name, value in init.capabilities.items() if value == "true"}
+        if missing:
+            raise WorkerInitFailed(f"this runtime does not declare {', '.join(sorted(missing))}, which the dev "
+                                   "host's HTTP requests are shaped for (see localdev/host/http.py)")
         response = self._call("functions_metadata_request", protos.StreamingMessage(
             functions_metadata_request=protos.FunctionsMetadataRequest(function_app_directory=str(self.app_dir))))
+        if response.result.status != protos.StatusResult.Success:
+            raise WorkerInitFailed(f"the app's functions could not be indexed: {response.result.exception.message}")
         functions = []
         for metadata in response.function_metadata_results:
             bindings = {binding["name"]: binding for binding in map(json.loads, metadata.raw_bindings)}
-            self._call("function_load_request", protos.StreamingMessage(function_load_request=protos.FunctionLoadRequest(
-                function_id=metadata.function_id, metadata=metadata)))
+            load = self._call("function_load_request", protos.StreamingMessage(
+                function_load_request=protos.FunctionLoadRequest(function_id=metadata.function_id, metadata=metadata)))
+            if load.result.status != protos.StatusResult.Success:
+                raise WorkerInitFailed(f"function {metadata.name} could not be loaded: "
+                                       f"{load.result.exception.message}")
             functions.append(FunctionMetadata(metadata.function_id, metadata.name, bindings))
         return functions
 
-    def invoke(self, function_id: str, inputs: dict[str, Any], trigger_metadata: dict[str, Any]) -> Any:
-        """One invocation: `inputs` maps binding names to `TypedData`; the `InvocationResponse` says how it ended."""
+    def invoke(self, invocation_id: str, function_id: str, inputs: dict[str, Any], trigger_metadata: dict[str, Any],
+               timeout_seconds: float | None = None) -> Invocation:
+        """One invocation: `inputs` maps binding names to `TypedData`. Raises `TimeoutError` once the invocation
+        has run `timeout_seconds` (host.json `functionTimeout`); the function itself may still be running then,
+        as it is in a worker the real host has yet to restart."""
         protos = self.protos
         request = protos.InvocationRequest(
-            invocation_id=str(uuid.uuid4()), function_id=function_id,
+            invocation_id=invocation_id, function_id=function_id,
             input_data=[protos.ParameterBinding(name=name, data=data) for name, data in inputs.items()],
             trigger_metadata=trigger_metadata)
-        return self._call("invocation_request", protos.StreamingMessage(invocation_request=request))
+        response = self._call("invocation_request", protos.StreamingMessage(invocation_request=request),
+                              timeout_seconds)
+        succeeded = response.result.status == protos.StatusResult.Success
+        return Invocation(succeeded, None if succeeded else response.result.exception.message,
+                          response.return_value if response.HasField("return_value") else None)
 
-    def _call(self, name: str, message: Any) -> Any:
+    def _call(self, name: str, message: Any, timeout_seconds: float | None = None) -> Any:
         handler = getattr(self._events, name)
-        return self._loop.run_until_complete(handler(WorkerRequest(name, message, {"protos": self.protos,
-                                                                                   "host": "127.0.0.1"})))
+        request = WorkerRequest(name, message, {"protos": self.protos, "host": "127.0.0.1"})
+        future = asyncio.run_coroutine_threadsafe(handler(request), self._loop)
+        try:
+            return future.result(timeout_seconds)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError(f"{name} ran longer than {timeout_seconds:g} s") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,7 @@ def report(**fields) -> None:
 def work(msg: func.QueueMessage) -> None:
     body = msg.get_body().decode("utf-8", errors="replace")
     report(function="work", id=msg.id, body=body, dequeueCount=msg.dequeue_count, popReceipt=msg.pop_receipt,
-           insertionTime=msg.insertion_time, started=time.time())
+           insertionTime=msg.insertion_time, expirationTime=msg.expiration_time, started=time.time())
     if "sleep" in body:
         time.sleep(float(body.split()[1]))
     if "fail" in body:
@@ -28,14 +28,16 @@ def work(msg: func.QueueMessage) -> None:
 
 @app.timer_trigger(arg_name="timer", schedule="%TICK_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def tick(timer: func.TimerRequest) -> None:
-    report(function="tick", pastDue=timer.past_due, at=time.time())
+    report(function="tick", pastDue=timer.past_due, status=timer.schedule_status, at=time.time())
     time.sleep(float(os.environ.get("TICK_SECONDS", "0")))
 
 
-@app.route(route="things/{name?}", methods=["GET"])
+@app.route(route="things/{name?}", methods=["GET", "POST"])
 def things(req: func.HttpRequest) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps({"name": req.route_params.get("name"), "q": req.params.get("q")}),
-                             mimetype="application/json")
+    seen = {"name": req.route_params.get("name"), "q": req.params.get("q"), "method": req.method,
+            "tag": req.headers.get("x-tag"), "body": req.get_body().decode()}
+    return func.HttpResponse(json.dumps(seen), status_code=201 if req.method == "POST" else 200,
+                             headers={"x-seen": "yes"}, mimetype="application/json")
 
 
 @app.route(route="open", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
