@@ -30,7 +30,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
-from localdev.world import LocalWorld, ManagedProcess, free_port, http_ready
+from localdev.world import REPO_ROOT, LocalWorld, ManagedProcess, free_port, http_ready
 from orchestrator.bounds import MAX_FACE_CODE_CHARS
 from orchestrator.events import MAX_EVENT_ERROR_MESSAGE_CHARS, MAX_REJECTION_REASON_CHARS
 from orchestrator.records import INFLIGHT_PARTITION, STATE_ROW
@@ -39,6 +39,8 @@ from orchestrator.settings import DEFAULTS
 REQUESTS_QUEUE, EVENTS_QUEUE, TABLE = "chaos-requests", "chaos-events", "chaostrainings"
 READ_TIMEOUT_SECONDS = float(DEFAULTS["FACE_READ_TIMEOUT_SECONDS"])
 LEASE_SECONDS = 30
+LOCK_SECONDS = 15  # the shortest blob lease
+LOCK_RECOVERY_SECONDS = 5
 TRAIN, STATUS = r"^/largefacelists/[^/]+/train$", r"^/largefacelists/[^/]+/training$"
 BOTH = r"^/largefacelists/[^/]+/train(ing)?$"
 GATEWAY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
@@ -136,9 +138,15 @@ class Stack:
                     "TRAINING_EVENTS_QUEUE": EVENTS_QUEUE, "TRAININGS_TABLE": TABLE,
                     "LOCALDEV_FUNCTION_KEY": self.function_key}
         # A message a killed host held comes back when its lease runs out: 10 minutes on the real host, 30 s here
-        # so that a run takes minutes, not hours. The mechanism is the same.
+        # so that a run takes minutes, not hours. So does the timer's lock, and a host without it looks again
+        # every 5 s, not every minute. The mechanisms are the same.
+        host_json = json.loads((REPO_ROOT / "host.json").read_text())
+        host_json["singleton"] = {"listenerLockPeriod": f"00:00:{LOCK_SECONDS:02d}",
+                                  "listenerLockRecoveryPollingInterval": f"00:00:{LOCK_RECOVERY_SECONDS:02d}"}
+        (self.state_dir / "host.json").write_text(json.dumps(host_json))
         return ManagedProcess(f"dev host {name}", [sys.executable, "-m", "localdev.host", "--port", str(port),
-                                                   "--lease-seconds", str(LEASE_SECONDS)],
+                                                   "--lease-seconds", str(LEASE_SECONDS),
+                                                   "--host-json", str(self.state_dir / "host.json")],
                               lambda: http_ready(f"http://127.0.0.1:{port}/api/trainings", also_ready=(401,)),
                               self.state_dir / f"dev-host-{name}.log", env={**os.environ, **settings})
 

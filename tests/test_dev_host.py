@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, QueueMessage
 
 from localdev.world import REPO_ROOT, free_port
@@ -22,8 +23,11 @@ HOST_APP = REPO_ROOT / "tests" / "host_app"
 
 
 class DevHost:
-    def __init__(self, world, tmp_path: Path, host_json: dict, schedule: str = "0 0 0 1 1 *", **env) -> None:
-        suffix = uuid.uuid4().hex[:8]
+    def __init__(self, world, tmp_path: Path, host_json: dict, schedule: str = "0 0 0 1 1 *",
+                 suffix: str | None = None, **env) -> None:
+        """A host of its own queues and host id, or, given another's `suffix`, one more instance of that app."""
+        suffix = suffix or uuid.uuid4().hex[:8]
+        self.suffix = suffix
         self.work_queue, self.seen_queue = f"work-{suffix}", f"seen-{suffix}"
         self.port = free_port()
         (tmp_path / "host.json").write_text(json.dumps({"version": "2.0", **host_json}))
@@ -33,7 +37,10 @@ class DevHost:
         self.tmp_path = tmp_path
         self.connection = world.storage_connection_string
         for name in (self.work_queue, self.seen_queue):
-            QueueClient.from_connection_string(self.connection, name).create_queue()
+            try:
+                QueueClient.from_connection_string(self.connection, name).create_queue()
+            except ResourceExistsError:
+                pass
         self.process: subprocess.Popen | None = None
 
     def start(self, *extra: str) -> "DevHost":
@@ -169,14 +176,16 @@ def test_the_lease_is_renewed_while_a_long_run_lasts(dev_host) -> None:
 
 
 def test_batches_run_concurrently_up_to_batch_size(dev_host) -> None:
-    host = dev_host({"extensions": {"queues": {"batchSize": 4, "newBatchThreshold": 0,
+    """Sixteen at once: more than the runtime's own thread pool would run (cores + 4) without the limit the host
+    gives the worker."""
+    host = dev_host({"extensions": {"queues": {"batchSize": 16, "newBatchThreshold": 0,
                                                "maxPollingInterval": "00:00:01"}}})
-    for n in range(8):
-        host.send(f"sleep 1 #{n}")
+    for n in range(32):
+        host.send(f"sleep 1.5 #{n}")
     host.start()
-    starts = sorted(r["started"] for r in host.seen(8, timeout=30))
-    assert starts[3] - starts[0] < 0.9  # four ran at once: all started before the first could finish its 1 s
-    assert starts[4] - starts[0] >= 0.9  # the next batch waited for that one to drain
+    starts = sorted(r["started"] for r in host.seen(32, timeout=30))
+    assert starts[15] - starts[0] < 1.4  # sixteen ran at once: all started before the first could finish
+    assert starts[16] - starts[0] >= 1.4  # the next batch waited for that one to drain
 
 
 def test_a_message_dequeued_too_often_goes_to_poison_unrun(dev_host, world) -> None:
@@ -210,6 +219,32 @@ def test_the_timer_runs_on_schedule_without_overlapping(dev_host) -> None:
     assert all(b - a >= 1.5 for a, b in zip(starts, starts[1:]))  # the 1 s occurrences during a run are skipped
     assert not any(r["pastDue"] for r in runs)
     assert [r["status"] for r in runs] == [{}] * 3  # no schedule monitor for a schedule this frequent
+
+
+def test_the_timer_fires_on_one_instance_and_moves_when_that_one_stops_or_dies(dev_host) -> None:
+    """Two instances of one app (one host id): the lock keeps the timer on one; a stopped holder releases it and a
+    killed one loses it when its lease runs out, and another instance takes over."""
+    singleton = {**QUICK, "singleton": {"listenerLockPeriod": "00:00:15",
+                                        "listenerLockRecoveryPollingInterval": "00:00:01"}}
+    a = dev_host(singleton, schedule="*/1 * * * * *", HOST_TAG="a").start()
+    b = dev_host(singleton, schedule="*/1 * * * * *", suffix=a.suffix, HOST_TAG="b").start()
+    time.sleep(3)
+    ticks = a.seen(6, timeout=10)
+    (holder,) = {t["host"] for t in ticks}
+    first, second = (a, b) if holder == "a" else (b, a)
+    first.stop()
+    a.seen(100, timeout=1)  # ticks the holder made before it stopped
+    taken_over = a.seen(2, timeout=5)
+    assert {t["host"] for t in taken_over} == {second.env["HOST_TAG"]}
+    first.start()
+    time.sleep(2)
+    assert {t["host"] for t in a.seen(100, timeout=1)} == {second.env["HOST_TAG"]}  # the lock is still held
+    second.process.kill()
+    second.process.wait()
+    killed_at = time.monotonic()
+    after_kill = a.seen(1, timeout=25)
+    assert after_kill[0]["host"] == first.env["HOST_TAG"]
+    assert time.monotonic() - killed_at >= 5  # it waited for the dead instance's lease to run out
 
 
 def test_a_timer_missed_while_the_host_was_down_runs_once_past_due(dev_host) -> None:
@@ -290,3 +325,24 @@ def test_polling_backs_off_from_100_ms_to_the_maximum() -> None:
     assert 0.18 <= delays[0] <= 0.22  # 100 ms plus 100 ms x [0.8, 1.2]
     assert all(a <= b * 1.5 for a, b in zip(delays, delays[1:]))
     assert delays[-1] == 3.0
+
+
+@pytest.mark.parametrize("host_json, problem", [
+    ({"singleton": {"listenerLockPeriod": "00:00:10"}}, "from 00:00:15 to 00:01:00"),
+    ({"singleton": {"listenerLockPeriod": "00:02:00"}}, "from 00:00:15 to 00:01:00"),
+    ({"singleton": {"listenerLockRecoveryPollingInterval": "00:00:00"}}, "at least 00:00:01"),
+    ({"singleton": {"lockperiod": "00:00:15"}}, "unknown keys: lockperiod"),
+])
+def test_singleton_settings_out_of_range_are_refused(host_json: dict, problem: str) -> None:
+    from localdev.host.config import HostConfigError, SingletonOptions
+
+    with pytest.raises(HostConfigError, match=problem):
+        SingletonOptions.from_host_json(host_json)
+
+
+def test_singleton_settings_default_to_the_webjobs_sdk_s() -> None:
+    from datetime import timedelta
+
+    from localdev.host.config import SingletonOptions
+
+    assert SingletonOptions.from_host_json({}) == SingletonOptions(timedelta(minutes=1), timedelta(minutes=1))

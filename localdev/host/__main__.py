@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     workers = [QueueListener(q, config.invoker, config.queue_options, config.connection_string(q.connection), stop,
                              lease=timedelta(seconds=args.lease_seconds)) for q in config.queues]
-    workers += [TimerRunner(t, config.invoker, config.connection_string("AzureWebJobsStorage"), host_id, stop)
-                for t in config.timers]
+    workers += [TimerRunner(t, config.invoker, config.connection_string("AzureWebJobsStorage"), host_id,
+                            config.singleton, stop) for t in config.timers]
     threads = [threading.Thread(target=w.run, name=type(w).__name__, daemon=True) for w in workers]
     for thread in threads:
         thread.start()

@@ -15,6 +15,7 @@ from .invocations import Invoker
 from .worker_runtime import FunctionMetadata, WorkerInitFailed, WorkerRuntime
 
 _SETTING_REFERENCE = re.compile(r"%([^%]+)%")
+THREADPOOL_SETTING, HOST_THREADPOOL_DEFAULT = "PYTHON_THREADPOOL_THREAD_COUNT", "1000"
 
 
 class HostConfigError(ValueError):
@@ -63,6 +64,32 @@ class QueueOptions:
 
 
 @dataclass(frozen=True)
+class SingletonOptions:
+    """`host.json` `singleton`: the timer listener's lock, with the WebJobs SDK's defaults."""
+
+    listener_lock_period: timedelta = timedelta(minutes=1)
+    listener_lock_recovery_polling_interval: timedelta = timedelta(minutes=1)
+
+    @classmethod
+    def from_host_json(cls, host: dict[str, Any]) -> "SingletonOptions":
+        singleton = host.get("singleton", {})
+        # The other three govern locks of [Singleton] functions, which a Python app cannot declare.
+        unknown = set(singleton) - {"listenerLockPeriod", "listenerLockRecoveryPollingInterval", "lockPeriod",
+                                    "lockAcquisitionTimeout", "lockAcquisitionPollingInterval"}
+        if unknown:
+            raise HostConfigError(f"host.json singleton has unknown keys: {', '.join(sorted(unknown))}")
+        options = cls(_timespan(singleton.get("listenerLockPeriod"), cls.listener_lock_period),
+                      _timespan(singleton.get("listenerLockRecoveryPollingInterval"),
+                                cls.listener_lock_recovery_polling_interval))
+        if not timedelta(seconds=15) <= options.listener_lock_period <= timedelta(seconds=60):
+            raise HostConfigError("host.json singleton listenerLockPeriod must be from 00:00:15 to 00:01:00 "
+                                  "(a blob lease's limits)")
+        if options.listener_lock_recovery_polling_interval < timedelta(seconds=1):
+            raise HostConfigError("host.json singleton listenerLockRecoveryPollingInterval must be at least 00:00:01")
+        return options
+
+
+@dataclass(frozen=True)
 class QueueFunction:
     name: str
     function_id: str
@@ -95,6 +122,7 @@ class HttpFunction:
 class AppConfig:
     settings: dict[str, str]
     queue_options: QueueOptions
+    singleton: SingletonOptions
     invoker: Invoker
     queues: list[QueueFunction] = field(default_factory=list)
     timers: list[TimerFunction] = field(default_factory=list)
@@ -139,14 +167,18 @@ def load_app(app_dir: Path, settings: dict[str, str], host_json: Path) -> AppCon
     and read every function's bindings from the metadata the runtime reports."""
     host = json.loads(host_json.read_text()) if host_json.exists() else {}
     queue_options = QueueOptions.from_host_json(host)
+    singleton = SingletonOptions.from_host_json(host)
     function_timeout = _function_timeout(host.get("functionTimeout"))
     os.environ.update(settings)
+    # The host starts a Python worker with this limit when the app sets none (DefaultWorkerProcessFactory's
+    # ApplyWorkerConcurrencyLimits); left unset, the runtime's pool would be Python's default, cores + 4 threads.
+    os.environ.setdefault(THREADPOOL_SETTING, HOST_THREADPOOL_DEFAULT)
     try:
         runtime = WorkerRuntime(app_dir)
         functions = runtime.start()
     except WorkerInitFailed as error:
         raise HostConfigError(str(error)) from error
-    config = AppConfig(settings, queue_options, Invoker(runtime, function_timeout))
+    config = AppConfig(settings, queue_options, singleton, Invoker(runtime, function_timeout))
     for function in functions:
         _add(config, function)
     return config

@@ -28,7 +28,8 @@ def work(msg: func.QueueMessage) -> None:
 
 @app.timer_trigger(arg_name="timer", schedule="%TICK_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def tick(timer: func.TimerRequest) -> None:
-    report(function="tick", pastDue=timer.past_due, status=timer.schedule_status, at=time.time())
+    report(function="tick", host=os.environ.get("HOST_TAG"), pastDue=timer.past_due, status=timer.schedule_status,
+           at=time.time())
     time.sleep(float(os.environ.get("TICK_SECONDS", "0")))
 
 
