@@ -5,8 +5,9 @@ bench/results.json (README, "Performance").
 
 Virtual time (the real orchestrator on a simulated clock, bench/simulation.py) covers the long trainings, bursts
 and the free tier; real time on the local world (bench/live.py) confirms the short trainings, and measures the
-burst through the real stack, intake, the tick's storage cost and the idle cost. `--quick` runs every part on a
-small scale in under a minute: it checks the harness, and its figures are not the product's.
+burst through the real stack, intake, the tick's storage cost and the idle cost; bench/runtime_cost.py measures
+what Microsoft's worker runtime adds to each invocation. `--quick` runs every part on a small scale in under a
+minute: it checks the harness, and its figures are not the product's.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 from localdev.face_emulator.model import face_count_for
 from localdev.world import REPO_ROOT, LocalWorld
 
-from . import live, virtual, workload
+from . import live, runtime_cost, virtual, workload
 from .simulation import Arrival
 
 STRATEGY_NAMES = {"ours": "ours", "naive": "naive 5 s loop", "sdk_poller": "SDK poller", "oracle": "oracle"}
@@ -46,17 +47,18 @@ class Scale:
     in_flight: tuple[int, ...]
     idle_seconds: float
     rush_lists: int
+    runtime_invocations: int
 
 
 # Short durations off the 5 s grid: a training that ends exactly on a poll is a coin toss between real and virtual.
 FULL = Scale(mix_lists=40, overlap_durations_s=(3, 7, 12, 22), overlap_rounds=2,
              sdk_interval_s=virtual.SDK_INTERVAL_S, live_burst_sizes=workload.BURST_SIZES, live_burst_training_s=40,
              intake_messages=2000, intake_lists=20, tracked_lists=10_000, in_flight=(1, 100, 1000),
-             idle_seconds=60, rush_lists=30)
+             idle_seconds=60, rush_lists=30, runtime_invocations=5000)
 # The SDK's 30 s default interval alone would take half the quick minute: quick polls it every 2 s.
 QUICK = Scale(mix_lists=8, overlap_durations_s=(3,), overlap_rounds=1, sdk_interval_s=2.0, live_burst_sizes=(10,),
               live_burst_training_s=4, intake_messages=100, intake_lists=5, tracked_lists=300, in_flight=(1, 10, 100),
-              idle_seconds=5, rush_lists=30)
+              idle_seconds=5, rush_lists=30, runtime_invocations=300)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,12 +93,14 @@ def main(argv: list[str] | None = None) -> int:
             ticks = live.tick_cost(world, scale.tracked_lists, scale.in_flight)
         progress(f"real time: {scale.idle_seconds:g} s idle")
         idle = live.idle(state_dir / "idle", scale.idle_seconds)
+    progress(f"the worker runtime's cost: {scale.runtime_invocations:,} no-op invocations, and as many direct calls")
+    runtime = runtime_cost.run(scale.runtime_invocations)
     overlap_virtual = {s: _by_duration(virtual.run_trainings(s, _overlap_arrivals(scale, overlap_live[s]),
                                                              scale.sdk_interval_s))
                        for s in ("ours", "naive", "sdk_poller")}
     agreement = _agreement(overlap_live, overlap_virtual)
     results = _results(args, scale, mix, simulated, overlap_live, overlap_virtual, agreement, burst_live, intake,
-                       ticks, idle, time.monotonic() - started)
+                       ticks, idle, runtime, time.monotonic() - started)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(render(results))
@@ -141,7 +145,7 @@ def _agreement(real: dict, simulated: dict) -> dict:
 
 
 def _results(args, scale: Scale, mix, simulated, overlap_live, overlap_virtual, agreement, burst_live, intake,
-             ticks, idle, seconds: float) -> dict:
+             ticks, idle, runtime, seconds: float) -> dict:
     mix_results = simulated["mix"]
     with_tracked = ticks["with_tracked"]
     ours = mix_results["ours"]
@@ -168,6 +172,7 @@ def _results(args, scale: Scale, mix, simulated, overlap_live, overlap_virtual, 
         "intake": intake,
         "tick": ticks,
         "idle": idle,
+        "runtime_cost": runtime,
         "real_vs_virtual": agreement,
         "targets": {
             "calls_per_training_le_3": ours["calls_per_training"] <= 3,
@@ -235,6 +240,11 @@ def render(results: dict) -> str:
     lines.append(f"Idle, dev host {idle['window_seconds']:g} s: {idle['face_calls']} Face calls, "
                  f"{idle['storage_requests']} storage requests, {idle['timer_runs']} timer runs; per hour: "
                  f"{idle['face_calls_per_hour']:g} Face calls, {idle['storage_requests_per_hour']} storage requests")
+    runtime = results["runtime_cost"]
+    lines.append(f"Worker runtime, no-op queue invocation, p50 (mean): {runtime['runtime']['p50_us']:.0f} µs "
+                 f"({runtime['runtime']['mean_us']:.0f}) through it, {runtime['direct']['p50_us']:.0f} µs "
+                 f"({runtime['direct']['mean_us']:.0f}) called directly: {runtime['added_per_invocation_us']:.0f} µs "
+                 "added per invocation")
     agreement = results["real_vs_virtual"]
     lines.append(f"Real time vs virtual time, short trainings: {'agree' if agreement['agree'] else 'DISAGREE'}")
     for r in agreement["trainings"]:

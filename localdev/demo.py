@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from importlib.metadata import version
 from pathlib import Path
 
 import requests
@@ -57,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             world.start()
             settings = start_app(world, Path(state), free_port())
         console.print(f"[bold]Local world up.[/] Face API at {world.face_endpoint}, app on the dev host "
-                      f"({settings['FUNCTIONS_URL']}), polling every 5 s.")
+                      f"({settings['FUNCTIONS_URL']}) through Microsoft's worker runtime "
+                      f"(azure-functions-runtime {version('azure-functions-runtime')}), polling every 5 s.")
         return play(console, world, settings)
 
 

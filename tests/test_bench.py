@@ -103,5 +103,7 @@ def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> N
     # Where real time and virtual time meet, they must tell the same story, or the simulation is wrong.
     assert results["real_vs_virtual"]["agree"], results["real_vs_virtual"]
     assert results["intake"]["failed_invocations"] == 0
-    assert "Face calls per training" in run.stdout and "Targets:" in run.stdout
+    runtime = results["runtime_cost"]
+    assert runtime["invocations"] == 300 and runtime["runtime"]["p50_us"] > runtime["direct"]["p50_us"] > 0
+    assert all(line in run.stdout for line in ("Face calls per training", "Worker runtime, no-op", "Targets:"))
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

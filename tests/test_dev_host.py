@@ -146,6 +146,18 @@ def test_failures_are_retried_after_the_visibility_timeout_then_poisoned(dev_hos
     time.sleep(1.5)
     assert [base64.b64decode(m).decode() for m in host.queue_messages(f"{host.work_queue}-poison")] == ["please fail"]
     assert host.seen(0, timeout=1) == []
+    failures = [json.loads(line.split(" INFO ", 1)[1]) for line in host.log_text().splitlines()
+                if '"outcome": "Failed"' in line]
+    assert [f["error"] for f in failures] == ["RuntimeError: asked to fail"] * 3
+
+
+def test_a_failure_s_message_is_logged_cut_to_size(dev_host) -> None:
+    host = dev_host({"extensions": {"queues": {"maxPollingInterval": "00:00:01", "maxDequeueCount": 1}}}).start()
+    host.send("fail loudly")
+    host.seen(1)
+    time.sleep(1.5)
+    (line,) = [line for line in host.log_text().splitlines() if '"outcome": "Failed"' in line]
+    assert len(line) < 2500 and "characters cut" in line
 
 
 def test_a_run_past_function_timeout_fails_and_its_message_is_retried(dev_host) -> None:

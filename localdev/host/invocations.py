@@ -10,9 +10,12 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from orchestrator.bounds import bounded_text
+
 from .worker_runtime import WorkerRuntime
 
 log = logging.getLogger("localdev.host")
+MAX_LOGGED_ERROR_CHARS = 2000
 
 
 class InvocationFailed(RuntimeError):
@@ -33,15 +36,15 @@ class Invoker:
         try:
             invocation = self.runtime.invoke(invocation_id, function_id, inputs, trigger_metadata,
                                              self._timeout.total_seconds() if self._timeout else None)
-            error = invocation.error
+            failure = None if invocation.succeeded else invocation.error or "the function failed"
         except TimeoutError:
-            error = f"Timeout value of {self._timeout} (host.json functionTimeout) exceeded"
+            failure = f"Timeout value of {self._timeout} (host.json functionTimeout) exceeded"
         record = {"function": function_name, "invocationId": invocation_id,
-                  "durationMs": round((time.perf_counter() - started) * 1000, 1),
-                  "outcome": "Failed" if error else "Succeeded", **context}
-        if error:
-            record["error"] = error
+                  "durationMs": round((time.perf_counter() - started) * 1000, 1), **context}
+        # An exception's message is the app's to size: the log line keeps it bounded.
+        record |= ({"outcome": "Succeeded"} if failure is None
+                   else {"outcome": "Failed", "error": bounded_text(failure, MAX_LOGGED_ERROR_CHARS)})
         log.info(json.dumps(record, default=str))
-        if error:
-            raise InvocationFailed(error)
+        if failure is not None:
+            raise InvocationFailed(record["error"])
         return invocation.return_value

@@ -75,10 +75,7 @@ class ScheduleMonitor:
             return None
 
     def save(self, last: datetime | None, next_occurrence: datetime, now: datetime) -> dict[str, str | None]:
-        try:
-            self._container.create_container()
-        except ResourceExistsError:
-            pass
+        _create_if_missing(self._container.create_container)
         status = {"Last": dotnet_datetime(last) if last else None, "Next": dotnet_datetime(next_occurrence),
                   "LastUpdated": dotnet_datetime(now)}
         self._blob.upload_blob(json.dumps(status), overwrite=True)
@@ -121,18 +118,8 @@ class ListenerLock:
 
     def _acquired(self) -> bool:
         try:
-            self._container.create_container()
-        except ResourceExistsError:
-            pass
-        except AzureError:
-            return False
-        try:
-            self._blob.upload_blob(b"", overwrite=False)
-        except ResourceExistsError:
-            pass
-        except AzureError:
-            return False
-        try:
+            _create_if_missing(self._container.create_container)
+            _create_if_missing(lambda: self._blob.upload_blob(b"", overwrite=False))
             self._lease.acquire(lease_duration=int(self.options.listener_lock_period.total_seconds()))
             return True
         except HttpResponseError as error:
@@ -140,7 +127,7 @@ class ListenerLock:
                 log.warning("timer lock %s: %s", self._blob.blob_name, error.message)
             return False
         except AzureError:
-            return False
+            return False  # storage is away: the next attempt is a recovery interval later
 
     def _renewed(self) -> bool:
         try:
@@ -148,6 +135,13 @@ class ListenerLock:
             return True
         except AzureError:
             return False
+
+
+def _create_if_missing(create: Callable[[], object]) -> None:
+    try:
+        create()
+    except ResourceExistsError:
+        pass
 
 
 class TimerRunner:

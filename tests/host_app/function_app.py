@@ -22,6 +22,8 @@ def work(msg: func.QueueMessage) -> None:
            insertionTime=msg.insertion_time, expirationTime=msg.expiration_time, started=time.time())
     if "sleep" in body:
         time.sleep(float(body.split()[1]))
+    if "fail loudly" in body:
+        raise RuntimeError("loud " * 100_000)
     if "fail" in body:
         raise RuntimeError("asked to fail")
 
