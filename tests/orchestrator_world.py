@@ -81,12 +81,13 @@ def queue_message(body: bytes, message_id: str) -> QueueMessage:
 
 
 def send(body: bytes, message_id: str) -> None:
-    """Deliver a message to the real queue-triggered function, as the host does."""
+    """Call the real queue-triggered function in this process, so the test's clock drives the orchestrator. The
+    path through Microsoft's worker runtime is tests/test_dev_host_runs_the_app.py's."""
     function_app.train_requests(queue_message(body, message_id))
 
 
 def tick() -> None:
-    """Fire the real timer-triggered function, as the host does."""
+    """Call the real timer-triggered function in this process (see `send`)."""
     function_app.poll_trainings(TimerRequest(past_due=False))
 
 

@@ -1,4 +1,5 @@
-"""The product's own function app on the dev host: enqueue → train → poll → event, and the status endpoint."""
+"""The product's own function app on the dev host, every invocation through Microsoft's worker runtime: enqueue →
+train → poll → event, a bad message rejected, the status endpoint, and a bad setting stopping the app."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from tests.orchestrator_world import app_settings
 
 
 def test_enqueue_train_poll_and_report_through_the_dev_host(world, emulator, face_v12, list_id, tmp_path) -> None:
+    """Every function of the app, invoked by Microsoft's worker runtime as in Azure: a request and a bad message
+    through the queue trigger, the poll on the timer, and the status endpoint."""
     face_v12.create_list(list_id)
     face_v12.add_face(list_id)
     function_key = secrets.token_urlsafe(18)
@@ -30,26 +33,41 @@ def test_enqueue_train_poll_and_report_through_the_dev_host(world, emulator, fac
     log = open(tmp_path / "host.log", "wb")
     host = subprocess.Popen([sys.executable, "-m", "localdev.host", "--port", str(port), "--settings", "/nonexistent"],
                             cwd=REPO_ROOT, env={**os.environ, **settings}, stdout=log, stderr=subprocess.STDOUT)
+    api, key = f"http://127.0.0.1:{port}/api/trainings", {"x-functions-key": function_key}
     try:
+        deadline = time.monotonic() + 30
+        while b"dev host:" not in (tmp_path / "host.log").read_bytes():  # printed once HTTP listens
+            assert host.poll() is None and time.monotonic() < deadline, (tmp_path / "host.log").read_text()
+            time.sleep(0.1)
+        requests_queue.send_message("{not json")
         enqueue(requests_queue, list_id, request_id="via-dev-host")
+        deadline, in_flight = time.monotonic() + 15, []
+        while in_flight != [list_id] and time.monotonic() < deadline:  # until intake has submitted
+            time.sleep(0.1)
+            in_flight = [t["listId"] for t in requests.get(api, headers=key, timeout=10).json()["trainings"]]
+        assert in_flight == [list_id]
         events = QueueClient.from_connection_string(world.storage_connection_string,
                                                     settings["TRAINING_EVENTS_QUEUE"])
         deadline, received = time.monotonic() + 30, []
-        while not received and time.monotonic() < deadline:
+        while len(received) < 2 and time.monotonic() < deadline:
             try:
-                received = [json.loads(m.content) for m in events.receive_messages(messages_per_page=32,
-                                                                                   max_messages=32)]
+                received += [json.loads(m.content) for m in events.receive_messages(messages_per_page=32,
+                                                                                    max_messages=32)]
             except Exception:  # noqa: BLE001 - the app creates the events queue on its first start
                 pass
             time.sleep(0.2)
-        assert received, (tmp_path / "host.log").read_text()[-3000:]
-        (event,) = received
-        assert event["type"] == "Face.LargeFaceList.TrainingSucceeded"
-        assert event["data"]["requestIds"] == ["via-dev-host"]
-        status = requests.get(f"http://127.0.0.1:{port}/api/trainings/{list_id}", headers={"x-functions-key": function_key},
-                              timeout=10)
+        assert len(received) == 2, (tmp_path / "host.log").read_text()[-3000:]
+        by_type = {event["type"]: event for event in received}
+        assert by_type["Face.LargeFaceList.TrainingSucceeded"]["data"]["requestIds"] == ["via-dev-host"]
+        assert "Face.LargeFaceList.TrainingRequestRejected" in by_type
+        assert requests_queue.peek_messages() == []  # both settled: the rejection is an answer, not a failure
+        status = requests.get(f"{api}/{list_id}", headers=key, timeout=10)
         assert status.status_code == 200 and status.json()["phase"] == "idle"
-        assert requests.get(f"http://127.0.0.1:{port}/api/trainings/{list_id}", timeout=10).status_code == 401
+        assert requests.get(api, headers=key, timeout=10).json()["trainings"] == []  # nothing in flight now
+        for other, code in (("never-seen", 404), ("Not-A-Valid-Id", 400)):
+            answer = requests.get(f"{api}/{other}", headers=key, timeout=10)
+            assert answer.status_code == code and answer.json()["error"]
+        assert requests.get(f"{api}/{list_id}", timeout=10).status_code == 401
     finally:
         host.send_signal(signal.SIGTERM)
         assert host.wait(30) == 0
