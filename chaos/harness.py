@@ -98,7 +98,7 @@ class Scale:
 
 
 FULL = Scale(lists=30, requests=400, workload_seconds=150, kills=6, drain_seconds=240)
-SHORT = Scale(lists=6, requests=60, workload_seconds=45, kills=2, drain_seconds=150)
+SHORT = Scale(lists=9, requests=80, workload_seconds=45, kills=2, drain_seconds=150)
 
 
 @dataclass
