@@ -9,14 +9,12 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
-from azure.storage.queue import QueueClient
 
 from localdev.host.worker_runtime import PROTOS_WHEEL, PROTOS_WHEEL_SHA256, load_protos
-from localdev.world import REPO_ROOT, LocalWorld
+from localdev.world import REPO_ROOT
 
 # What the app checks when it is imported; the runtime reports bindings before any is resolved.
 APP_SETTINGS = {"FACE_ENDPOINT": "https://localhost", "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
