@@ -31,7 +31,7 @@ def queue_trigger(protos: Any, *, body: bytes, message_id: str, pop_receipt: str
                                                            insertion_time, expiration_time, next_visible_time)
     metadata = _metadata(protos, {"QueueTrigger": text}, message_id, pop_receipt, dequeue_count, insertion_time,
                          expiration_time, next_visible_time)
-    for name, value in json_object_properties(text).items():
+    for name, value in _json_object_properties(text).items():
         if isinstance(value, list) or value is None:
             continue
         key = next((existing for existing in metadata if existing.lower() == name.lower()), name)
@@ -67,7 +67,7 @@ def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return joined
 
 
-def json_object_properties(body: str | bytes) -> dict[str, Any]:
+def _json_object_properties(body: str | bytes) -> dict[str, Any]:
     """The top-level properties of a message that is a JSON object, the ones the host may add to the binding data;
     none for any other message."""
     try:
