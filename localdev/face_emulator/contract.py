@@ -1,65 +1,64 @@
-"""The Face REST contract as data, read from the pinned extract in `localdev/spec/`.
+"""The Face REST contract as the emulator enforces it, from its own table (`operations.py`).
 
-Routes, operation ids, parameter constraints and body schemas all come from the Swagger files, so the emulator
-validates exactly what the contract states and nothing it does not. Behaviour the contract leaves open lives in
-`service.py`, each choice named there.
+Routes, operation ids, parameter constraints and body schemas all come from that table, which a test holds to the
+official Swagger files, so the emulator validates exactly what the contract states and nothing it does not.
+Behaviour the contract leaves open lives in `service.py`, each choice named there.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Mapping
 
 import jsonschema
 
 from .errors import FaceError
-
-SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
-API_VERSIONS = ("v1.0", "v1.1-preview.1", "v1.2-preview.1", "v1.2")
-CANONICAL_VERSION = "v1.2"
-JSON = "application/json"
-OCTET_STREAM = "application/octet-stream"
+from .operations import API_VERSIONS, CANONICAL_VERSION, JSON, OperationSpec, Parameter, operations, training_statuses
 
 
 @dataclass(frozen=True)
 class Operation:
     api_version: str
-    method: str
-    path: str
-    operation_id: str
-    canonical_id: str
-    body_media_type: str | None
-    parameters: tuple[Mapping[str, Any], ...]
-    body_schema: Mapping[str, Any] | None
+    spec: OperationSpec
+
+    @property
+    def method(self) -> str:
+        return self.spec.method
+
+    @property
+    def path(self) -> str:
+        return self.spec.path
+
+    @property
+    def canonical_id(self) -> str:
+        return self.spec.canonical_id
+
+    @property
+    def body_media_type(self) -> str | None:
+        return self.spec.body_media_type
 
     @cached_property
     def _body_validator(self) -> jsonschema.Draft4Validator | None:
-        if self.body_schema is None or self.body_media_type != JSON:
+        if self.spec.body_schema is None:
             return None
-        return jsonschema.Draft4Validator(self.body_schema)
+        return jsonschema.Draft4Validator(self.spec.body_schema)
 
     def coerce_parameters(self, path_values: Mapping[str, str], query: Mapping[str, str]) -> dict[str, Any]:
-        """Validate path and query values against the spec; return them typed, with the spec's defaults."""
+        """Validate path and query values against the contract; return them typed, with its defaults."""
         values: dict[str, Any] = {}
-        for param in self.parameters:
-            location = param["in"]
-            if location not in ("path", "query"):
-                continue
-            name = param["name"]
-            raw = (path_values if location == "path" else query).get(name)
+        for param in self.spec.parameters:
+            raw = (path_values if param.location == "path" else query).get(param.name)
             if raw is None:
-                if param.get("required"):
-                    raise FaceError.bad_argument(f"'{name}' is required.")
-                if "default" in param:
-                    values[name] = param["default"]
+                if param.required:
+                    raise FaceError.bad_argument(f"'{param.name}' is required.")
+                if param.default is not None:
+                    values[param.name] = param.default
                 continue
-            values[name] = _coerce(param, raw)
+            values[param.name] = _coerce(param, raw)
         return values
 
     def validate_body(self, body: Any) -> None:
@@ -71,17 +70,16 @@ class Operation:
             raise FaceError.bad_argument(_describe(error))
 
 
-def _coerce(param: Mapping[str, Any], raw: str) -> Any:
-    name, kind = param["name"], param.get("type", "string")
+def _coerce(param: Parameter, raw: str, kind: str | None = None) -> Any:
+    name, kind = param.name, kind or param.kind
     if kind == "integer":
         try:
             value: Any = int(raw)
         except ValueError:
             raise FaceError.bad_argument(f"'{name}' is invalid: not an integer.") from None
-        if ("minimum" in param and value < param["minimum"]) or ("maximum" in param and value > param["maximum"]):
-            raise FaceError.bad_argument(
-                f"'{name}' is invalid: must be between {param.get('minimum')} and {param.get('maximum')}."
-            )
+        if (param.minimum is not None and value < param.minimum) or (param.maximum is not None
+                                                                       and value > param.maximum):
+            raise FaceError.bad_argument(f"'{name}' is invalid: must be between {param.minimum} and {param.maximum}.")
         return value
     if kind == "boolean":
         lowered = raw.lower()
@@ -90,26 +88,21 @@ def _coerce(param: Mapping[str, Any], raw: str) -> Any:
         return lowered == "true"
     if kind == "array":
         items = raw.split(",") if raw else []
-        item_rules = param.get("items", {})
         count = len(items)
-        # v1.0 puts targetFace's 4-value bound inside `items`, where JSON Schema would bind nothing; v1.1 and later
-        # put it on the parameter. It is one service, whose every version reads "left,top,width,height": the
-        # bound holds wherever a version wrote it.
-        min_items = param.get("minItems", item_rules.get("minItems"))
-        max_items = param.get("maxItems", item_rules.get("maxItems"))
-        if (min_items is not None and count < min_items) or (max_items is not None and count > max_items):
-            raise FaceError.bad_argument(f"'{name}' is invalid: expected {min_items} comma-separated values.")
-        return [_coerce({"name": name, **item_rules}, item.strip()) for item in items]
-    if "maxLength" in param and len(raw) > param["maxLength"]:
-        raise FaceError.bad_argument(f"'{name}' is too long: at most {param['maxLength']} characters.")
-    if "minLength" in param and len(raw) < param["minLength"]:
+        if (param.min_items is not None and count < param.min_items) or (param.max_items is not None
+                                                                         and count > param.max_items):
+            raise FaceError.bad_argument(f"'{name}' is invalid: expected {param.min_items} comma-separated values.")
+        return [_coerce(Parameter(name, param.location), item.strip(), param.item_kind) for item in items]
+    if param.max_length is not None and len(raw) > param.max_length:
+        raise FaceError.bad_argument(f"'{name}' is too long: at most {param.max_length} characters.")
+    if param.min_length is not None and len(raw) < param.min_length:
         raise FaceError.bad_argument(f"'{name}' is empty.")
-    if "pattern" in param and not _matches(param["pattern"], raw):
-        raise FaceError.bad_argument(f"'{name}' is invalid: it must match {param['pattern']}.")
-    if param.get("format") == "uuid" and not _is_uuid(raw):
+    if param.pattern is not None and not _matches(param.pattern, raw):
+        raise FaceError.bad_argument(f"'{name}' is invalid: it must match {param.pattern}.")
+    if param.is_uuid and not _is_uuid(raw):
         raise FaceError.bad_argument(f"'{name}' is invalid: it must be a UUID.")
-    if "enum" in param and raw not in param["enum"]:
-        raise FaceError.bad_argument(f"'{name}' is invalid: supported values are {', '.join(param['enum'])}.")
+    if param.enum is not None and raw not in param.enum:
+        raise FaceError.bad_argument(f"'{name}' is invalid: supported values are {', '.join(param.enum)}.")
     return raw
 
 
@@ -147,17 +140,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 
 class Contract:
-    """Every Large Face List operation of every API version in the extract."""
+    """Every Large Face List operation of every API version."""
 
-    def __init__(self, spec_dir: Path = SPEC_DIR) -> None:
-        self.specs = {v: json.loads((spec_dir / f"{v}.json").read_text(encoding="utf-8")) for v in API_VERSIONS}
-        self.operations = {v: _operations(v, spec) for v, spec in self.specs.items()}
-        canonical = {(op.method, op.path, op.body_media_type): op.operation_id
-                     for op in self.operations[CANONICAL_VERSION]}
-        for version, ops in self.operations.items():
-            self.operations[version] = [
-                replace(op, canonical_id=canonical[(op.method, op.path, op.body_media_type)]) for op in ops
-            ]
+    def __init__(self) -> None:
+        self.operations = {v: [Operation(v, spec) for spec in operations(v)] for v in API_VERSIONS}
         self._by_route: dict[tuple[str, str, str], list[Operation]] = defaultdict(list)
         for version, ops in self.operations.items():
             for op in ops:
@@ -180,41 +166,4 @@ class Contract:
         return sorted({op.method for op in self.operations.get(api_version, ()) if op.path == path})
 
     def status_values(self, api_version: str) -> tuple[str, ...]:
-        definitions = self.specs[api_version]["definitions"]
-        if "OperationStatus" in definitions:
-            return tuple(definitions["OperationStatus"]["enum"])
-        return tuple(definitions["TrainingStatus"]["properties"]["status"]["enum"])
-
-
-def _operations(version: str, spec: dict[str, Any]) -> list[Operation]:
-    ops = []
-    for section in ("paths", "x-ms-paths"):
-        for raw_path, methods in spec.get(section, {}).items():
-            path = raw_path.split("?", 1)[0]
-            for method, op in methods.items():
-                params = tuple(_resolve(p, spec) for p in op.get("parameters", ()))
-                body = next((p for p in params if p["in"] == "body"), None)
-                consumes = op.get("consumes") or spec.get("consumes") or [JSON]
-                ops.append(Operation(
-                    api_version=version,
-                    method=method.upper(),
-                    path=path,
-                    operation_id=op["operationId"],
-                    canonical_id=op["operationId"],
-                    body_media_type=consumes[0] if body else None,
-                    parameters=params,
-                    body_schema=body["schema"] if body else None,
-                ))
-    return ops
-
-
-def _resolve(node: Any, spec: dict[str, Any]) -> Any:
-    """Inline every local $ref: the extract has no cycles, and a plain tree suits jsonschema and reading alike."""
-    if isinstance(node, dict):
-        if "$ref" in node:
-            kind, _, name = node["$ref"].removeprefix("#/").partition("/")
-            return _resolve(spec[kind][name], spec)
-        return {k: _resolve(v, spec) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_resolve(item, spec) for item in node]
-    return node
+        return training_statuses(api_version)
