@@ -19,7 +19,7 @@ PROTOS_WHEEL := .localdev/wheels/azure_functions_runtime_v1-1.2.0-py3-none-any.w
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup test dev demo bench chaos bench-emulator package clean
+.PHONY: setup test test-fast dev demo bench chaos bench-emulator package clean
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(PROTOS_WHEEL)
 
@@ -48,6 +48,10 @@ $(NODE_STAMP): package.json package-lock.json
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The tests that start nothing (no local world, no other process), the import rules among them: seconds, not minutes.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not world"
 
 dev: setup
 	$(BIN)/python -m localdev.dev

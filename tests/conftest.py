@@ -19,6 +19,16 @@ USER_ASSIGNED_CLIENT_ID = "5b0d1c1e-0000-4000-8000-0000000000ua"
 NO_ROLE_CLIENT_ID = "5b0d1c1e-0000-4000-8000-0000000norole"
 # High enough that ordinary tests never meet the limit; throttling tests lower it through the control surface.
 TEST_RATE_LIMIT = "100000/s"
+# A test that asks for one of these (or for a fixture that does) starts the local world or a server.
+_WORLD_FIXTURES = {"world", "recording_server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `world` every test that needs the local world, so that `make test-fast` can leave them out; tests that
+    start processes of their own carry the mark themselves."""
+    for item in items:
+        if _WORLD_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.world)
 
 
 @pytest.fixture(scope="session")

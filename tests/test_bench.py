@@ -85,6 +85,7 @@ def test_the_oracle_makes_two_calls_and_the_naive_loop_one_train_call_per_reques
     assert naive["train_calls"] == 10
 
 
+@pytest.mark.world
 def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> None:
     output, plot = tmp_path / "results.json", tmp_path / "polling.png"
     run = subprocess.run([sys.executable, "-m", "bench", "--quick", "--output", str(output), "--plot", str(plot)],

@@ -11,12 +11,15 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from azure.data.tables import TableClient
 
 from chaos.harness import FAULTS, IndexWatch
 from localdev.world import REPO_ROOT
 from orchestrator.machine import ListState, Phase
 from orchestrator.records import DueMarker, state_to_entity
+
+pytestmark = pytest.mark.world  # the short run starts the whole stack
 
 
 def test_the_short_chaos_run_loses_nothing_and_leaks_nothing(tmp_path: Path) -> None:

@@ -100,6 +100,7 @@ def test_poison_lists_and_redrives(world, cli_env, capsys) -> None:
     assert list(poison.peek_messages()) == []
 
 
+@pytest.mark.world
 def test_the_console_script_and_the_module_both_run() -> None:
     for command in ([str(REPO_ROOT / ".venv" / "bin" / "facetrain"), "--help"],
                     [sys.executable, "-m", "orchestrator.cli", "enqueue", "--help"]):

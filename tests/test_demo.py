@@ -6,7 +6,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from localdev.world import REPO_ROOT
+
+pytestmark = pytest.mark.world  # the demo starts the local world
 
 
 def test_the_demo_scenario_passes() -> None:

@@ -9,9 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from localdev.world import REPO_ROOT, free_port
+
+pytestmark = pytest.mark.world  # each test starts `make dev`
 
 REQUIRED = {"FACE_ENDPOINT", "FACE_API_KEY", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AzureWebJobsStorage",
             "REQUESTS_CA_BUNDLE", "FACE_EMULATOR_CONTROL", "FUNCTIONS_URL", "FUNCTIONS_KEY",

@@ -365,6 +365,7 @@ def checkov(directory: Path) -> dict:
     return report
 
 
+@pytest.mark.world
 def test_checkov_finds_nothing_and_every_skip_says_why() -> None:
     report = checkov(INFRA)
     summary = report["summary"]
@@ -376,6 +377,7 @@ def test_checkov_finds_nothing_and_every_skip_says_why() -> None:
         assert len(reason) >= 30, f"{check['check_id']} on {check['resource']} is skipped without a reason"
 
 
+@pytest.mark.world
 def test_checkov_would_catch_weakened_storage_and_the_gate_fails_on_unparsable_bicep(tmp_path: Path) -> None:
     weak = (INFRA / "modules" / "storage.bicep").read_text()
     weak = re.sub(r"\s*// checkov:skip=[^\n]*", "", weak)

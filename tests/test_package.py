@@ -11,6 +11,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from localdev.package import build_package, package_files
 from localdev.world import REPO_ROOT
 
@@ -26,6 +28,7 @@ def test_the_package_holds_the_app_and_nothing_else(tmp_path: Path) -> None:
         assert sorted(archive.namelist()) == names
 
 
+@pytest.mark.world
 def test_the_packaged_app_imports_on_its_own_with_its_three_functions(tmp_path: Path) -> None:
     build_package(REPO_ROOT, tmp_path / "package.zip")
     with zipfile.ZipFile(tmp_path / "package.zip") as archive:

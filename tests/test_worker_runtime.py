@@ -26,6 +26,7 @@ def runtime_metadata(app_dir: Path, **settings: str) -> subprocess.CompletedProc
                           cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.world
 def test_the_runtime_reports_our_three_functions_with_their_bindings_unresolved() -> None:
     run = runtime_metadata(REPO_ROOT, **APP_SETTINGS)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -44,6 +45,7 @@ def test_the_runtime_reports_our_three_functions_with_their_bindings_unresolved(
     }
 
 
+@pytest.mark.world
 def test_an_app_that_fails_to_load_is_reported_by_the_runtime_with_its_reason() -> None:
     run = runtime_metadata(REPO_ROOT, FACE_ENDPOINT="http://face.example", AzureWebJobsStorage="x")
     assert run.returncode == 2
