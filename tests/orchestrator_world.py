@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -13,7 +14,9 @@ from azure.storage.queue import QueueClient
 
 from localdev.world import LocalWorld
 from orchestrator import runtime
+from orchestrator.machine import Phase
 from orchestrator.worker import Orchestrator
+from tests.face_world import FaceHttp
 
 
 def _import_function_app():
@@ -124,3 +127,41 @@ def trainings_finished(emulator: str, timeout_seconds: float = 30) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"the emulator's trainings did not end within {timeout_seconds} s")
+
+
+def run_until_idle(orchestrator, clock: SteppedClock, list_id: str, step_seconds: float = 2.0,
+                   max_steps: int = 60) -> None:
+    for _ in range(max_steps):
+        state, _ = orchestrator.store.load(list_id)
+        if state.phase is Phase.IDLE:
+            return
+        time.sleep(0.05)  # let the emulator's (scaled) training move on in real time
+        clock.advance(step_seconds)
+        tick()
+    raise AssertionError(f"{list_id} still {state.phase} after {max_steps} steps")
+
+
+def prepared_list(face_v12: FaceHttp, list_id: str, emulator: str, faces: int = 1) -> str:
+    face_v12.create_list(list_id)
+    requests.post(f"{emulator}/largefacelists/{list_id}/faces", json={"count": faces}, timeout=30).raise_for_status()
+    return list_id
+
+
+class RecordingEnv(dict):
+    """An environment that notes every name the settings module asks for."""
+
+    def __init__(self, values) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def get(self, name, default=None):
+        self.read.add(name)
+        return super().get(name, default)
+
+
+def settings_read() -> set[str]:
+    from orchestrator.settings import Settings
+
+    env = RecordingEnv({"FACE_ENDPOINT": "https://x.cognitiveservices.azure.com", "AzureWebJobsStorage": "x"})
+    Settings.from_env(env)
+    return env.read

@@ -7,8 +7,8 @@ from __future__ import annotations
 from azure.data.tables import TableClient
 
 from tests.bad_input import BAD_MESSAGES
-from tests.orchestrator_world import SteppedClock, app_settings, build, drain_events, request, send
-from tests.test_orchestrator_flow import prepared_list, run_until_idle
+from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, prepared_list, request,
+                                      run_until_idle, send)
 
 REJECTED = "Face.LargeFaceList.TrainingRequestRejected"
 

@@ -19,7 +19,7 @@ from orchestrator.face_client import SCOPE, FaceClient, parse_retry_after
 from orchestrator.face_errors import (AuthFailed, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
                                       TrainingConflict, Transient)
 from localdev.world import LocalWorld
-from tests.conftest import API_VERSIONS, NO_ROLE_CLIENT_ID, FaceHttp, inject_fault
+from tests.face_world import API_VERSIONS, NO_ROLE_CLIENT_ID, FaceHttp, inject_fault
 
 
 def keyed(world: LocalWorld, api_version: str = "v1.2", **options) -> FaceClient:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from localdev.world import LocalWorld
-from tests.conftest import API_VERSIONS
+from tests.face_world import API_VERSIONS
 from tests.official_contract import OFFICIAL_CONTRACT, needs_official_contract, swagger
 
 

@@ -11,7 +11,7 @@ from azure.identity import ManagedIdentityCredential
 from localdev.face_emulator.auth import AUDIENCE
 from localdev.tokens import FACE_ROLE, SigningKey
 from localdev.world import LocalWorld
-from tests.conftest import NO_ROLE_CLIENT_ID, FaceHttp, assert_face_error, image_bytes
+from tests.face_world import NO_ROLE_CLIENT_ID, FaceHttp, assert_face_error, image_bytes
 
 SCOPE = f"{AUDIENCE}/.default"
 

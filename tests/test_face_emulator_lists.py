@@ -9,7 +9,7 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import FaceHttp, assert_face_error, image_bytes
+from tests.face_world import FaceHttp, assert_face_error, image_bytes
 
 
 def test_list_lifecycle(face: FaceHttp, list_id: str) -> None:

@@ -10,7 +10,7 @@ import requests
 
 from localdev.face_emulator.contract import Contract
 from localdev.face_emulator.model import MAX_QUEUED_SECONDS, QUEUED_SHARE_OF_TRAINING, training_seconds
-from tests.conftest import TIME_SCALE, FaceHttp, assert_face_error
+from tests.face_world import TIME_SCALE, FaceHttp, assert_face_error
 
 CONTRACT = Contract()
 TERMINAL = {"succeeded", "failed"}

@@ -12,7 +12,7 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, 
 from azure.identity import ManagedIdentityCredential
 
 from localdev.world import LocalWorld
-from tests.conftest import NO_ROLE_CLIENT_ID, image_bytes
+from tests.face_world import NO_ROLE_CLIENT_ID, image_bytes
 
 
 def admin_client(world: LocalWorld, credential) -> FaceAdministrationClient:

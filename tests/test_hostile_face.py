@@ -13,10 +13,9 @@ from azure.storage.queue import QueueClient
 from orchestrator.bounds import MAX_FACE_MESSAGE_CHARS
 from orchestrator.machine import Phase
 from orchestrator.store import TrainingStore
-from tests.conftest import inject_fault
-from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, request, send,
-                                      tick, trainings_finished)
-from tests.test_orchestrator_flow import prepared_list, run_until_idle
+from tests.face_world import inject_fault
+from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, prepared_list,
+                                      request, run_until_idle, send, tick, trainings_finished)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from azure.identity import CredentialUnavailableError, DefaultAzureCredential, M
 from localdev.identity_endpoint import API_VERSION, JWKS_PATH
 from localdev.tokens import FACE_ROLE, principal_id
 from localdev.world import LocalWorld
-from tests.conftest import NO_ROLE_CLIENT_ID, USER_ASSIGNED_CLIENT_ID
+from tests.face_world import NO_ROLE_CLIENT_ID, USER_ASSIGNED_CLIENT_ID
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
 

@@ -18,7 +18,7 @@ from pycep import BicepParser
 
 from localdev.world import REPO_ROOT
 from orchestrator.settings import API_VERSIONS, DEFAULTS
-from tests.test_skeleton import settings_read
+from tests.orchestrator_world import settings_read
 
 INFRA = REPO_ROOT / "infra"
 BICEP_FILES = sorted(INFRA.rglob("*.bicep"))

@@ -14,32 +14,14 @@ from orchestrator.event_queue import EventQueue
 from orchestrator.machine import Phase
 from orchestrator.records import RequestRecord
 from orchestrator.store import TrainingStore
-from tests.conftest import API_VERSIONS, FaceHttp, inject_fault
-from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, request, send,
-                                      tick, trainings_finished)
+from tests.face_world import API_VERSIONS, inject_fault
+from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, prepared_list,
+                                      request, run_until_idle, send, tick, trainings_finished)
 
 
 @pytest.fixture
 def clock() -> SteppedClock:
     return SteppedClock()
-
-
-def run_until_idle(orchestrator, clock: SteppedClock, list_id: str, step_seconds: float = 2.0,
-                   max_steps: int = 60) -> None:
-    for _ in range(max_steps):
-        state, _ = orchestrator.store.load(list_id)
-        if state.phase is Phase.IDLE:
-            return
-        time.sleep(0.05)  # let the emulator's (scaled) training move on in real time
-        clock.advance(step_seconds)
-        tick()
-    raise AssertionError(f"{list_id} still {state.phase} after {max_steps} steps")
-
-
-def prepared_list(face_v12: FaceHttp, list_id: str, emulator: str, faces: int = 1) -> str:
-    face_v12.create_list(list_id)
-    requests.post(f"{emulator}/largefacelists/{list_id}/faces", json={"count": faces}, timeout=30).raise_for_status()
-    return list_id
 
 
 @pytest.mark.parametrize("api_version", API_VERSIONS)
@@ -351,7 +333,7 @@ def test_two_intake_workers_racing_submit_once(world, emulator, face_v12, list_i
 
 def test_a_principal_without_the_face_role_is_reported_after_the_window(world, emulator, face_v12, list_id, clock,
                                                                          monkeypatch) -> None:
-    from tests.conftest import NO_ROLE_CLIENT_ID
+    from tests.face_world import NO_ROLE_CLIENT_ID
 
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world, AZURE_CLIENT_ID=NO_ROLE_CLIENT_ID, AUTH_RETRY_MINUTES="2")

@@ -7,6 +7,7 @@ import re
 import azure.functions as func
 
 from localdev.world import REPO_ROOT
+from tests.orchestrator_world import settings_read
 
 # azure-functions-runtime is the Python 3.13 worker's runtime: pinning it fixes the version Azure runs the app with.
 RUNTIME_PACKAGES = {"azure-functions", "azure-functions-runtime", "azure-storage-queue", "azure-data-tables",
@@ -27,26 +28,6 @@ def test_runtime_requirements_are_the_runtime_packages_pinned_exactly() -> None:
                 for line in lines if line and not line.startswith("#"))
     assert set(pins) == RUNTIME_PACKAGES
 
-
-
-class RecordingEnv(dict):
-    """An environment that notes every name the settings module asks for."""
-
-    def __init__(self, values) -> None:
-        super().__init__(values)
-        self.read: set[str] = set()
-
-    def get(self, name, default=None):
-        self.read.add(name)
-        return super().get(name, default)
-
-
-def settings_read() -> set[str]:
-    from orchestrator.settings import Settings
-
-    env = RecordingEnv({"FACE_ENDPOINT": "https://x.cognitiveservices.azure.com", "AzureWebJobsStorage": "x"})
-    Settings.from_env(env)
-    return env.read
 
 
 def test_every_setting_the_code_reads_is_in_the_example_and_the_readme_with_its_default() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import jwt
 
 from localdev.world import REPO_ROOT, LocalWorld
-from tests.conftest import USER_ASSIGNED_CLIENT_ID
+from tests.face_world import USER_ASSIGNED_CLIENT_ID
 from tests.orchestrator_world import app_settings
 
 # Builds the app as the Functions worker does (runtime.current), then makes one Face call and one storage call.
