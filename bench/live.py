@@ -26,6 +26,7 @@ from localdev.dev import start_app
 from localdev.face_emulator.model import face_count_for
 from localdev.world import LocalWorld, free_port
 from orchestrator import runtime
+from orchestrator.iso_time import from_iso
 from orchestrator.machine import ListState, Phase, Run
 from orchestrator.records import RequestRecord
 from orchestrator.worker import Orchestrator
@@ -36,7 +37,7 @@ UTC = timezone.utc
 
 
 def parse_time(iso: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return from_iso(iso)
 
 
 class Face:

@@ -20,6 +20,7 @@ from localdev.face_emulator.model import training_seconds
 from localdev.face_emulator.throttle import RateLimit, RateLimiter
 from orchestrator.face_client import TrainingStatus
 from orchestrator.face_errors import Throttled, TrainingConflict
+from orchestrator.iso_time import from_iso
 from orchestrator.machine import ListState, Policy
 from orchestrator.records import DueMarker, RequestRecord
 from orchestrator.store import ConcurrencyConflict
@@ -31,7 +32,7 @@ ENDPOINT = "https://face.sim"
 
 def seconds_of(iso: str) -> float:
     """Virtual seconds of a timestamp the orchestrator wrote (events carry ISO 8601 UTC)."""
-    return (datetime.fromisoformat(iso.replace("Z", "+00:00")) - EPOCH).total_seconds()
+    return (from_iso(iso) - EPOCH).total_seconds()
 
 
 class VirtualClock:

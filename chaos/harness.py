@@ -31,6 +31,7 @@ from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from localdev.world import REPO_ROOT, LocalWorld, ManagedProcess, free_port, http_ready
+from orchestrator.iso_time import from_iso
 from orchestrator.bounds import MAX_FACE_CODE_CHARS
 from orchestrator.events import MAX_EVENT_ERROR_MESSAGE_CHARS, MAX_REJECTION_REASON_CHARS
 from orchestrator.records import INFLIGHT_PARTITION, STATE_ROW
@@ -469,7 +470,7 @@ def _spread(values: list[float]) -> dict[str, float | int]:
 
 
 def _seconds(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    return from_iso(iso).timestamp()
 
 
 def _orphans(trainings: list[dict], terminal_events) -> list[dict]:
@@ -511,8 +512,8 @@ def _overlaps(trainings: list[dict]) -> int:
     """Pairs of one list's trainings that ran at the same time, by the emulator's own timeline."""
     spans = defaultdict(list)
     for t in trainings:
-        start = datetime.fromisoformat(t["submittedAt"].replace("Z", "+00:00"))
-        end = datetime.fromisoformat((t["finishedAt"] or "9999-12-31T00:00:00Z").replace("Z", "+00:00"))
+        start = from_iso(t["submittedAt"])
+        end = from_iso(t["finishedAt"] or "9999-12-31T00:00:00Z")
         spans[t["listId"]].append((start, end))
     count = 0
     for intervals in spans.values():

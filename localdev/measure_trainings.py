@@ -21,6 +21,7 @@ import requests
 from azure.storage.queue import QueueClient
 
 from orchestrator import runtime
+from orchestrator.iso_time import from_iso
 from orchestrator.machine import Phase
 
 from .face_emulator.model import face_count_for
@@ -67,7 +68,7 @@ def main() -> int:
                 (message,) = list(events.receive_messages(max_messages=1))
                 events.delete_message(message)
                 truth = requests.get(f"{world.emulator_control}/trainings").json()[-1]
-                finished = datetime.fromisoformat(truth["finishedAt"].replace("Z", "+00:00"))
+                finished = from_iso(truth["finishedAt"])
                 delay = (sent - finished).total_seconds()
                 duration = truth["durationSeconds"]
                 print(f"{target:>9g}s {faces:>7} {('first' if number == 1 else 'second'):>9} {duration:>7.1f} "

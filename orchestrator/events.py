@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from .bounds import MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHARS, bounded_text
+from .iso_time import to_iso
 
 SOURCE = "/facetrain/orchestrator"
 SPEC_VERSION = "1.0"
@@ -56,7 +57,7 @@ class TrainingOutcome:
             "runId": self.run_id, "listId": self.list_id, "apiVersion": self.api_version,
             "operationLocation": self.operation_location, "status": self.status,
             "requestIds": list(self.request_ids),
-            "submittedAt": _iso(self.submitted_at), "finishedAt": _iso(self.finished_at),
+            "submittedAt": to_iso(self.submitted_at), "finishedAt": to_iso(self.finished_at),
             "durationSeconds": None if duration is None else round(duration, 3),
             "errorCode": _bounded(self.error_code, MAX_FACE_CODE_CHARS),
             "errorMessage": _bounded(self.error_message, MAX_EVENT_ERROR_MESSAGE_CHARS),
@@ -90,7 +91,7 @@ class TrainingEvent:
 
     def to_cloud_event(self) -> dict[str, Any]:
         return {"specversion": SPEC_VERSION, "id": self.event_id, "source": SOURCE, "type": str(self.event_type),
-                "subject": self.subject, "time": _iso(self.time), "datacontenttype": "application/json",
+                "subject": self.subject, "time": to_iso(self.time), "datacontenttype": "application/json",
                 "data": self.data.to_json()}
 
     def to_message(self) -> str:
@@ -114,5 +115,3 @@ def _bounded(text: str | None, max_chars: int) -> str | None:
     return None if text is None else bounded_text(text, max_chars)
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")

@@ -17,7 +17,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Mapping
 from urllib.parse import quote, urlsplit
 
@@ -29,6 +29,7 @@ from .bounds import (MAX_ANSWER_BYTES, MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHA
                      MAX_QUOTED_HEADER_CHARS, bounded_text, first_line)
 from .face_errors import (AuthFailed, FaceApiError, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
                           TrainingConflict, Transient)
+from .iso_time import from_iso
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
 CONFLICT_CODES = frozenset({"LargeFaceListTrainingNotFinished", "ConcurrentOperationConflict"})
@@ -225,10 +226,9 @@ def _timestamp(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return from_iso(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _error_detail(answer: FaceAnswer) -> tuple[str | None, str]:

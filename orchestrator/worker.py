@@ -30,6 +30,7 @@ from .events import Rejection, rejection_event
 from .face_client import FaceClient
 from .face_errors import FaceApiError
 from .intake import RequestRejected, parse_message
+from .iso_time import to_iso
 from .machine import Decision, Emit, AnswerRequests, ListState, Phase, Policy, PollTraining, SubmitTraining
 from .records import RequestRecord
 from .store import ConcurrencyConflict, TrainingStore
@@ -232,15 +233,13 @@ def describe_state(store: TrainingStore, list_id: str) -> dict[str, Any] | None:
     run = state.run
     covered = set(run.request_ids) if run else set()
     return {
-        "listId": list_id, "phase": str(state.phase), "dueAt": _iso(state.due_at),
+        "listId": list_id, "phase": str(state.phase), "dueAt": to_iso(state.due_at),
         "waitingRequests": len([r for r in store.waiting_requests(list_id) if r.request_id not in covered]),
         "lastDurationSeconds": state.last_duration_seconds,
         "run": None if run is None else {
-            "runId": run.run_id, "operationLocation": run.operation_location, "submittedAt": _iso(run.submitted_at),
+            "runId": run.run_id, "operationLocation": run.operation_location, "submittedAt": to_iso(run.submitted_at),
             "polls": run.polls, "requests": len(run.request_ids), "adopted": run.adopted,
         },
     }
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")

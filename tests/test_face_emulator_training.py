@@ -10,6 +10,7 @@ import requests
 
 from localdev.face_emulator.contract import Contract
 from localdev.face_emulator.model import MAX_QUEUED_SECONDS, QUEUED_SHARE_OF_TRAINING, training_seconds
+from orchestrator.iso_time import from_iso
 from tests.face_world import TIME_SCALE, FaceHttp, assert_face_error
 
 CONTRACT = Contract()
@@ -36,7 +37,7 @@ def watch_training(face: FaceHttp, list_id: str, timeout_seconds: float = 30) ->
 
 
 def parse(timestamp: str) -> datetime:
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return from_iso(timestamp)
 
 
 def test_status_is_not_trained_before_the_first_training(face: FaceHttp, list_id: str) -> None:
