@@ -16,13 +16,10 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
-from azure.data.tables import TableClient
-from azure.storage.queue import QueueClient
 from rich.console import Console
 from rich.table import Column, Table
 
@@ -30,7 +27,8 @@ from .bounds import first_line
 from .enqueue import enqueue
 from .event_queue import ensure_queue
 from .intake import RequestRejected
-from .settings import DEFAULTS
+from .settings import DEFAULTS, StorageSettings
+from .storage_clients import queue_client, table_client
 from .store import TrainingStore
 from .worker import describe_state
 
@@ -49,41 +47,21 @@ class UsageError(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class Storage:
-    connection_string: str | None
-    queue_url: str | None
-    table_url: str | None
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace, env: dict[str, str]) -> "Storage":
-        if args.connection_string or env.get("AzureWebJobsStorage"):
-            return cls(args.connection_string or env["AzureWebJobsStorage"], None, None)
-        if args.account_name:
-            name = args.account_name
-            return cls(None, f"https://{name}.queue.core.windows.net", f"https://{name}.table.core.windows.net")
-        queue_url = env.get("AzureWebJobsStorage__queueServiceUri")
-        table_url = env.get("AzureWebJobsStorage__tableServiceUri")
-        if queue_url and table_url:
-            return cls(None, queue_url, table_url)
-        raise UsageError("No storage given: use --connection-string, --account-name, or set AzureWebJobsStorage "
-                         "(e.g. `set -a; . .localdev/settings.env; set +a` for the local world).")
-
-    def queue(self, name: str) -> QueueClient:
-        if self.connection_string:
-            return QueueClient.from_connection_string(self.connection_string, name)
-        return QueueClient(self.queue_url, name, credential=_credential())
-
-    def table(self, name: str) -> TableClient:
-        if self.connection_string:
-            return TableClient.from_connection_string(self.connection_string, name)
-        return TableClient(self.table_url, name, credential=_credential())
-
-
-def _credential():
-    from azure.identity import DefaultAzureCredential
-
-    return DefaultAzureCredential()
+def storage_from_args(args: argparse.Namespace, env: dict[str, str]) -> StorageSettings:
+    """The storage to use: a connection string, an account reached with the caller's login, or the app's own
+    identity-based settings."""
+    if args.connection_string or env.get("AzureWebJobsStorage"):
+        return StorageSettings(args.connection_string or env["AzureWebJobsStorage"], None, None, None)
+    if args.account_name:
+        name = args.account_name
+        return StorageSettings(None, f"https://{name}.queue.core.windows.net", f"https://{name}.table.core.windows.net",
+                               None)
+    queue_url = env.get("AzureWebJobsStorage__queueServiceUri")
+    table_url = env.get("AzureWebJobsStorage__tableServiceUri")
+    if queue_url and table_url:
+        return StorageSettings(None, queue_url, table_url, None)
+    raise UsageError("No storage given: use --connection-string, --account-name, or set AzureWebJobsStorage "
+                     "(e.g. `set -a; . .localdev/settings.env; set +a` for the local world).")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,7 +110,7 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
     names = {name: env.get(name) or DEFAULTS[name]
              for name in ("TRAINING_REQUESTS_QUEUE", "TRAINING_EVENTS_QUEUE", "TRAININGS_TABLE")}
     try:
-        storage = Storage.from_args(args, env)
+        storage = storage_from_args(args, env)
         handler = {"enqueue": _enqueue, "status": _status, "events": _events, "poison": _poison}[args.command]
         return handler(args, storage, names, console, errors)
     except UsageError as error:
@@ -149,7 +127,7 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
         return EXIT_OK
 
 
-def _enqueue(args, storage: Storage, names, console: Console, errors: Console) -> int:
+def _enqueue(args, storage: StorageSettings, names, console: Console, errors: Console) -> int:
     list_ids = list(args.list_ids)
     if args.file:
         text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text()
@@ -158,7 +136,7 @@ def _enqueue(args, storage: Storage, names, console: Console, errors: Console) -
         raise UsageError("give at least one LIST_ID, or --file")
     if args.request_id and len(list_ids) > 1:
         raise UsageError("--request-id names one request: give one LIST_ID with it")
-    queue = storage.queue(names["TRAINING_REQUESTS_QUEUE"])
+    queue = queue_client(storage, names["TRAINING_REQUESTS_QUEUE"])
     refused = 0
     with console.status(f"sending {len(list_ids)} request(s)…"):
         for list_id in list_ids:
@@ -173,8 +151,8 @@ def _enqueue(args, storage: Storage, names, console: Console, errors: Console) -
     return EXIT_REFUSED if refused else EXIT_OK
 
 
-def _status(args, storage: Storage, names, console: Console, errors: Console) -> int:
-    store = TrainingStore(storage.table(names["TRAININGS_TABLE"]))
+def _status(args, storage: StorageSettings, names, console: Console, errors: Console) -> int:
+    store = TrainingStore(table_client(storage, names["TRAININGS_TABLE"]))
     try:
         if args.list_id:
             described = describe_state(store, args.list_id)
@@ -199,8 +177,8 @@ def _status(args, storage: Storage, names, console: Console, errors: Console) ->
     return EXIT_OK if rows or not args.list_id else EXIT_REFUSED
 
 
-def _events(args, storage: Storage, names, console: Console, errors: Console) -> int:
-    queue = storage.queue(names["TRAINING_EVENTS_QUEUE"])
+def _events(args, storage: StorageSettings, names, console: Console, errors: Console) -> int:
+    queue = queue_client(storage, names["TRAINING_EVENTS_QUEUE"])
     if not args.follow:
         for message in _missing_ok(lambda: list(queue.peek_messages(max_messages=32))):
             _show_event(json.loads(message.content), console, args.json)
@@ -227,9 +205,9 @@ def _show_event(event: dict[str, Any], console: Console, as_json: bool) -> None:
                   f"{f'{requests} request(s) ' if requests else ''}{detail}".rstrip())
 
 
-def _poison(args, storage: Storage, names, console: Console, errors: Console) -> int:
-    requests_queue = storage.queue(names["TRAINING_REQUESTS_QUEUE"])
-    poison = storage.queue(f"{names['TRAINING_REQUESTS_QUEUE']}-poison")
+def _poison(args, storage: StorageSettings, names, console: Console, errors: Console) -> int:
+    requests_queue = queue_client(storage, names["TRAINING_REQUESTS_QUEUE"])
+    poison = queue_client(storage, f"{names['TRAINING_REQUESTS_QUEUE']}-poison")
     if not args.redrive:
         messages = _missing_ok(lambda: list(poison.peek_messages(max_messages=32)))
         if args.json:

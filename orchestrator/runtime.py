@@ -13,15 +13,13 @@ from datetime import datetime, timezone
 from typing import Callable, Mapping
 
 import azure.functions as func
-from azure.data.tables import TableClient
-from azure.identity import DefaultAzureCredential
-from azure.storage.queue import QueueClient
 
 from . import telemetry
 from .event_queue import EventQueue
 from .face_client import SCOPE, FaceClient
 from .machine import Policy
 from .settings import LIST_ID_PATTERN, Settings
+from .storage_clients import credential, queue_client, table_client
 from .store import TrainingStore
 from .worker import Orchestrator
 
@@ -41,7 +39,7 @@ def current() -> Orchestrator:
     """The process's orchestrator, built from the app settings on first use (the app checked them on import)."""
     logging.getLogger("azure").setLevel(logging.WARNING)  # the SDKs log every request at INFO
     settings = Settings.from_env(os.environ)
-    telemetry.configure(settings.applicationinsights_connection_string, _credential(settings.azure_client_id),
+    telemetry.configure(settings.applicationinsights_connection_string, credential(settings.azure_client_id),
                         settings.face_endpoint)
     return assemble(settings, utc_now)
 
@@ -52,23 +50,17 @@ def build(env: Mapping[str, str], clock: Callable[[], datetime] = utc_now) -> Or
 
 
 def assemble(settings: Settings, clock: Callable[[], datetime]) -> Orchestrator:
-    storage = settings.storage
-    if storage.connection_string:
-        table = TableClient.from_connection_string(storage.connection_string, settings.trainings_table)
-        queue = QueueClient.from_connection_string(storage.connection_string, settings.training_events_queue)
-    else:
-        storage_credential = _credential(storage.client_id)
-        table = TableClient(storage.table_service_uri, settings.trainings_table, credential=storage_credential)
-        queue = QueueClient(storage.queue_service_uri, settings.training_events_queue, credential=storage_credential)
+    table = table_client(settings.storage, settings.trainings_table)
+    queue = queue_client(settings.storage, settings.training_events_queue)
     if settings.face_api_key:
         face = FaceClient(settings.face_endpoint, settings.face_api_version, api_key=settings.face_api_key,
                           connect_timeout_seconds=settings.face_connect_timeout_seconds,
                           read_timeout_seconds=settings.face_read_timeout_seconds)
     else:
         # The credential caches its token and refreshes it before expiry; asking per call costs nothing.
-        credential = _credential(settings.azure_client_id)
+        face_credential = credential(settings.azure_client_id)
         face = FaceClient(settings.face_endpoint, settings.face_api_version,
-                          token_provider=lambda: credential.get_token(SCOPE).token,
+                          token_provider=lambda: face_credential.get_token(SCOPE).token,
                           connect_timeout_seconds=settings.face_connect_timeout_seconds,
                           read_timeout_seconds=settings.face_read_timeout_seconds)
     store, events = TrainingStore(table), EventQueue(queue)
@@ -80,11 +72,6 @@ def assemble(settings: Settings, clock: Callable[[], datetime]) -> Orchestrator:
                     max_retry_wait_seconds=settings.max_retry_wait_seconds)
     return Orchestrator(policy=policy, store=store, face=face, events=events, clock=clock,
                         default_settle_seconds=settings.settle_seconds)
-
-
-def _credential(managed_identity_client_id: str | None) -> DefaultAzureCredential:
-    """Managed identity in Azure (the user-assigned one when its client id is given), developer logins locally."""
-    return DefaultAzureCredential(managed_identity_client_id=managed_identity_client_id)
 
 
 def status_response(list_id: str | None) -> func.HttpResponse:
