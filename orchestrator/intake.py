@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .settings import LIST_ID_PATTERN, MAX_SETTLE_SECONDS
+from .settings import LIST_ID_PATTERN, LIST_ID_RULE, MAX_SETTLE_SECONDS
 
 MAX_MESSAGE_BYTES = 64 * 1024
 REQUEST_FIELDS = frozenset({"listId", "requestId", "reason", "settleSeconds"})
@@ -128,8 +128,7 @@ def _request(document: dict[str, Any], message_id: str) -> TrainingRequest:
     if not isinstance(list_id, str):
         raise reject("listId is required and must be a string.")
     if not LIST_ID_PATTERN.fullmatch(list_id):
-        raise reject(f"listId {list_id[:80]!r} is not a Large Face List id: 1-64 characters from lowercase "
-                     "letters, digits, '-' and '_'.")
+        raise reject(f"listId {list_id[:80]!r} is not a Large Face List id: {LIST_ID_RULE}.")
     request_id = document.get("requestId")
     if request_id is None:
         request_id = f"msg-{message_id}"

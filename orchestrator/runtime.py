@@ -18,7 +18,7 @@ from . import telemetry
 from .event_queue import EventQueue
 from .face_client import SCOPE, FaceClient
 from .machine import Policy
-from .settings import LIST_ID_PATTERN, Settings
+from .settings import LIST_ID_PATTERN, LIST_ID_RULE, Settings
 from .storage_clients import credential, queue_client, table_client
 from .store import TrainingStore
 from .worker import Orchestrator
@@ -79,8 +79,7 @@ def status_response(list_id: str | None) -> func.HttpResponse:
     if list_id is None:
         return _json({"trainings": current().describe_in_flight()}, 200)
     if not LIST_ID_PATTERN.fullmatch(list_id):
-        return _json({"error": "Not a Large Face List id: 1-64 characters from lowercase letters, digits, '-' "
-                               "and '_'."}, 400)
+        return _json({"error": f"Not a Large Face List id: {LIST_ID_RULE}."}, 400)
     described = current().describe(list_id)
     if described is None:
         return _json({"error": f"No training was ever requested for {list_id!r}."}, 404)
