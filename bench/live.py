@@ -23,6 +23,7 @@ from azure.core.credentials import AzureKeyCredential
 from azure.storage.queue import QueueClient
 
 from localdev.dev import start_app
+from localdev.emulator_client import EmulatorClient
 from localdev.face_emulator.model import face_count_for
 from localdev.world import LocalWorld, free_port
 from orchestrator import runtime
@@ -41,21 +42,19 @@ def parse_time(iso: str) -> datetime:
 
 
 class Face:
-    """The emulator's data plane (with the key) and control surface, for setting the scene."""
+    """The emulator: its data plane with the key, for the baselines' own calls, and the scene-setting client."""
 
     def __init__(self, world: LocalWorld) -> None:
         self.world = world
         self.base = f"{world.face_http_endpoint}/face/v1.2"
         self.key = {"Ocp-Apim-Subscription-Key": world.face_key}
+        self.emulator = EmulatorClient.of(world)
 
     def create(self, list_id: str, faces: int) -> None:
-        requests.put(f"{self.base}/largefacelists/{list_id}", json={"name": list_id}, headers=self.key,
-                     timeout=10).raise_for_status()
-        requests.post(f"{self.world.emulator_control}/largefacelists/{list_id}/faces", json={"count": faces},
-                      timeout=120).raise_for_status()
+        self.emulator.create_list(list_id, faces)
 
     def total_calls(self) -> int:
-        return requests.get(f"{self.world.emulator_control}/stats", timeout=10).json()["totalCalls"]
+        return self.emulator.stats()["totalCalls"]
 
 
 class CountingFace:
@@ -241,7 +240,7 @@ def _sdk_overlap(world: LocalWorld, face: Face, seconds: float, rounds: int, int
 
 
 def _observed(face: Face, list_id: str, number: int, calls: int, seen: datetime) -> Observed:
-    trainings = [t for t in requests.get(f"{face.world.emulator_control}/trainings", timeout=10).json()
+    trainings = [t for t in face.emulator.trainings()
                  if t["listId"] == list_id]
     truth = trainings[number]
     return Observed(truth["durationSeconds"], calls, (seen - parse_time(truth["finishedAt"])).total_seconds(),

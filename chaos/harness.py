@@ -30,6 +30,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
+from localdev.emulator_client import EmulatorClient
 from localdev.world import REPO_ROOT, LocalWorld, ManagedProcess, free_port, http_ready
 from orchestrator.iso_time import from_iso
 from orchestrator.bounds import MAX_FACE_CODE_CHARS
@@ -176,8 +177,9 @@ class Stack:
         azurite.wait_ready(time.monotonic() + 60)
         self.disruptions[-1][1] = time.time()
 
-    def control(self, method: str, path: str, body: dict | None = None) -> None:
-        requests.request(method, f"{self.world.emulator_control}{path}", json=body, timeout=10).raise_for_status()
+    @property
+    def emulator(self) -> EmulatorClient:
+        return EmulatorClient.of(self.world)
 
     def identity_outage(self, seconds: float) -> None:
         url = self.world.identity_endpoint.removesuffix("/msi/token") + "/_control/outage"
@@ -218,12 +220,11 @@ def run(state_dir: Path, seed: int, scale: Scale, progress=lambda message: None)
     try:
         lists = [f"chaos-{n:02d}" for n in range(scale.lists)]
         for list_id in lists:
-            _create_list(stack, list_id, rng.randint(1000, 5000))
+            stack.emulator.create_list(list_id, rng.randint(1000, 5000))
         for list_id in lists[:HUGE_FAILURE_LISTS]:
-            stack.control("PUT", f"/largefacelists/{list_id}/training-failure",
-                          {"message": HUGE_FAILURE_MESSAGE, "count": 1})
+            stack.emulator.fail_training(list_id, HUGE_FAILURE_MESSAGE, count=1)
         for fault in FAULTS.values():
-            stack.control("POST", "/faults", fault)
+            stack.emulator.add_fault(fault)
         watch = IndexWatch(stack.world.storage_connection_string)
         watch.start()
         progress(f"workload: {scale.requests} requests over {scale.lists} lists in {scale.workload_seconds:g} s")
@@ -233,7 +234,7 @@ def run(state_dir: Path, seed: int, scale: Scale, progress=lambda message: None)
         _break_things(stack, scale, random.Random(seed + 2), started, progress)
         producer.join()
         fault_counts = _fault_counts(stack)
-        stack.control("DELETE", "/faults")
+        stack.emulator.clear_faults()
         requests.delete(stack.world.identity_endpoint.removesuffix("/msi/token") + "/_control/outage", timeout=10)
         if stack.hosts[0].process.poll() is not None:
             stack.start_host(0)
@@ -287,15 +288,8 @@ class IndexWatch(threading.Thread):
 
 
 def _fault_counts(stack: Stack) -> dict[str, int]:
-    rules = requests.get(f"{stack.world.emulator_control}/faults", timeout=10).json()
+    rules = stack.emulator.faults()
     return {name: rule["fired"] for name, rule in zip(FAULTS, rules)}
-
-
-def _create_list(stack: Stack, list_id: str, faces: int) -> None:
-    base = f"{stack.world.face_http_endpoint}/face/v1.2/largefacelists/{list_id}"
-    requests.put(base, json={"name": list_id}, headers={"Ocp-Apim-Subscription-Key": stack.world.face_key},
-                 timeout=10).raise_for_status()
-    stack.control("POST", f"/largefacelists/{list_id}/faces", {"count": faces})
 
 
 def _produce(stack: Stack, ledger: Ledger, lists: list[str], scale: Scale, rng: random.Random) -> None:
@@ -396,7 +390,7 @@ def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: 
         runs[event["data"]["runId"]].add(eid)
     rejected = {e["data"]["messageId"] for copies in by_id.values() for e in copies
                 if e["type"].endswith("TrainingRequestRejected")}
-    trainings = requests.get(f"{stack.world.emulator_control}/trainings", timeout=10).json()
+    trainings = stack.emulator.trainings()
     poison = _retry(lambda: _peek_all(QueueClient.from_connection_string(stack.world.storage_connection_string,
                                                                          f"{REQUESTS_QUEUE}-poison")))
     orphans = _orphans(trainings, terminal.values())

@@ -24,7 +24,6 @@ from collections import Counter
 from importlib.metadata import version
 from pathlib import Path
 
-import requests
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 from rich.console import Console
@@ -36,6 +35,7 @@ from orchestrator.store import TrainingStore
 from orchestrator.worker import describe_state
 
 from .dev import start_app
+from .emulator_client import EmulatorClient
 from .world import LocalWorld, free_port
 
 LISTS = {"celebrities": 100_000, "staff": 1_000, "visitors": 2_000}
@@ -65,14 +65,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def play(console: Console, world: LocalWorld, settings: dict[str, str]) -> int:
     started = time.monotonic()
-    face = f"{world.face_http_endpoint}/face/v1.2/largefacelists"
-    key = {"Ocp-Apim-Subscription-Key": world.face_key}
+    emulator = EmulatorClient.of(world)
     for list_id, faces in LISTS.items():
-        requests.put(f"{face}/{list_id}", json={"name": list_id.title()}, headers=key, timeout=10).raise_for_status()
-        requests.post(f"{world.emulator_control}/largefacelists/{list_id}/faces", json={"count": faces},
-                      timeout=60).raise_for_status()
-    requests.put(f"{world.emulator_control}/largefacelists/{FAILING_LIST}/training-failure",
-                 json={"message": "Some faces could not be processed."}, timeout=10).raise_for_status()
+        emulator.create_list(list_id, faces, name=list_id.title())
+    emulator.fail_training(FAILING_LIST, "Some faces could not be processed.")
     console.print("Created " + ", ".join(f"{name} ({count:,} faces)" for name, count in LISTS.items())
                   + f"; the {FAILING_LIST} list will fail its training.")
 
@@ -114,7 +110,7 @@ def play(console: Console, world: LocalWorld, settings: dict[str, str]) -> int:
         live.update(_progress({list_id: describe_state(store, list_id) for list_id in LISTS},
                               time.monotonic() - started))
 
-    stats = requests.get(f"{world.emulator_control}/stats", timeout=10).json()
+    stats = emulator.stats()
     _summary(console, sent, arrivals, stats, time.monotonic() - started)
     if seen != EXPECTED:
         console.print(f"[red]Not every expected event arrived within {TIMEOUT_SECONDS} s.[/] "

@@ -17,13 +17,13 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import requests
 from azure.storage.queue import QueueClient
 
 from orchestrator import runtime
 from orchestrator.iso_time import from_iso
 from orchestrator.machine import Phase
 
+from .emulator_client import EmulatorClient
 from .face_emulator.model import face_count_for
 from .world import LocalWorld
 
@@ -41,8 +41,7 @@ def main() -> int:
 
         os.environ.update(settings)
         orchestrator = runtime.build(settings)
-        face = f"{world.face_http_endpoint}/face/v1.2"
-        key = {"Ocp-Apim-Subscription-Key": world.face_key}
+        emulator = EmulatorClient.of(world)
         events = QueueClient.from_connection_string(world.storage_connection_string, "training-events")
         print(f"Polling policy: first poll {orchestrator.policy.first_poll_seconds:g} s, growth "
               f"x{orchestrator.policy.poll_growth:g}; with history: at the last duration, then every "
@@ -52,10 +51,9 @@ def main() -> int:
         for target in TARGETS_SECONDS:
             list_id = f"about-{target:g}-seconds"
             faces = face_count_for(target)
-            requests.put(f"{face}/largefacelists/{list_id}", json={"name": list_id}, headers=key).raise_for_status()
-            requests.post(f"{world.emulator_control}/largefacelists/{list_id}/faces", json={"count": faces})
+            emulator.create_list(list_id, faces)
             for number in (1, 2):
-                before = requests.get(f"{world.emulator_control}/stats").json()["totalCalls"]
+                before = emulator.stats()["totalCalls"]
                 orchestrator.accept(json.dumps({"listId": list_id}).encode(), f"{list_id}-{number}")
                 sent = datetime.now(timezone.utc)  # a training refused at once is reported by `accept` itself
                 while orchestrator.store.load(list_id)[0].phase is not Phase.IDLE:
@@ -64,10 +62,10 @@ def main() -> int:
                     # The tick that ends the training sends its event: the event's own `time` is Face's finish
                     # time, and the queue's timestamps have whole seconds, so the tick's end is the measure.
                     sent = datetime.now(timezone.utc)
-                calls = requests.get(f"{world.emulator_control}/stats").json()["totalCalls"] - before
+                calls = emulator.stats()["totalCalls"] - before
                 (message,) = list(events.receive_messages(max_messages=1))
                 events.delete_message(message)
-                truth = requests.get(f"{world.emulator_control}/trainings").json()[-1]
+                truth = emulator.trainings()[-1]
                 finished = from_iso(truth["finishedAt"])
                 delay = (sent - finished).total_seconds()
                 duration = truth["durationSeconds"]

@@ -11,6 +11,7 @@ import threading
 import requests
 from PIL import Image
 
+from localdev.emulator_client import EmulatorClient
 from localdev.tls import Certificate
 
 # Fast enough that a 1,000-face training (1.5 s in Azure) takes 0.075 s, slow enough to observe each status.
@@ -112,4 +113,4 @@ class RecordingServer:
 
 def inject_fault(emulator: str, **rule) -> None:
     """Add a fault rule to the emulator (see README, control surface)."""
-    requests.post(f"{emulator}/faults", json=rule, timeout=5).raise_for_status()
+    EmulatorClient(emulator).add_fault(rule)

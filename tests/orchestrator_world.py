@@ -7,11 +7,11 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import requests
 from azure.functions.queue import QueueMessage
 from azure.functions.timer import TimerRequest
 from azure.storage.queue import QueueClient
 
+from localdev.emulator_client import EmulatorClient
 from localdev.world import LocalWorld
 from orchestrator import runtime
 from orchestrator.machine import Phase
@@ -112,18 +112,16 @@ def drain_events(world: LocalWorld, settings: dict) -> list[dict]:
 
 
 def face_calls(emulator: str) -> dict[str, int]:
-    calls = requests.get(f"{emulator}/stats", timeout=5).json()["calls"]
+    calls = EmulatorClient(emulator).stats()["calls"]
     return {"train": calls.get("FaceListOperations_TrainLargeFaceList", 0),
             "status": calls.get("FaceListOperations_GetLargeFaceListTrainingStatus", 0)}
 
 
 def trainings_finished(emulator: str, timeout_seconds: float = 30) -> None:
     """Wait until every training the emulator knows has ended (by its own timeline), instead of guessing a sleep."""
-    import time
-
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
-        if all(t["finishedAt"] for t in requests.get(f"{emulator}/trainings", timeout=5).json()):
+        if all(t["finishedAt"] for t in EmulatorClient(emulator).trainings()):
             return
         time.sleep(0.05)
     raise AssertionError(f"the emulator's trainings did not end within {timeout_seconds} s")
@@ -143,7 +141,7 @@ def run_until_idle(orchestrator, clock: SteppedClock, list_id: str, step_seconds
 
 def prepared_list(face_v12: FaceHttp, list_id: str, emulator: str, faces: int = 1) -> str:
     face_v12.create_list(list_id)
-    requests.post(f"{emulator}/largefacelists/{list_id}/faces", json={"count": faces}, timeout=30).raise_for_status()
+    EmulatorClient(emulator).add_faces(list_id, faces)
     return list_id
 
 

@@ -14,6 +14,7 @@ import pytest
 import requests
 from azure.identity import ManagedIdentityCredential
 
+from localdev.emulator_client import EmulatorClient
 from orchestrator.bounds import MAX_ANSWER_BYTES, MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHARS
 from orchestrator.face_client import SCOPE, FaceClient, parse_retry_after
 from orchestrator.face_errors import (AuthFailed, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
@@ -97,7 +98,7 @@ def test_a_training_already_running_is_a_conflict(world: LocalWorld, emulator: s
                                                   list_id: str, code: str) -> None:
     requests.patch(f"{emulator}/config", json={"trainConflictCode": code}, timeout=5).raise_for_status()
     face_v12.create_list(list_id)
-    requests.post(f"{emulator}/largefacelists/{list_id}/faces", json={"count": 20000}, timeout=10)
+    EmulatorClient(emulator).add_faces(list_id, 20000)
     client = keyed(world)
     client.train(list_id)
     with pytest.raises(TrainingConflict) as raised:

@@ -7,9 +7,9 @@ import threading
 from datetime import timedelta
 
 import pytest
-import requests
 from azure.storage.queue import QueueClient
 
+from localdev.emulator_client import EmulatorClient
 from orchestrator.bounds import MAX_FACE_MESSAGE_CHARS
 from orchestrator.machine import Phase
 from orchestrator.store import TrainingStore
@@ -34,8 +34,7 @@ def app(world, emulator, face_v12, list_id, monkeypatch):
 def test_a_megabyte_failure_message_is_cut_and_reported(world, emulator, list_id, app) -> None:
     """It made an event the queue refused: the tick failed every minute and Face's "failed" was lost."""
     clock, settings, orchestrator = app()
-    requests.put(f"{emulator}/largefacelists/{list_id}/training-failure",
-                 json={"message": "Face says no. " + "x" * 1_000_000, "count": 1}, timeout=30).raise_for_status()
+    EmulatorClient(emulator).fail_training(list_id, "Face says no. " + "x" * 1_000_000, count=1)
     send(request(list_id, "r1"), "m1")
     run_until_idle(orchestrator, clock, list_id)
     (event,) = drain_events(world, settings)

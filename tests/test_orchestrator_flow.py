@@ -10,6 +10,7 @@ import time
 import pytest
 import requests
 
+from localdev.emulator_client import EmulatorClient
 from orchestrator.event_queue import EventQueue
 from orchestrator.machine import Phase
 from orchestrator.records import RequestRecord
@@ -139,8 +140,7 @@ def test_a_missing_list_ends_in_a_failure_event(world, emulator, clock, monkeypa
 
 def test_a_failed_training_reports_the_face_message(world, emulator, face_v12, list_id, clock, monkeypatch) -> None:
     prepared_list(face_v12, list_id, emulator)
-    requests.put(f"{emulator}/largefacelists/{list_id}/training-failure", json={"message": "Model build failed."},
-                 timeout=5).raise_for_status()
+    EmulatorClient(emulator).fail_training(list_id, "Model build failed.")
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
     send(request(list_id, "r1"), "m1")

@@ -1,0 +1,64 @@
+"""The Face emulator as everything that sets a scene uses it (the demo, the benchmark, the chaos harness, the
+measurements and the tests): lists created through the data plane with the key, as a user would, and faces,
+training failures, faults and counters through the control surface (README, "Control surface")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+# Adding a million faces to a list takes the emulator a while; everything else answers at once.
+FACES_TIMEOUT_SECONDS = 120
+TIMEOUT_SECONDS = 10
+
+
+class EmulatorClient:
+    def __init__(self, control_url: str, face_endpoint: str | None = None, key: str | None = None,
+                 api_version: str = "v1.2") -> None:
+        self.control_url = control_url
+        self._lists_url = f"{face_endpoint}/face/{api_version}/largefacelists"
+        self._key = {"Ocp-Apim-Subscription-Key": key or ""}
+
+    @classmethod
+    def of(cls, world) -> "EmulatorClient":
+        """The emulator of a `LocalWorld`, over plain HTTP with the world's key."""
+        return cls(world.emulator_control, world.face_http_endpoint, world.face_key)
+
+    def create_list(self, list_id: str, faces: int = 0, name: str | None = None) -> None:
+        requests.put(f"{self._lists_url}/{list_id}", json={"name": name or list_id}, headers=self._key,
+                     timeout=TIMEOUT_SECONDS).raise_for_status()
+        if faces:
+            self.add_faces(list_id, faces)
+
+    def add_faces(self, list_id: str, count: int) -> None:
+        self._control("POST", f"/largefacelists/{list_id}/faces", {"count": count}, FACES_TIMEOUT_SECONDS)
+
+    def fail_training(self, list_id: str, message: str, count: int | None = None) -> None:
+        """The list's next training (or next `count` trainings; all of them by default) fails with `message`."""
+        body = {"message": message} if count is None else {"message": message, "count": count}
+        self._control("PUT", f"/largefacelists/{list_id}/training-failure", body)
+
+    def add_fault(self, rule: dict[str, Any]) -> None:
+        self._control("POST", "/faults", rule)
+
+    def clear_faults(self) -> None:
+        self._control("DELETE", "/faults")
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self._get("/faults")
+
+    def trainings(self) -> list[dict[str, Any]]:
+        return self._get("/trainings")
+
+    def stats(self) -> dict[str, Any]:
+        return self._get("/stats")
+
+    def _control(self, method: str, path: str, body: dict | None = None,
+                 timeout_seconds: float = TIMEOUT_SECONDS) -> None:
+        requests.request(method, f"{self.control_url}{path}", json=body, timeout=timeout_seconds).raise_for_status()
+
+    def _get(self, path: str) -> Any:
+        answer = requests.get(f"{self.control_url}{path}", timeout=TIMEOUT_SECONDS)
+        answer.raise_for_status()
+        return answer.json()
