@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from orchestrator.enqueue import enqueue
+from facetrain.enqueue import enqueue
 from orchestrator.store import TrainingStore
 from orchestrator.worker import describe_state
 

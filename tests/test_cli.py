@@ -10,7 +10,7 @@ import uuid
 import pytest
 from azure.storage.queue import QueueClient
 
-from orchestrator.cli import EXIT_OK, EXIT_REFUSED, EXIT_STORAGE, EXIT_USAGE, main
+from facetrain.cli import EXIT_OK, EXIT_REFUSED, EXIT_STORAGE, EXIT_USAGE, main
 from orchestrator.events import Rejection, rejection_event
 from localdev.world import REPO_ROOT
 from tests.orchestrator_world import SteppedClock, app_settings, build, drain_events, request, send
@@ -103,6 +103,6 @@ def test_poison_lists_and_redrives(world, cli_env, capsys) -> None:
 @pytest.mark.world
 def test_the_console_script_and_the_module_both_run() -> None:
     for command in ([str(REPO_ROOT / ".venv" / "bin" / "facetrain"), "--help"],
-                    [sys.executable, "-m", "orchestrator.cli", "enqueue", "--help"]):
+                    [sys.executable, "-m", "facetrain.cli", "enqueue", "--help"]):
         result = subprocess.run(command, capture_output=True, text=True, timeout=30)
         assert result.returncode == 0 and "example" in result.stdout

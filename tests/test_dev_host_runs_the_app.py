@@ -15,7 +15,7 @@ import requests
 from azure.storage.queue import QueueClient
 
 from localdev.world import REPO_ROOT, free_port
-from orchestrator.enqueue import enqueue
+from facetrain.enqueue import enqueue
 from tests.orchestrator_world import app_settings
 
 

@@ -35,7 +35,7 @@ QueueServiceClient.from_connection_string(os.environ["AzureWebJobsStorage"]).cre
 # The app runs on the dev host: a request for a real list comes back as an event.
 import json, time
 from azure.storage.queue import QueueClient
-from orchestrator.enqueue import enqueue
+from facetrain.enqueue import enqueue
 face = os.environ["FACE_ENDPOINT"] + "/face/v1.2/largefacelists/dev-world"
 key = {"Ocp-Apim-Subscription-Key": os.environ["FACE_API_KEY"]}
 requests.put(face, json={"name": "dev world"}, headers=key, timeout=10).raise_for_status()

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from azure.storage.queue import QueueClient
 
-from orchestrator.enqueue import enqueue, request_message
+from facetrain.enqueue import enqueue, request_message
 from orchestrator.intake import RequestRejected, TrainingRequest, parse_message
 
 

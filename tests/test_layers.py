@@ -7,7 +7,7 @@ from pathlib import Path
 
 from localdev.world import REPO_ROOT
 
-NEVER_DEPLOYED = ("localdev", "bench", "chaos", "tests")
+NEVER_DEPLOYED = ("localdev", "bench", "chaos", "tests", "facetrain")
 
 
 def imported_modules(source: Path) -> set[str]:

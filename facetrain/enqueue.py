@@ -9,7 +9,7 @@ import json
 
 from azure.storage.queue import QueueClient
 
-from .intake import parse_message
+from orchestrator.intake import parse_message
 
 
 def request_message(list_id: str, *, request_id: str | None = None, reason: str | None = None,

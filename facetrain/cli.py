@@ -23,14 +23,15 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 from rich.console import Console
 from rich.table import Column, Table
 
-from .bounds import first_line
+from orchestrator.bounds import first_line
+from orchestrator.event_queue import ensure_queue
+from orchestrator.intake import RequestRejected
+from orchestrator.settings import DEFAULTS, StorageSettings
+from orchestrator.storage_clients import queue_client, table_client
+from orchestrator.store import TrainingStore
+from orchestrator.worker import describe_state
+
 from .enqueue import enqueue
-from .event_queue import ensure_queue
-from .intake import RequestRejected
-from .settings import DEFAULTS, StorageSettings
-from .storage_clients import queue_client, table_client
-from .store import TrainingStore
-from .worker import describe_state
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_STORAGE = 0, 1, 2, 3
 EXAMPLES = """examples:
