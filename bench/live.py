@@ -27,8 +27,10 @@ from localdev.emulator_client import EmulatorClient
 from localdev.face_emulator.model import face_count_for
 from localdev.world import LocalWorld, free_port
 from orchestrator import runtime
+from orchestrator.face_client import TrainingStatus
 from orchestrator.iso_time import from_iso
 from orchestrator.machine import ListState, Phase, Run
+from orchestrator.ports import FaceApi
 from orchestrator.records import RequestRecord
 from orchestrator.worker import Orchestrator
 
@@ -57,10 +59,10 @@ class Face:
         return self.emulator.stats()["totalCalls"]
 
 
-class CountingFace:
+class CountingFace(FaceApi):
     """The orchestrator's FaceClient, counting its calls per list (the emulator counts per operation only)."""
 
-    def __init__(self, face) -> None:
+    def __init__(self, face: FaceApi) -> None:
         self._face = face
         self.trains: dict[str, int] = {}
         self.polls: dict[str, int] = {}
@@ -81,7 +83,7 @@ class CountingFace:
         self._count(self.trains, list_id)
         return self._face.train(list_id)
 
-    def training_status(self, operation_location: str):
+    def training_status(self, operation_location: str) -> TrainingStatus:
         list_id = operation_location.rsplit("/", 2)[-2]
         self._count(self.polls, list_id)
         status = self._face.training_status(operation_location)

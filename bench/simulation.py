@@ -18,10 +18,12 @@ from typing import Iterator
 from localdev.face_emulator.errors import FaceError
 from localdev.face_emulator.model import training_seconds
 from localdev.face_emulator.throttle import RateLimit, RateLimiter
+from orchestrator.events import TrainingEvent
 from orchestrator.face_client import TrainingStatus
 from orchestrator.face_errors import Throttled, TrainingConflict
 from orchestrator.iso_time import from_iso
 from orchestrator.machine import ListState, Policy
+from orchestrator.ports import EventSink, FaceApi, Store
 from orchestrator.records import DueMarker, RequestRecord
 from orchestrator.store import ConcurrencyConflict
 from orchestrator.worker import Orchestrator
@@ -54,7 +56,7 @@ class Training:
 
 
 @dataclass
-class SimFace:
+class SimFace(FaceApi):
     """The Face service as the baselines and the orchestrator see it, on virtual time."""
 
     clock: VirtualClock
@@ -115,7 +117,7 @@ class SimFace:
             raise Throttled(error.message, status=429, retry_after_seconds=float(error.headers["Retry-After"]))
 
 
-class MemoryStore:
+class MemoryStore(Store):
     """The table store's interface in memory, with its ETag semantics, for virtual-time runs."""
 
     def __init__(self) -> None:
@@ -168,6 +170,10 @@ class MemoryStore:
         with self._lock:
             return [DueMarker(list_id, at) for list_id, at in self._due.items() if at <= now]
 
+    def in_flight(self) -> list[DueMarker]:
+        with self._lock:
+            return [DueMarker(list_id, at) for list_id, at in self._due.items()]
+
     def next_due(self) -> datetime | None:
         with self._lock:
             return min(self._due.values(), default=None)
@@ -179,12 +185,12 @@ class Published:
     event: object
 
 
-class MemoryEvents:
+class MemoryEvents(EventSink):
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
         self.published: list[Published] = []
 
-    def publish(self, event) -> None:
+    def publish(self, event: TrainingEvent) -> None:
         self.published.append(Published(self.clock.seconds, event))
 
 

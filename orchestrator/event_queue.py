@@ -6,6 +6,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.queue import QueueClient
 
 from .bounds import first_line
+from .ports import EventSink
 from .events import TrainingEvent
 
 
@@ -22,7 +23,7 @@ def ensure_queue(queue: QueueClient) -> None:
         pass
 
 
-class EventQueue:
+class EventQueue(EventSink):
     def __init__(self, queue: QueueClient) -> None:
         self._queue = queue
 

@@ -30,6 +30,7 @@ from .bounds import (MAX_ANSWER_BYTES, MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHA
 from .face_errors import (AuthFailed, FaceApiError, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
                           TrainingConflict, Transient)
 from .iso_time import from_iso
+from .ports import FaceApi
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
 CONFLICT_CODES = frozenset({"LargeFaceListTrainingNotFinished", "ConcurrentOperationConflict"})
@@ -62,7 +63,7 @@ class FaceAnswer:
         return None if value is None else bounded_text(value, MAX_QUOTED_HEADER_CHARS)
 
 
-class FaceClient:
+class FaceClient(FaceApi):
     def __init__(self, endpoint: str, api_version: str, *, api_key: str | None = None,
                  token_provider: Callable[[], str] | None = None, connect_timeout_seconds: float = 5.0,
                  read_timeout_seconds: float = 30.0, session: requests.Session | None = None) -> None:

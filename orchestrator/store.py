@@ -9,6 +9,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from .machine import ListState
+from .ports import Store
 from .records import (INFLIGHT_PARTITION, REQUEST_ROW_PREFIX, STATE_ROW, DueMarker, RequestRecord, iso_key,
                       state_from_entity, state_to_entity)
 
@@ -21,7 +22,7 @@ class ConcurrencyConflict(Exception):
     """Another instance changed the entity since it was read: reload and decide again."""
 
 
-class TrainingStore:
+class TrainingStore(Store):
     def __init__(self, table: TableClient) -> None:
         self._table = table
 

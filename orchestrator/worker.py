@@ -25,15 +25,15 @@ from typing import Any, Callable
 
 from . import machine
 from .bounds import bounded_id
-from .event_queue import EventNotSent, EventQueue
+from .event_queue import EventNotSent
 from .events import Rejection, rejection_event
-from .face_client import FaceClient
 from .face_errors import FaceApiError
 from .intake import RequestRejected, parse_message
 from .iso_time import to_iso
 from .machine import Decision, Emit, AnswerRequests, ListState, Phase, Policy, PollTraining, SubmitTraining
+from .ports import EventSink, FaceApi, Store
 from .records import RequestRecord
-from .store import ConcurrencyConflict, TrainingStore
+from .store import ConcurrencyConflict
 
 log = logging.getLogger("orchestrator")
 MAX_CONFLICT_RETRIES = 8
@@ -54,7 +54,7 @@ class Outcome:
 
 
 class Orchestrator:
-    def __init__(self, *, policy: Policy, store: TrainingStore, face: FaceClient, events: EventQueue,
+    def __init__(self, *, policy: Policy, store: Store, face: FaceApi, events: EventSink,
                  clock: Callable[[], datetime], default_settle_seconds: float) -> None:
         self.policy = policy
         self.store = store
@@ -225,7 +225,7 @@ class Orchestrator:
         return [d for d in described if d is not None and d["phase"] != str(Phase.IDLE)]
 
 
-def describe_state(store: TrainingStore, list_id: str) -> dict[str, Any] | None:
+def describe_state(store: Store, list_id: str) -> dict[str, Any] | None:
     """A list's training as the status endpoint and the CLI show it; None if nothing was ever requested."""
     state, etag = store.load(list_id)
     if etag is None:

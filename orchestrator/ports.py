@@ -1,0 +1,53 @@
+"""What the orchestrator's shell (worker.py) needs from its edges, as ports. The table store, the Face client and
+the event queue implement them in production; the benchmark's simulation implements them in memory and on virtual
+time. Each implementation declares its port, and tests/test_ports.py checks that it defines every member itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # the implementations import this module: only their types are named here
+    from .events import TrainingEvent
+    from .face_client import TrainingStatus
+    from .machine import ListState
+    from .records import DueMarker, RequestRecord
+
+
+class Store(Protocol):
+    """Each list's state under optimistic concurrency (a stale ETag raises `ConcurrencyConflict`), the requests
+    waiting for it, and the index of lists with work in flight."""
+
+    def load(self, list_id: str) -> tuple[ListState, str | None]: ...
+
+    def save(self, state: ListState, etag: str | None) -> str: ...
+
+    def add_request(self, record: RequestRecord) -> bool: ...
+
+    def waiting_requests(self, list_id: str) -> list[RequestRecord]: ...
+
+    def answer_requests(self, list_id: str, request_ids: tuple[str, ...], now: datetime) -> None: ...
+
+    def mark_due(self, list_id: str, due_at: datetime) -> None: ...
+
+    def clear_due(self, list_id: str) -> None: ...
+
+    def due(self, now: datetime) -> list[DueMarker]: ...
+
+    def in_flight(self) -> list[DueMarker]: ...
+
+
+class FaceApi(Protocol):
+    """Face's train and training-status calls; failures raise the typed errors of face_errors.py."""
+
+    def training_url(self, list_id: str) -> str: ...
+
+    def train(self, list_id: str) -> str: ...
+
+    def training_status(self, operation_location: str) -> TrainingStatus: ...
+
+
+class EventSink(Protocol):
+    """Where completion and rejection events go; one it cannot take raises `EventNotSent`."""
+
+    def publish(self, event: TrainingEvent) -> None: ...
