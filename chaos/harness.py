@@ -26,12 +26,13 @@ from pathlib import Path
 from statistics import quantiles
 
 import requests
-from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.core.exceptions import AzureError
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from localdev.emulator_client import EmulatorClient
 from localdev.world import REPO_ROOT, LocalWorld, ManagedProcess, free_port, http_ready
+from orchestrator.event_queue import ensure_queue
 from orchestrator.iso_time import from_iso
 from orchestrator.bounds import MAX_FACE_CODE_CHARS
 from orchestrator.events import MAX_EVENT_ERROR_MESSAGE_CHARS, MAX_REJECTION_REASON_CHARS
@@ -129,7 +130,7 @@ class Stack:
 
     def start(self) -> None:
         self.world.start()
-        _retry(lambda: _ensure(QueueClient.from_connection_string(self.world.storage_connection_string,
+        _retry(lambda: ensure_queue(QueueClient.from_connection_string(self.world.storage_connection_string,
                                                                   REQUESTS_QUEUE)))
         self.hosts = [self._host("a"), self._host("b")]
         self.start_host(0)
@@ -192,13 +193,6 @@ class Stack:
 
     def host_logs(self) -> str:
         return "".join(h.log_file.read_text(errors="replace") for h in self.hosts if h.log_file.exists())
-
-
-def _ensure(queue: QueueClient) -> None:
-    try:
-        queue.create_queue()
-    except ResourceExistsError:
-        pass
 
 
 def _retry(action, attempts: int = 60):

@@ -48,8 +48,7 @@ def _handler(function: HttpFunction, invoker: Invoker, function_key: str):
             if not hmac.compare_digest(presented.encode(), function_key.encode()):
                 return web.Response(status=401)  # the host answers 401 with no body
         data = http_trigger(invoker.protos, method=request.method, url=str(request.url),
-                            headers=[(name, value) for name, value in request.headers.items()],
-                            query=[(name, value) for name, value in request.query.items()],
+                            headers=list(request.headers.items()), query=list(request.query.items()),
                             route_values=dict(request.match_info), body=await request.read())
         loop = asyncio.get_running_loop()
         try:
