@@ -1,8 +1,15 @@
-"""The training state machine of one Large Face List: pure decisions against an injected `now`.
+"""The trainings of one Large Face List, told top to bottom as a conversation: pure decisions against an injected
+`now`.
 
-Nothing here does I/O or reads a clock. The shell loads a `ListState` (and the ids of the requests waiting for
-a training), asks what to do, carries the returned commands out, and stores the returned state with ETag
-concurrency, so any instance can resume from the stored state after a crash.
+Nothing here does I/O or reads a clock. The shell (worker.py) loads a `ListState` and the requests waiting for a
+training, asks `next_step` what is due, makes the one Face call the decision names, hands Face's answer back to
+`on_answer`, carries out the decision's effects in order, and stores its state with ETag concurrency, so any
+instance can resume from the stored state after a crash. Each call has its own answers, and the shell answers
+nothing else:
+
+    SubmitTraining ─▶ Submitted | SubmitFailed
+    PollTraining   ─▶ Polled | PollFailed
+    (the effects)  ─▶ EventsRefused, when the events queue does not take an event
 
     idle ──request──▶ waiting ──due: submit──▶ training ──poll: succeeded/failed/timed out──▶ idle
                         ▲  │ throttled/transient/auth: retry later                 │
@@ -13,9 +20,10 @@ concurrency, so any instance can resume from the stored state after a crash.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import assert_never
 
 from .events import EventType, TrainingEvent, TrainingOutcome, terminal_event
 from .face_errors import (AuthFailed, FaceApiError, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
@@ -99,7 +107,7 @@ class PendingRequest:
     not_before: datetime
 
 
-# Commands: what the shell must do now, in this order.
+# The conversation. A decision names at most one Face call; the shell answers it with one of the call's answers.
 
 @dataclass(frozen=True)
 class SubmitTraining:
@@ -109,6 +117,51 @@ class SubmitTraining:
 @dataclass(frozen=True)
 class PollTraining:
     operation_location: str
+
+
+FaceCall = SubmitTraining | PollTraining
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """Face accepted the training (202) and said where to follow it."""
+
+    submit: SubmitTraining
+    operation_location: str
+
+
+@dataclass(frozen=True)
+class SubmitFailed:
+    """Face did not accept the training. `training_location` is the list's status URL, to follow a training that
+    runs already (409)."""
+
+    submit: SubmitTraining
+    error: FaceApiError
+    training_location: str
+
+
+@dataclass(frozen=True)
+class Polled:
+    """Face's training status; `face_finished_at` is its lastActionDateTime."""
+
+    status: str
+    face_message: str | None = None
+    face_finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PollFailed:
+    error: FaceApiError
+
+
+@dataclass(frozen=True)
+class EventsRefused:
+    """The events queue did not take the event of the decision taken on the step's state."""
+
+
+SubmitAnswer = Submitted | SubmitFailed
+PollAnswer = Polled | PollFailed
+Answer = SubmitAnswer | PollAnswer | EventsRefused
 
 
 @dataclass(frozen=True)
@@ -124,35 +177,60 @@ class AnswerRequests:
     request_ids: tuple[str, ...]
 
 
-Command = SubmitTraining | PollTraining | Emit | AnswerRequests
+Effect = Emit | AnswerRequests
 
 
 @dataclass(frozen=True)
 class Decision:
-    state: ListState
-    commands: tuple[Command, ...] = field(default_factory=tuple)
+    """The state to store, the Face call to make first (if any), and the effects to carry out before storing."""
 
+    state: ListState
+    call: FaceCall | None = None
+    effects: tuple[Effect, ...] = ()
+
+    @property
+    def looks_for_late_requests(self) -> bool:
+        """A request recorded while this step ran found the list busy and left it to the step. A step that leaves
+        the list idle looks for such requests once its state is stored (`on_late_requests`), or they would wait
+        for a request that may never come."""
+        return self.state.phase is Phase.IDLE
+
+
+@dataclass(frozen=True)
+class RunFailure:
+    """How a run failed, as its terminal event reports it: Face's own verdict, a time-out, or the end of retrying
+    (`gave_up`)."""
+
+    event_type: EventType
+    status: str
+    error_code: str
+    error_message: str
+
+    @classmethod
+    def gave_up(cls, error: FaceApiError, message: str) -> RunFailure:
+        return cls(EventType.FAILED, _failure_status(error), error.code or type(error).__name__, message)
+
+
+# One training's life, in the order it happens.
 
 def on_request(state: ListState, not_before: datetime) -> ListState:
     """A request was recorded. Only an idle list changes: a busy one meets the request in the waiting records
     when it next decides, so intake never contends with the instance that holds the list."""
     if state.phase is not Phase.IDLE:
         return state
-    return replace(_without_failures(state), phase=Phase.WAITING, due_at=not_before)
-
-
-def training_deadline(state: ListState, policy: Policy) -> datetime | None:
-    """When the running training counts as lost (MAX_TRAINING_MINUTES after it was submitted)."""
-    if state.phase is not Phase.TRAINING or state.run is None:
-        return None
-    return state.run.submitted_at + timedelta(seconds=policy.max_training_seconds)
+    return replace(state, phase=Phase.WAITING, due_at=not_before)
 
 
 def is_due(state: ListState, now: datetime) -> bool:
     """Whether `next_step` has something to do. A claimed list is not due until its claim runs out, even past
     its training's deadline: the claimant is acting on it, and only one instance may decide a run's end. No
-    schedule runs past the deadline (`replace_due`), so the deadline is checked when it comes."""
+    schedule runs past the deadline (`_due_in`), so the deadline is checked when it comes."""
     return state.due_at is not None and state.due_at <= now
+
+
+def claim(state: ListState, now: datetime, policy: Policy) -> ListState:
+    """The state to store before calling Face, so that nobody else acts on the list until the claim runs out."""
+    return replace(state, due_at=now + timedelta(seconds=policy.claim_seconds))
 
 
 def next_step(state: ListState, waiting: tuple[PendingRequest, ...], now: datetime, policy: Policy) -> Decision:
@@ -160,31 +238,74 @@ def next_step(state: ListState, waiting: tuple[PendingRequest, ...], now: dateti
     first, whatever was due."""
     if not is_due(state, now):
         return Decision(state)
-    if state.phase is Phase.WAITING:
-        if not waiting:
-            return Decision(replace(_without_failures(state), phase=Phase.IDLE, due_at=None))
+    if state.phase is Phase.WAITING and waiting:
         ready_at = settled_at(waiting)
         if ready_at > now:  # a request arrived since: its settle window starts again
             return Decision(replace(state, due_at=ready_at))
-        return Decision(state, (SubmitTraining(requests_for_one_run(tuple(r.request_id for r in waiting), policy)),))
+        return Decision(state, SubmitTraining(requests_for_one_run(tuple(r.request_id for r in waiting), policy)))
+    if state.phase is Phase.TRAINING and training_deadline(state, policy) >= now:
+        return Decision(state, PollTraining(state.run.operation_location))
+    # The step ends without a call: a training past its deadline, nothing left to submit, or nothing at all.
+    ended = _without_failures(state)
     if state.phase is Phase.TRAINING:
-        run = state.run
-        if training_deadline(state, policy) < now:
-            message = f"Training did not finish within {policy.max_training_seconds / 60:g} minutes."
-            return _finish(state, EventType.TIMED_OUT, "timedOut", waiting, now, policy,
-                           error_code="TrainingTimedOut", error_message=message)
-        return Decision(state, (PollTraining(run.operation_location),))
-    return Decision(replace(state, due_at=None))
+        timed_out = RunFailure(EventType.TIMED_OUT, "timedOut", "TrainingTimedOut",
+                               f"Training did not finish within {policy.max_training_seconds / 60:g} minutes.")
+        return _finish(ended, timed_out, waiting, now, policy)
+    return Decision(replace(ended, phase=Phase.IDLE, due_at=None))
 
+
+def on_answer(state: ListState, answer: Answer, waiting: tuple[PendingRequest, ...], now: datetime,
+              policy: Policy) -> Decision:
+    """The decision on the answer to what `next_step` decided on `state`: its Face call, or its effects."""
+    if isinstance(answer, EventsRefused):
+        return _events_refused(state, now, policy)
+    if isinstance(answer, Polled) and answer.status.lower() not in {*RUNNING_STATUSES, SUCCEEDED, FAILED}:
+        answer = PollFailed(MalformedAnswer(
+            f"The training status {answer.status!r} is none of notStarted, running, succeeded, failed."))
+    failure = None
+    if isinstance(answer, PollFailed) or (isinstance(answer, SubmitFailed)
+                                          and not isinstance(answer.error, TrainingConflict)):
+        retry = _retry_or_give_up(state, answer.error, now, policy)
+        if isinstance(retry, Decision):
+            return retry
+        failure = retry
+    # The step is over, gone through or given up: the next one counts its failures afresh.
+    state = _without_failures(state)
+    match answer:
+        case Submitted(submit, operation_location):
+            started = _next_run(state, operation_location, now, submit.request_ids)
+            return _due_in(started, now, first_poll_delay(state, policy), policy)
+        case SubmitFailed(error=TrainingConflict(), training_location=location):
+            # A training started elsewhere runs: follow it, and keep our requests for one training after it,
+            # since it began before their faces arrived.
+            adopted = _next_run(state, location, now, (), adopted=True)
+            return _due_in(adopted, now, policy.first_poll_seconds, policy)
+        case SubmitFailed(submit):
+            return _refused_at_submit(state, submit.request_ids, failure, now, policy)
+        case Polled(status) if status.lower() in RUNNING_STATUSES:
+            polled = replace(state, run=replace(state.run, polls=state.run.polls + 1))
+            return _due_in(polled, now, next_poll_delay(polled, now, policy), policy)
+        case Polled(status, _, face_finished_at) if status.lower() == SUCCEEDED:
+            return _finish(state, None, waiting, now, policy, face_finished_at)
+        case Polled(_, face_message, face_finished_at):
+            failed = RunFailure(EventType.FAILED, FAILED, "TrainingFailed", face_message or "Training failed.")
+            return _finish(state, failed, waiting, now, policy, face_finished_at)
+        case PollFailed():
+            return _finish(state, failure, waiting, now, policy)
+        case _:
+            assert_never(answer)
+
+
+def on_late_requests(state: ListState, late: tuple[PendingRequest, ...]) -> ListState:
+    """The state once the requests found after a step left the list idle are seen (`looks_for_late_requests`)."""
+    return on_request(state, settled_at(late)) if late else state
+
+
+# The pieces of that life.
 
 def settled_at(waiting: tuple[PendingRequest, ...]) -> datetime:
     """When no request has arrived for its settle window: the latest of their earliest submit times."""
     return max(r.not_before for r in waiting)
-
-
-def claim(state: ListState, now: datetime, policy: Policy) -> ListState:
-    """The state to store before calling Face, so that nobody else acts on the list until the claim runs out."""
-    return replace(state, due_at=now + timedelta(seconds=policy.claim_seconds))
 
 
 def requests_for_one_run(pending_request_ids: tuple[str, ...], policy: Policy) -> tuple[str, ...]:
@@ -198,65 +319,125 @@ def requests_for_one_run(pending_request_ids: tuple[str, ...], policy: Policy) -
     return tuple(chosen)
 
 
-def after_submit(state: ListState, request_ids: tuple[str, ...], operation_location: str, now: datetime,
-                 policy: Policy) -> Decision:
-    """The service accepted a training (202): poll it, never wait for it."""
-    run_number = state.runs_started + 1
-    run = Run(f"{state.list_id}/run-{run_number}", operation_location, now, request_ids)
-    training = replace(_without_failures(state), phase=Phase.TRAINING, run=run, runs_started=run_number)
-    return replace_due(training, now, first_poll_delay(state, policy), policy)
+def training_deadline(state: ListState, policy: Policy) -> datetime | None:
+    """When the running training counts as lost (MAX_TRAINING_MINUTES after it was submitted)."""
+    if state.phase is not Phase.TRAINING or state.run is None:
+        return None
+    return state.run.submitted_at + timedelta(seconds=policy.max_training_seconds)
 
 
-def after_submit_error(state: ListState, error: FaceApiError, request_ids: tuple[str, ...],
-                       training_location: str, now: datetime, policy: Policy) -> Decision:
-    if isinstance(error, TrainingConflict):
-        # A training started elsewhere runs: follow it, and keep our requests for one training after it,
-        # since it began before their faces arrived.
-        run_number = state.runs_started + 1
-        adopted = Run(f"{state.list_id}/run-{run_number}", training_location, now, (), adopted=True)
-        return replace_due(replace(_without_failures(state), phase=Phase.TRAINING, run=adopted,
-                                   runs_started=run_number), now, policy.first_poll_seconds, policy)
-    retry = _retry(state, error, now, policy)
-    if isinstance(retry, Decision):
-        return retry
-    outcome = TrainingOutcome(
-        run_id=f"{state.list_id}/run-{state.runs_started + 1}", list_id=state.list_id,
-        api_version=policy.api_version, operation_location=None, status=failure_status(error),
-        request_ids=request_ids, submitted_at=None, finished_at=now, error_code=error.code or type(error).__name__,
-        error_message=retry,
-    )
-    idle = replace(_without_failures(state), phase=Phase.IDLE, due_at=None, run=None,
-                   runs_started=state.runs_started + 1)
-    return Decision(idle, (Emit(terminal_event(EventType.FAILED, outcome)), AnswerRequests(request_ids)))
+def _next_run(state: ListState, operation_location: str, now: datetime, request_ids: tuple[str, ...],
+              adopted: bool = False) -> ListState:
+    """The list training its next run. Every run (submitted, adopted or refused at submit) takes the next number,
+    so that the events of two runs never share an id."""
+    run_id, runs_started = _next_run_id(state)
+    return replace(state, phase=Phase.TRAINING, run=Run(run_id, operation_location, now, request_ids,
+                                                        adopted=adopted), runs_started=runs_started)
 
 
-def after_poll(state: ListState, status: str, face_message: str | None, waiting: tuple[PendingRequest, ...],
-               now: datetime, policy: Policy, face_finished_at: datetime | None = None) -> Decision:
-    """`face_finished_at` is the status's lastActionDateTime: when Face says the training ended, which is what the
-    list's next training is timed by (our own observation comes up to one poll later)."""
+def _next_run_id(state: ListState) -> tuple[str, int]:
+    number = state.runs_started + 1
+    return f"{state.list_id}/run-{number}", number
+
+
+def _refused_at_submit(state: ListState, request_ids: tuple[str, ...], failure: RunFailure, now: datetime,
+                       policy: Policy) -> Decision:
+    """A training Face would not start: a run of its own, which fails at once and answers its requests."""
+    run_id, runs_started = _next_run_id(state)
+    outcome = TrainingOutcome(run_id=run_id, list_id=state.list_id, api_version=policy.api_version,
+                              operation_location=None, status=failure.status, request_ids=request_ids,
+                              submitted_at=None, finished_at=now, error_code=failure.error_code,
+                              error_message=failure.error_message)
+    idle = replace(state, phase=Phase.IDLE, due_at=None, run=None, runs_started=runs_started)
+    return Decision(idle, effects=(Emit(terminal_event(failure.event_type, outcome)), AnswerRequests(request_ids)))
+
+
+def _finish(state: ListState, failure: RunFailure | None, waiting: tuple[PendingRequest, ...], now: datetime,
+            policy: Policy, face_finished_at: datetime | None = None) -> Decision:
+    """The run is over, succeeded or with `failure`: its event (unless it was adopted), its requests answered, and
+    a follow-up for the requests that arrived meanwhile."""
     run = state.run
-    normalized = status.lower()
-    if normalized in RUNNING_STATUSES:
-        polled = replace(_without_failures(state), run=replace(run, polls=run.polls + 1))
-        return replace_due(polled, now, next_poll_delay(polled, now, policy), policy)
-    if normalized == SUCCEEDED:
-        return _finish(state, EventType.SUCCEEDED, SUCCEEDED, waiting, now, policy,
-                       face_finished_at=face_finished_at)
-    if normalized == FAILED:
-        return _finish(state, EventType.FAILED, FAILED, waiting, now, policy,
-                       error_code="TrainingFailed", error_message=face_message or "Training failed.",
-                       face_finished_at=face_finished_at)
-    return after_poll_error(state, _unknown_status(status), waiting, now, policy)
+    # Face's own finish time if it is plausible (clocks differ): between our submission and our observation. It is
+    # what the event reports, so an event repeated after a crash, decided again later, says the same thing.
+    finished = face_finished_at if face_finished_at and run.submitted_at <= face_finished_at <= now else now
+    effects: tuple[Effect, ...] = ()
+    if not run.adopted:
+        outcome = TrainingOutcome(run.run_id, state.list_id, policy.api_version, run.operation_location,
+                                  failure.status if failure else SUCCEEDED, run.request_ids, run.submitted_at,
+                                  finished, failure and failure.error_code, failure and failure.error_message)
+        effects = (Emit(terminal_event(failure.event_type if failure else EventType.SUCCEEDED, outcome)),
+                   AnswerRequests(run.request_ids))
+    if failure is None:
+        state = replace(state, last_duration_seconds=(finished - run.submitted_at).total_seconds())
+    covered = set(run.request_ids)
+    follow_up = tuple(r for r in waiting if r.request_id not in covered)
+    if follow_up:
+        return Decision(replace(state, run=None, phase=Phase.WAITING, due_at=max(now, settled_at(follow_up))),
+                        effects=effects)
+    return Decision(replace(state, run=None, phase=Phase.IDLE, due_at=None), effects=effects)
 
 
-def after_poll_error(state: ListState, error: FaceApiError, waiting: tuple[PendingRequest, ...], now: datetime,
-                     policy: Policy) -> Decision:
-    retry = _retry(state, error, now, policy)
-    if isinstance(retry, Decision):
-        return retry
-    return _finish(state, EventType.FAILED, failure_status(error), waiting, now, policy,
-                   error_code=error.code or type(error).__name__, error_message=retry)
+def _events_refused(state: ListState, now: datetime, policy: Policy) -> Decision:
+    """Store the step's state as it was, so that the step (and its event, with the same id) is decided again after
+    a backoff. The list is not wedged: other lists go on, and a training's deadline still applies. Never given
+    up, since giving up could only be reported by an event."""
+    attempts = state.attempts + 1
+    retrying = replace(state, attempts=attempts)
+    delay = retry_delay(state.list_id, attempts, policy)
+    deadline = training_deadline(state, policy)
+    if deadline is not None and deadline <= now:  # the event that failed may be the time-out itself: back off
+        return Decision(replace(retrying, due_at=now + timedelta(seconds=delay)))
+    return _due_in(retrying, now, delay, policy)
 
+
+def _retry_or_give_up(state: ListState, error: FaceApiError, now: datetime, policy: Policy) -> Decision | RunFailure:
+    """The same step again later, or the end of retrying."""
+    if not error.retryable:
+        return RunFailure.gave_up(error, error.message)
+    attempts = state.attempts + 1
+    if isinstance(error, AuthFailed):
+        since = state.auth_failing_since or now
+        if (now - since).total_seconds() >= policy.auth_retry_seconds:
+            return RunFailure.gave_up(error, f"{error.message} Still refused after {policy.auth_retry_seconds / 60:g} minutes: "
+                                 "check that the app's identity holds a Face role (Cognitive Services User) on the "
+                                 "Face resource, or that FACE_API_KEY is right.")
+        delay = retry_delay(state.list_id, min(attempts, 5), policy)
+        return _due_in(replace(state, attempts=attempts, auth_failing_since=since), now, delay, policy)
+    if isinstance(error, Throttled) and error.retry_after_seconds is not None:
+        # The service said when; waiting for it does not count as a failed attempt. Its word is capped: a
+        # `Retry-After: 86400` from a misconfigured gateway must not park the list for a day.
+        wait = min(max(error.retry_after_seconds, 0.0), policy.max_retry_wait_seconds)
+        return _due_in(state, now, wait, policy)
+    if isinstance(error, MalformedAnswer):
+        malformed = state.malformed_answers + 1
+        if malformed > policy.max_malformed_attempts:
+            return RunFailure.gave_up(error, f"Gave up after {malformed} answers outside the contract: {error.message}")
+        retrying = replace(state, attempts=attempts, malformed_answers=malformed)
+    elif attempts > policy.max_transient_attempts:
+        return RunFailure.gave_up(error, f"Gave up after {policy.max_transient_attempts} attempts: {error.message}")
+    else:
+        retrying = replace(state, attempts=attempts)
+    return _due_in(retrying, now, retry_delay(state.list_id, attempts, policy), policy)
+
+
+def _without_failures(state: ListState) -> ListState:
+    return replace(state, attempts=0, malformed_answers=0, auth_failing_since=None)
+
+
+def _failure_status(error: FaceApiError) -> str:
+    """The `status` a failure event reports for an error the core gave up on."""
+    if isinstance(error, NotFound):
+        return "notFound"
+    if isinstance(error, AuthFailed):
+        return "unauthorized"
+    if isinstance(error, Rejected):
+        return "rejected"
+    if isinstance(error, ProtocolError):
+        return "protocolError"
+    return "unavailable"
+
+
+# Timing.
 
 def first_poll_delay(state: ListState, policy: Policy) -> float:
     if state.last_duration_seconds is not None:
@@ -275,20 +456,6 @@ def next_poll_delay(state: ListState, now: datetime, policy: Policy) -> float:
     return min(policy.max_poll_interval_seconds, max(policy.min_poll_interval_seconds, interval))
 
 
-def after_event_not_sent(state: ListState, now: datetime, policy: Policy) -> Decision:
-    """The events queue refused the event of a decision taken on `state`: store `state` as it was, so that the
-    step (and its event, with the same id) is decided again after a backoff. The list is not wedged: other lists
-    go on, and a training's deadline still applies. Never given up, since giving up could only be reported by
-    an event."""
-    attempts = state.attempts + 1
-    retrying = replace(state, attempts=attempts)
-    delay = retry_delay(state.list_id, attempts, policy)
-    deadline = training_deadline(state, policy)
-    if deadline is not None and deadline <= now:  # the event that failed may be the time-out itself: back off
-        return Decision(replace(retrying, due_at=now + timedelta(seconds=delay)))
-    return replace_due(retrying, now, delay, policy)
-
-
 def retry_delay(list_id: str, attempt: int, policy: Policy) -> float:
     """Exponential backoff with jitter in [50%, 100%], derived from the list and attempt so it is deterministic
     yet spreads lists that failed together."""
@@ -297,42 +464,7 @@ def retry_delay(list_id: str, attempt: int, policy: Policy) -> float:
     return ceiling * (0.5 + digest[0] / 510)
 
 
-def _retry(state: ListState, error: FaceApiError, now: datetime, policy: Policy) -> Decision | str:
-    """A decision to try again later, or (giving up) the message the failure event should carry."""
-    if not error.retryable:
-        return error.message
-    attempts = state.attempts + 1
-    if isinstance(error, AuthFailed):
-        since = state.auth_failing_since or now
-        if (now - since).total_seconds() >= policy.auth_retry_seconds:
-            return (f"{error.message} Still refused after {policy.auth_retry_seconds / 60:g} minutes: check that "
-                    "the app's identity holds a Face role (Cognitive Services User) on the Face resource, or that "
-                    "FACE_API_KEY is right.")
-        delay = retry_delay(state.list_id, min(attempts, 5), policy)
-        return replace_due(replace(state, attempts=attempts, auth_failing_since=since), now, delay, policy)
-    if isinstance(error, Throttled) and error.retry_after_seconds is not None:
-        # The service said when; waiting for it does not count as a failed attempt. Its word is capped: a
-        # `Retry-After: 86400` from a misconfigured gateway must not park the list for a day.
-        wait = min(max(error.retry_after_seconds, 0.0), policy.max_retry_wait_seconds)
-        return replace_due(state, now, wait, policy)
-    if isinstance(error, MalformedAnswer):
-        malformed = state.malformed_answers + 1
-        if malformed > policy.max_malformed_attempts:
-            return f"Gave up after {malformed} answers outside the contract: {error.message}"
-        retrying = replace(state, attempts=attempts, malformed_answers=malformed)
-    elif attempts > policy.max_transient_attempts:
-        return f"Gave up after {policy.max_transient_attempts} attempts: {error.message}"
-    else:
-        retrying = replace(state, attempts=attempts)
-    return replace_due(retrying, now, retry_delay(state.list_id, attempts, policy), policy)
-
-
-def _without_failures(state: ListState) -> ListState:
-    """The step went through (or a new one begins): the counts of failures in a row start again."""
-    return replace(state, attempts=0, malformed_answers=0, auth_failing_since=None)
-
-
-def replace_due(state: ListState, now: datetime, delay_seconds: float, policy: Policy) -> Decision:
+def _due_in(state: ListState, now: datetime, delay_seconds: float, policy: Policy) -> Decision:
     """Due after `delay_seconds`, but never past the training's deadline, so that a list is looked at when its
     training must be given up, whatever the wait was."""
     due_at = now + timedelta(seconds=delay_seconds)
@@ -340,44 +472,3 @@ def replace_due(state: ListState, now: datetime, delay_seconds: float, policy: P
     if deadline is not None and due_at > deadline:
         due_at = max(now, deadline)
     return Decision(replace(state, due_at=due_at))
-
-
-def failure_status(error: FaceApiError) -> str:
-    """The `status` a failure event reports for an error the core gave up on."""
-    if isinstance(error, NotFound):
-        return "notFound"
-    if isinstance(error, AuthFailed):
-        return "unauthorized"
-    if isinstance(error, Rejected):
-        return "rejected"
-    if isinstance(error, ProtocolError):
-        return "protocolError"
-    return "unavailable"
-
-
-def _finish(state: ListState, event_type: EventType, status: str, waiting: tuple[PendingRequest, ...],
-            now: datetime, policy: Policy, error_code: str | None = None,
-            error_message: str | None = None, face_finished_at: datetime | None = None) -> Decision:
-    run = state.run
-    # Face's own finish time if it is plausible (clocks differ): between our submission and our observation. It is
-    # what the event reports, so an event repeated after a crash, decided again later, says the same thing.
-    finished = face_finished_at if face_finished_at and run.submitted_at <= face_finished_at <= now else now
-    commands: list[Command] = []
-    if not run.adopted:
-        outcome = TrainingOutcome(run.run_id, state.list_id, policy.api_version, run.operation_location, status,
-                                  run.request_ids, run.submitted_at, finished, error_code, error_message)
-        commands += [Emit(terminal_event(event_type, outcome)), AnswerRequests(run.request_ids)]
-    duration = None
-    if event_type is EventType.SUCCEEDED:
-        duration = (finished - run.submitted_at).total_seconds()
-    covered = set(run.request_ids)
-    follow_up = tuple(r for r in waiting if r.request_id not in covered)
-    after = replace(_without_failures(state), run=None,
-                    last_duration_seconds=duration if duration is not None else state.last_duration_seconds)
-    if follow_up:
-        return Decision(replace(after, phase=Phase.WAITING, due_at=max(now, settled_at(follow_up))), tuple(commands))
-    return Decision(replace(after, phase=Phase.IDLE, due_at=None), tuple(commands))
-
-
-def _unknown_status(status: str) -> FaceApiError:
-    return MalformedAnswer(f"The training status {status!r} is none of notStarted, running, succeeded, failed.")

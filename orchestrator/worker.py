@@ -21,7 +21,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, assert_never
 
 from . import machine
 from .bounds import bounded_id
@@ -30,7 +30,7 @@ from .events import Rejection, rejection_event
 from .face_errors import FaceApiError
 from .intake import RequestRejected, parse_message
 from .iso_time import to_iso
-from .machine import Decision, Emit, AnswerRequests, ListState, Phase, Policy, PollTraining, SubmitTraining
+from .machine import AnswerRequests, Emit, ListState, Phase, Policy, PollTraining, SubmitTraining
 from .ports import EventSink, FaceApi, Store
 from .records import RequestRecord
 from .store import ConcurrencyConflict
@@ -104,25 +104,17 @@ class Orchestrator:
                 return
 
     def _step(self, list_id: str) -> bool:
-        """One decision and its effects; True if the list is due again right away."""
+        """One step, claimed, decided and stored; True if the list is due again right away."""
         state, etag = self.store.load(list_id)
         now = self.clock()
         if not machine.is_due(state, now):
             self._index(state, etag, stored_here=False)
             return False
-        claimed = machine.claim(state, now, self.policy)
         try:
-            etag = self.store.save(claimed, etag)
+            etag = self.store.save(machine.claim(state, now, self.policy), etag)
         except ConcurrencyConflict:
             return False  # another instance has it
-        waiting = self._waiting(list_id)
-        decision = machine.next_step(state, waiting, now, self.policy)
-        decision = self._carry_out(decision, waiting)
-        try:
-            self._execute(list_id, decision)
-        except EventNotSent as error:
-            log.error("list %s: %s; the step is decided again after a backoff", list_id, error)
-            decision = machine.after_event_not_sent(state, self.clock(), self.policy)
+        decision = self._decide_and_carry_out(state, now)
         try:
             etag = self.store.save(decision.state, etag)
         except ConcurrencyConflict:
@@ -130,12 +122,26 @@ class Orchestrator:
             return False
         self._index(decision.state, etag, stored_here=True)
         after = decision.state
-        if after.phase is Phase.IDLE:
-            # A request recorded while this step ran found the list busy and left it to us.
+        if decision.looks_for_late_requests:
             late = self._waiting(list_id)
             if late:
-                after = self._update(list_id, lambda current: machine.on_request(current, machine.settled_at(late)))
-        return after.due_at is not None and after.due_at <= self.clock()
+                after = self._update(list_id, lambda current: machine.on_late_requests(current, late))
+        return machine.is_due(after, self.clock())
+
+    def _decide_and_carry_out(self, state: ListState, now: datetime) -> machine.Decision:
+        """The core's decision on the step, once the Face call it names is answered and its effects are done."""
+        list_id = state.list_id
+        waiting = self._waiting(list_id)
+        decision = machine.next_step(state, waiting, now, self.policy)
+        if decision.call is not None:
+            answer = self._call_face(list_id, decision.call)
+            decision = machine.on_answer(state, answer, waiting, self.clock(), self.policy)
+        try:
+            self._send_events_and_answer_requests(list_id, decision.effects)
+        except EventNotSent as error:
+            log.error("list %s: %s; the step is decided again after a backoff", list_id, error)
+            decision = machine.on_answer(state, machine.EventsRefused(), waiting, self.clock(), self.policy)
+        return decision
 
     def _wake(self, list_id: str, not_before: datetime) -> None:
         """Make an idle list wait for its requests, and submit at once if nothing is left to wait for."""
@@ -146,38 +152,42 @@ class Orchestrator:
     def _waiting(self, list_id: str) -> tuple[machine.PendingRequest, ...]:
         return tuple(r.pending(self.default_settle_seconds) for r in self.store.waiting_requests(list_id))
 
-    def _carry_out(self, decision: Decision, waiting: tuple[machine.PendingRequest, ...]) -> Decision:
-        """Turn the Face command of a decision into the decision on its outcome."""
-        state = decision.state
-        for command in decision.commands:
-            now = self.clock()
-            if isinstance(command, SubmitTraining):
-                try:
-                    location = self.face.train(state.list_id)
-                except FaceApiError as error:
-                    log.warning("train %s: %s", state.list_id, error)
-                    return machine.after_submit_error(state, error, command.request_ids,
-                                                      self.face.training_url(state.list_id), now, self.policy)
-                log.info("train %s accepted: %d request(s), polling %s", state.list_id, len(command.request_ids),
-                         location)
-                return machine.after_submit(state, command.request_ids, location, now, self.policy)
-            if isinstance(command, PollTraining):
-                try:
-                    status = self.face.training_status(command.operation_location)
-                except FaceApiError as error:
-                    log.warning("status of %s: %s", state.list_id, error)
-                    return machine.after_poll_error(state, error, waiting, now, self.policy)
-                return machine.after_poll(state, status.status, status.message, waiting, now, self.policy,
-                                          face_finished_at=status.last_action_at)
-        return decision
+    def _call_face(self, list_id: str, call: machine.FaceCall) -> machine.SubmitAnswer | machine.PollAnswer:
+        match call:
+            case SubmitTraining():
+                return self._submit(list_id, call)
+            case PollTraining():
+                return self._poll(list_id, call)
+            case _:
+                assert_never(call)
 
-    def _execute(self, list_id: str, decision: Decision) -> None:
-        for command in decision.commands:
-            if isinstance(command, Emit):
-                self.events.publish(command.event)
-                log.info("event %s %s", command.event.event_type, command.event.event_id)
-            elif isinstance(command, AnswerRequests):
-                self.store.answer_requests(list_id, command.request_ids, self.clock())
+    def _submit(self, list_id: str, submit: SubmitTraining) -> machine.SubmitAnswer:
+        try:
+            location = self.face.train(list_id)
+        except FaceApiError as error:
+            log.warning("train %s: %s", list_id, error)
+            return machine.SubmitFailed(submit, error, self.face.training_url(list_id))
+        log.info("train %s accepted: %d request(s), polling %s", list_id, len(submit.request_ids), location)
+        return machine.Submitted(submit, location)
+
+    def _poll(self, list_id: str, poll: PollTraining) -> machine.PollAnswer:
+        try:
+            status = self.face.training_status(poll.operation_location)
+        except FaceApiError as error:
+            log.warning("status of %s: %s", list_id, error)
+            return machine.PollFailed(error)
+        return machine.Polled(status.status, status.message, status.last_action_at)
+
+    def _send_events_and_answer_requests(self, list_id: str, effects: tuple[machine.Effect, ...]) -> None:
+        for effect in effects:
+            match effect:
+                case Emit(event):
+                    self.events.publish(event)
+                    log.info("event %s %s", event.event_type, event.event_id)
+                case AnswerRequests(request_ids):
+                    self.store.answer_requests(list_id, request_ids, self.clock())
+                case _:
+                    assert_never(effect)
 
     def _update(self, list_id: str, change: Callable[[ListState], ListState]) -> ListState:
         """Apply a change (a wake) with optimistic concurrency, retrying on conflict; skip the write if nothing

@@ -10,9 +10,9 @@ import pytest
 from orchestrator.events import EventType
 from orchestrator.face_errors import (AuthFailed, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
                                       TrainingConflict, Transient)
-from orchestrator.machine import (Emit, AnswerRequests, ListState, PendingRequest, Phase, Policy, PollTraining,
-                                  SubmitTraining, after_event_not_sent, after_poll, after_poll_error, after_submit,
-                                  after_submit_error, next_step, on_request, retry_delay)
+from orchestrator.machine import (AnswerRequests, Decision, Emit, EventsRefused, ListState, PendingRequest, Phase,
+                                  Policy, PollFailed, Polled, PollTraining, SubmitFailed, Submitted, SubmitTraining,
+                                  claim, next_step, on_answer, on_late_requests, on_request, retry_delay)
 
 T0 = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
 POLICY = Policy(api_version="v1.2", max_training_seconds=3600, auth_retry_seconds=600)
@@ -38,11 +38,38 @@ def requested(not_before: float = 0) -> ListState:
 
 def training(submitted: float = 0, requests=("r1",), last_duration=None) -> ListState:
     state = replace(requested(submitted), last_duration_seconds=last_duration)
-    return after_submit(state, requests, LOCATION, at(submitted), POLICY).state
+    return on_submitted(state, requests, LOCATION, at(submitted), POLICY).state
 
 
 def events(decision) -> list:
-    return [c.event for c in decision.commands if isinstance(c, Emit)]
+    return [effect.event for effect in decision.effects if isinstance(effect, Emit)]
+
+
+# The shell's answers, as it gives them to the core.
+
+def on_submitted(state: ListState, request_ids, location: str, now: datetime, policy: Policy) -> Decision:
+    return on_answer(state, Submitted(SubmitTraining(request_ids), location), (), now, policy)
+
+
+def on_submit_failed(state: ListState, error, request_ids, location: str, now: datetime, policy: Policy) -> Decision:
+    return on_answer(state, SubmitFailed(SubmitTraining(request_ids), error, location), (), now, policy)
+
+
+def on_polled(state: ListState, status: str, message, waiting_requests, now: datetime, policy: Policy,
+           face_finished_at: datetime | None = None) -> Decision:
+    return on_answer(state, Polled(status, message, face_finished_at), waiting_requests, now, policy)
+
+
+def on_poll_failed(state: ListState, error, waiting_requests, now: datetime, policy: Policy) -> Decision:
+    return on_answer(state, PollFailed(error), waiting_requests, now, policy)
+
+
+def on_events_refused(state: ListState, now: datetime, policy: Policy) -> Decision:
+    return on_answer(state, EventsRefused(), (), now, policy)
+
+
+def nothing(decision: Decision) -> bool:
+    return decision.call is None and decision.effects == ()
 
 
 def test_a_request_wakes_an_idle_list_for_its_settle_window() -> None:
@@ -56,18 +83,18 @@ def test_a_busy_list_is_not_written_by_a_request() -> None:
 
 
 def test_submit_when_due_with_every_waiting_request() -> None:
-    assert next_step(requested(), waiting("r1", "r2"), at(0), POLICY).commands == (SubmitTraining(("r1", "r2")),)
-    assert next_step(requested(30), waiting("r1", not_before=30), at(29), POLICY).commands == ()
+    assert next_step(requested(), waiting("r1", "r2"), at(0), POLICY).call == SubmitTraining(("r1", "r2"))
+    assert nothing(next_step(requested(30), waiting("r1", not_before=30), at(29), POLICY))
 
 
 def test_a_request_that_arrived_since_restarts_the_settle_window() -> None:
     decision = next_step(requested(30), waiting("r1", not_before=30) + waiting("r2", not_before=50), at(30), POLICY)
-    assert decision.commands == () and decision.state.due_at == at(50)
+    assert nothing(decision) and decision.state.due_at == at(50)
 
 
 def test_a_due_list_without_waiting_requests_goes_idle() -> None:
     decision = next_step(requested(), (), at(1), POLICY)
-    assert decision.state.phase is Phase.IDLE and decision.commands == ()
+    assert decision.state.phase is Phase.IDLE and nothing(decision)
 
 
 def test_an_accepted_training_is_polled_later_never_waited_for() -> None:
@@ -75,7 +102,7 @@ def test_an_accepted_training_is_polled_later_never_waited_for() -> None:
     assert state.phase is Phase.TRAINING
     assert state.run.request_ids == ("r1", "r2") and state.run.run_id == "celebs/run-1"
     assert state.due_at == at(POLICY.first_poll_seconds)
-    assert next_step(state, (), at(POLICY.first_poll_seconds), POLICY).commands == (PollTraining(LOCATION),)
+    assert next_step(state, (), at(POLICY.first_poll_seconds), POLICY).call == PollTraining(LOCATION)
 
 
 @pytest.mark.parametrize("status", ["notStarted", "nonstarted", "notstarted", "running", "RUNNING"])
@@ -84,7 +111,7 @@ def test_every_running_spelling_keeps_polling_with_growing_waits(status: str) ->
     waits = []
     now = 2.0
     for _ in range(4):
-        state = after_poll(state, status, None, (), at(now), POLICY).state
+        state = on_polled(state, status, None, (), at(now), POLICY).state
         waits.append((state.due_at - at(now)).total_seconds())
         now = (state.due_at - T0).total_seconds()
     assert waits == sorted(waits) and waits[-1] > waits[0]
@@ -92,32 +119,32 @@ def test_every_running_spelling_keeps_polling_with_growing_waits(status: str) ->
 
 
 def test_success_emits_one_event_naming_every_request_then_forgets_them() -> None:
-    decision = after_poll(training(requests=("r1", "r2")), "Succeeded", None, waiting("r1", "r2"), at(7), POLICY)
+    decision = on_polled(training(requests=("r1", "r2")), "Succeeded", None, waiting("r1", "r2"), at(7), POLICY)
     (event,) = events(decision)
     assert event.event_type is EventType.SUCCEEDED
     assert event.event_id == "celebs/run-1/outcome"
     data = event.to_cloud_event()["data"]
     assert data["requestIds"] == ["r1", "r2"] and data["durationSeconds"] == 7 and data["status"] == "succeeded"
-    assert AnswerRequests(("r1", "r2")) in decision.commands
+    assert AnswerRequests(("r1", "r2")) in decision.effects
     assert decision.state.phase is Phase.IDLE and decision.state.last_duration_seconds == 7
 
 
 def test_requests_that_arrived_during_the_training_get_exactly_one_follow_up() -> None:
-    decision = after_poll(training(requests=("r1",)), "succeeded", None,
+    decision = on_polled(training(requests=("r1",)), "succeeded", None,
                           waiting("r1") + waiting("r2", "r3", not_before=4), at(9), POLICY)
     assert decision.state.phase is Phase.WAITING and decision.state.due_at == at(9)
     follow_up = next_step(decision.state, waiting("r2", "r3", not_before=4), at(9), POLICY)
-    assert follow_up.commands == (SubmitTraining(("r2", "r3")),)
-    assert after_submit(follow_up.state, ("r2", "r3"), LOCATION, at(9), POLICY).state.run.run_id == "celebs/run-2"
+    assert follow_up.call == SubmitTraining(("r2", "r3"))
+    assert on_submitted(follow_up.state, ("r2", "r3"), LOCATION, at(9), POLICY).state.run.run_id == "celebs/run-2"
 
 
 def test_a_follow_up_honours_the_settle_window_of_its_requests() -> None:
-    decision = after_poll(training(), "succeeded", None, waiting("r1") + waiting("r9", not_before=63), at(9), POLICY)
+    decision = on_polled(training(), "succeeded", None, waiting("r1") + waiting("r9", not_before=63), at(9), POLICY)
     assert decision.state.due_at == at(63)
 
 
 def test_a_failed_training_reports_the_face_message() -> None:
-    decision = after_poll(training(), "failed", "There is no persisted face.", waiting("r1"), at(5), POLICY)
+    decision = on_polled(training(), "failed", "There is no persisted face.", waiting("r1"), at(5), POLICY)
     (event,) = events(decision)
     data = event.to_cloud_event()["data"]
     assert event.event_type is EventType.FAILED
@@ -127,7 +154,7 @@ def test_a_failed_training_reports_the_face_message() -> None:
 def test_the_next_training_of_a_list_is_first_polled_at_its_last_duration() -> None:
     state = training(last_duration=600)
     assert state.due_at == at(600 * (1 + POLICY.known_duration_margin))
-    still_running = after_poll(state, "running", None, (), state.due_at, POLICY).state
+    still_running = on_polled(state, "running", None, (), state.due_at, POLICY).state
     assert (still_running.due_at - state.due_at).total_seconds() == 60  # a tenth of the known duration
 
 
@@ -136,27 +163,27 @@ def test_a_training_running_past_the_limit_times_out_and_stops_polling() -> None
     decision = next_step(state, waiting("r1"), at(3601), POLICY)
     (event,) = events(decision)
     assert event.event_type is EventType.TIMED_OUT
-    assert not any(isinstance(c, PollTraining) for c in decision.commands)
+    assert not any(isinstance(c, PollTraining) for c in decision.effects)
     assert decision.state.phase is Phase.IDLE
 
 
 def test_throttling_waits_exactly_retry_after_without_counting_an_attempt() -> None:
     state = requested()
-    decision = after_submit_error(state, Throttled("429", status=429, retry_after_seconds=17), ("r1",), LOCATION,
+    decision = on_submit_failed(state, Throttled("429", status=429, retry_after_seconds=17), ("r1",), LOCATION,
                                   at(0), POLICY)
-    assert decision.state.due_at == at(17) and decision.state.attempts == 0 and decision.commands == ()
+    assert decision.state.due_at == at(17) and decision.state.attempts == 0 and nothing(decision)
 
 
 def test_transient_errors_back_off_exponentially_with_jitter_then_give_up() -> None:
     state = requested()
     delays, now = [], 0.0
     for _ in range(POLICY.max_transient_attempts):
-        decision = after_submit_error(state, Transient("503", status=503), ("r1",), LOCATION, at(now), POLICY)
+        decision = on_submit_failed(state, Transient("503", status=503), ("r1",), LOCATION, at(now), POLICY)
         state = decision.state
         delays.append((state.due_at - at(now)).total_seconds())
         now = (state.due_at - T0).total_seconds()
     assert all(0.5 * min(120, 2 * 2 ** n) <= d <= min(120, 2 * 2 ** n) for n, d in enumerate(delays, start=1))
-    final = after_submit_error(state, Transient("503", status=503), ("r1",), LOCATION, at(now), POLICY)
+    final = on_submit_failed(state, Transient("503", status=503), ("r1",), LOCATION, at(now), POLICY)
     (event,) = events(final)
     assert event.to_cloud_event()["data"]["errorMessage"].startswith("Gave up after 8 attempts")
     assert final.state.phase is Phase.IDLE
@@ -169,10 +196,10 @@ def test_jitter_is_deterministic_per_list_and_differs_between_lists() -> None:
 
 def test_auth_failures_are_retried_for_the_window_then_reported() -> None:
     state = requested()
-    state = after_submit_error(state, AuthFailed("403", status=403), ("r1",), LOCATION, at(0), POLICY).state
-    state = after_submit_error(state, AuthFailed("403", status=403), ("r1",), LOCATION, at(300), POLICY).state
+    state = on_submit_failed(state, AuthFailed("403", status=403), ("r1",), LOCATION, at(0), POLICY).state
+    state = on_submit_failed(state, AuthFailed("403", status=403), ("r1",), LOCATION, at(300), POLICY).state
     assert state.phase is Phase.WAITING and state.auth_failing_since == at(0)
-    final = after_submit_error(state, AuthFailed("Forbidden.", status=403, code="PermissionDenied"), ("r1",),
+    final = on_submit_failed(state, AuthFailed("Forbidden.", status=403, code="PermissionDenied"), ("r1",),
                                LOCATION, at(600), POLICY)
     data = events(final)[0].to_cloud_event()["data"]
     assert data["status"] == "unauthorized" and "Cognitive Services User" in data["errorMessage"]
@@ -184,26 +211,26 @@ def test_auth_failures_are_retried_for_the_window_then_reported() -> None:
     (ProtocolError("an operation-Location on another host"), "protocolError"),
 ])
 def test_errors_that_retrying_cannot_fix_end_in_a_failure_event(error, status: str) -> None:
-    decision = after_submit_error(requested(), error, ("r1", "r2"), LOCATION, at(1), POLICY)
+    decision = on_submit_failed(requested(), error, ("r1", "r2"), LOCATION, at(1), POLICY)
     (event,) = events(decision)
     data = event.to_cloud_event()["data"]
     assert (data["status"], data["requestIds"]) == (status, ["r1", "r2"])
-    assert AnswerRequests(("r1", "r2")) in decision.commands
+    assert AnswerRequests(("r1", "r2")) in decision.effects
     assert decision.state.phase is Phase.IDLE
 
 
 def test_a_training_started_elsewhere_is_adopted_and_our_requests_wait_for_the_next_one() -> None:
-    decision = after_submit_error(requested(), TrainingConflict("busy", status=409), ("r1",),
+    decision = on_submit_failed(requested(), TrainingConflict("busy", status=409), ("r1",),
                                   LOCATION, at(0), POLICY)
     assert decision.state.phase is Phase.TRAINING and decision.state.run.adopted
-    assert decision.commands == ()
-    done = after_poll(decision.state, "succeeded", None, waiting("r1"), at(5), POLICY)
+    assert nothing(decision)
+    done = on_polled(decision.state, "succeeded", None, waiting("r1"), at(5), POLICY)
     assert events(done) == []  # not our run: no event for it
-    assert next_step(done.state, waiting("r1"), at(5), POLICY).commands == (SubmitTraining(("r1",)),)
+    assert next_step(done.state, waiting("r1"), at(5), POLICY).call == SubmitTraining(("r1",))
 
 
 def test_a_list_deleted_during_training_ends_the_run_with_not_found() -> None:
-    decision = after_poll_error(training(), NotFound("gone", status=404, code="LargeFaceListNotFound"),
+    decision = on_poll_failed(training(), NotFound("gone", status=404, code="LargeFaceListNotFound"),
                                 waiting("r1"), at(4), POLICY)
     data = events(decision)[0].to_cloud_event()["data"]
     assert (data["status"], data["errorCode"]) == ("notFound", "LargeFaceListNotFound")
@@ -212,39 +239,39 @@ def test_a_list_deleted_during_training_ends_the_run_with_not_found() -> None:
 def test_an_unknown_status_is_retried_as_a_protocol_error_then_reported() -> None:
     state, now = training(), 2.0
     for attempt in range(1, POLICY.max_malformed_attempts + 1):
-        decision = after_poll(state, "exploded", None, (), at(now), POLICY)
+        decision = on_polled(state, "exploded", None, (), at(now), POLICY)
         assert events(decision) == [] and decision.state.attempts == attempt
         assert decision.state.due_at > at(now)  # a backoff, not at once
         state, now = decision.state, (decision.state.due_at - T0).total_seconds()
-    decision = after_poll(state, "exploded", None, (), at(now), POLICY)
+    decision = on_polled(state, "exploded", None, (), at(now), POLICY)
     data = events(decision)[0].to_cloud_event()["data"]
     assert data["status"] == "protocolError" and "exploded" in data["errorMessage"]
     assert decision.state.phase is Phase.IDLE
 
 
 def test_a_malformed_answer_between_good_ones_costs_nothing_but_a_retry() -> None:
-    retried = after_poll_error(training(), MalformedAnswer("an HTML page"), (), at(2), POLICY)
+    retried = on_poll_failed(training(), MalformedAnswer("an HTML page"), (), at(2), POLICY)
     assert events(retried) == []
-    done = after_poll(retried.state, "succeeded", None, (), at(5), POLICY)
+    done = on_polled(retried.state, "succeeded", None, (), at(5), POLICY)
     assert events(done)[0].event_type is EventType.SUCCEEDED
 
 
 def test_junk_after_other_failures_still_gets_its_own_retries() -> None:
     state = training()
     for error in (Transient("503"), Transient("503"), Transient("503"), MalformedAnswer("page"), MalformedAnswer("page")):
-        decision = after_poll_error(state, error, (), at(2), POLICY)
+        decision = on_poll_failed(state, error, (), at(2), POLICY)
         assert events(decision) == []
         state = decision.state
     assert (state.attempts, state.malformed_answers) == (5, 2)
-    (event,) = events(after_poll_error(state, MalformedAnswer("page"), (), at(2), POLICY))
+    (event,) = events(on_poll_failed(state, MalformedAnswer("page"), (), at(2), POLICY))
     assert event.to_cloud_event()["data"]["errorMessage"].startswith("Gave up after 3 answers outside the contract")
 
 
 @pytest.mark.parametrize("retry_after", [POLICY.max_retry_wait_seconds + 1, 86400.0, 1e12])
 def test_retry_after_is_capped_at_the_longest_wait(retry_after: float) -> None:
     throttled = Throttled("slow down", status=429, retry_after_seconds=retry_after)
-    for decision in (after_submit_error(requested(), throttled, ("r1",), LOCATION, at(0), POLICY),
-                     after_poll_error(training(), throttled, (), at(0), POLICY)):
+    for decision in (on_submit_failed(requested(), throttled, ("r1",), LOCATION, at(0), POLICY),
+                     on_poll_failed(training(), throttled, (), at(0), POLICY)):
         assert decision.state.due_at == at(POLICY.max_retry_wait_seconds)
 
 
@@ -258,7 +285,7 @@ def test_no_wait_runs_past_the_training_deadline() -> None:
     and the deadline was only checked when the list came due."""
     policy = replace(POLICY, max_training_seconds=60, max_retry_wait_seconds=3600)
     throttled = Throttled("slow down", status=429, retry_after_seconds=3600)
-    parked = after_poll_error(training(), throttled, (), at(50), policy)
+    parked = on_poll_failed(training(), throttled, (), at(50), policy)
     assert parked.state.due_at == at(60)
     timed_out = next_step(parked.state, (), at(60.5), policy)
     assert [e.event_type for e in events(timed_out)] == [EventType.TIMED_OUT]
@@ -266,40 +293,38 @@ def test_no_wait_runs_past_the_training_deadline() -> None:
 
 def test_an_event_the_queue_refused_is_decided_again_after_a_backoff() -> None:
     state = replace(training(), due_at=at(5))
-    retried = after_event_not_sent(state, at(5), POLICY).state
+    retried = on_events_refused(state, at(5), POLICY).state
     assert retried.phase is Phase.TRAINING and retried.run == state.run and retried.attempts == 1
     assert at(5) < retried.due_at <= at(5 + POLICY.max_retry_wait_seconds)
-    assert next_step(retried, (), retried.due_at, POLICY).commands == (PollTraining(LOCATION),)
+    assert next_step(retried, (), retried.due_at, POLICY).call == PollTraining(LOCATION)
 
 
 def test_an_event_refused_after_the_deadline_still_backs_off() -> None:
     late = replace(training(), attempts=6, due_at=at(POLICY.max_training_seconds + 10))
-    retried = after_event_not_sent(late, at(POLICY.max_training_seconds + 10), POLICY).state
+    retried = on_events_refused(late, at(POLICY.max_training_seconds + 10), POLICY).state
     assert retried.due_at > at(POLICY.max_training_seconds + 10)
     assert [e.event_type for e in events(next_step(retried, (), retried.due_at, POLICY))] == [EventType.TIMED_OUT]
 
 
 def test_a_claim_holds_the_list_for_the_claim_time() -> None:
-    from orchestrator.machine import claim
-
     assert claim(requested(), at(0), POLICY).due_at == at(POLICY.claim_seconds)
-    assert next_step(claim(requested(), at(0), POLICY), waiting("r1"), at(1), POLICY).commands == ()
+    assert nothing(next_step(claim(requested(), at(0), POLICY), waiting("r1"), at(1), POLICY))
 
 
 def test_a_run_covers_only_as_many_requests_as_one_event_can_name() -> None:
     pending = tuple(f"request-{n:05d}-{'x' * 20}" for n in range(3000))
-    (submit,) = next_step(requested(), waiting(*pending), at(0), POLICY).commands
+    submit = next_step(requested(), waiting(*pending), at(0), POLICY).call
     size = sum(len(r) + 3 for r in submit.request_ids)
     assert submit.request_ids == pending[:len(submit.request_ids)]
     assert size <= POLICY.max_request_id_bytes_per_run < size + len(pending[len(submit.request_ids)]) + 3
 
 
 def test_the_remembered_duration_is_face_s_own_finish_time_when_plausible() -> None:
-    face_says = after_poll(training(), "succeeded", None, (), at(85), POLICY, face_finished_at=at(60))
+    face_says = on_polled(training(), "succeeded", None, (), at(85), POLICY, face_finished_at=at(60))
     assert face_says.state.last_duration_seconds == 60
-    implausible = after_poll(training(), "succeeded", None, (), at(85), POLICY, face_finished_at=at(90))
+    implausible = on_polled(training(), "succeeded", None, (), at(85), POLICY, face_finished_at=at(90))
     assert implausible.state.last_duration_seconds == 85
-    before_submit = after_poll(training(submitted=10), "succeeded", None, (), at(85), POLICY,
+    before_submit = on_polled(training(submitted=10), "succeeded", None, (), at(85), POLICY,
                                face_finished_at=at(5))
     assert before_submit.state.last_duration_seconds == 75
 
@@ -307,9 +332,64 @@ def test_the_remembered_duration_is_face_s_own_finish_time_when_plausible() -> N
 def test_the_event_reports_faces_finish_time_so_a_repeat_after_a_crash_is_identical() -> None:
     """Found by the chaos harness: an event sent, then lost with its state by a crash, was decided again a minute
     later with a later finishedAt: the same id with other contents."""
-    first = after_poll(training(), "succeeded", None, (), at(85), POLICY, face_finished_at=at(60))
-    again = after_poll(training(), "succeeded", None, (), at(150), POLICY, face_finished_at=at(60))
-    (event_1,) = [c.event for c in first.commands if isinstance(c, Emit)]
-    (event_2,) = [c.event for c in again.commands if isinstance(c, Emit)]
+    first = on_polled(training(), "succeeded", None, (), at(85), POLICY, face_finished_at=at(60))
+    again = on_polled(training(), "succeeded", None, (), at(150), POLICY, face_finished_at=at(60))
+    (event_1,) = events(first)
+    (event_2,) = events(again)
     assert event_1.to_message() == event_2.to_message()
     assert event_1.to_cloud_event()["data"]["finishedAt"] == at(60).isoformat().replace("+00:00", "Z")
+
+
+def test_a_step_that_leaves_the_list_idle_looks_for_requests_that_arrived_meanwhile() -> None:
+    finished = on_polled(training(), "succeeded", None, waiting("r1"), at(7), POLICY)
+    assert finished.state.phase is Phase.IDLE and finished.looks_for_late_requests
+    still_busy = on_polled(training(), "running", None, (), at(2), POLICY)
+    assert not still_busy.looks_for_late_requests
+    woken = on_late_requests(finished.state, waiting("r7", not_before=20) + waiting("r8", not_before=25))
+    assert (woken.phase, woken.due_at) == (Phase.WAITING, at(25))
+    assert on_late_requests(finished.state, ()) == finished.state
+    assert on_late_requests(training(), waiting("r7")) == training()  # a busy list meets them when it next decides
+
+
+def test_every_answer_the_shell_can_give_is_decided() -> None:
+    """The conversation is complete: each answer to each call gets a decision, never an exception."""
+    answers = [Submitted(SubmitTraining(("r1",)), LOCATION),
+               SubmitFailed(SubmitTraining(("r1",)), Transient("503"), LOCATION),
+               SubmitFailed(SubmitTraining(("r1",)), TrainingConflict("busy"), LOCATION),
+               SubmitFailed(SubmitTraining(("r1",)), NotFound("gone"), LOCATION)]
+    for answer in answers:
+        assert isinstance(on_answer(requested(), answer, waiting("r1"), at(1), POLICY), Decision)
+    for answer in [Polled("running"), Polled("succeeded"), Polled("failed", "no faces"), Polled("exploded"),
+                   PollFailed(Transient("503")), PollFailed(TrainingConflict("busy")), EventsRefused()]:
+        assert isinstance(on_answer(training(), answer, waiting("r1"), at(3), POLICY), Decision)
+
+
+def test_a_conflict_answering_a_poll_is_not_an_adoption_but_a_failure() -> None:
+    decision = on_poll_failed(training(), TrainingConflict("busy", status=409, code="LargeFaceListTrainingNotFinished"),
+                              waiting("r1"), at(3), POLICY)
+    (event,) = events(decision)
+    assert event.to_cloud_event()["data"]["status"] == "unavailable" and decision.state.run is None
+
+
+def test_every_run_takes_the_next_number_whether_submitted_adopted_or_refused() -> None:
+    refused = on_submit_failed(requested(), NotFound("gone"), ("r1",), LOCATION, at(0), POLICY)
+    assert events(refused)[0].to_cloud_event()["data"]["runId"] == "celebs/run-1"
+    adopted = on_submit_failed(on_request(refused.state, at(1)), TrainingConflict("busy"), ("r2",), LOCATION, at(1),
+                               POLICY)
+    assert adopted.state.run.run_id == "celebs/run-2"
+    after = on_polled(adopted.state, "succeeded", None, waiting("r2"), at(4), POLICY)
+    assert on_submitted(after.state, ("r2",), LOCATION, at(5), POLICY).state.run.run_id == "celebs/run-3"
+
+
+def test_failures_are_counted_afresh_once_a_step_goes_through_or_is_given_up() -> None:
+    retried = on_poll_failed(training(), Transient("503"), (), at(2), POLICY)
+    assert retried.state.attempts == 1
+    assert on_polled(retried.state, "running", None, (), at(5), POLICY).state.attempts == 0
+    state, now = requested(), 0.0
+    while state.phase is Phase.WAITING:
+        state = on_submit_failed(state, AuthFailed("403", status=403), ("r1",), LOCATION, at(now), POLICY).state
+        now += 120
+    assert (state.phase, state.attempts, state.auth_failing_since) == (Phase.IDLE, 0, None)
+    again = on_submit_failed(on_request(state, at(now)), AuthFailed("403", status=403), ("r2",), LOCATION, at(now),
+                             POLICY)
+    assert again.state.phase is Phase.WAITING and again.state.auth_failing_since == at(now)  # a new window
