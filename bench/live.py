@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,7 @@ from azure.ai.vision.face import FaceAdministrationClient
 from azure.core.credentials import AzureKeyCredential
 from azure.storage.queue import QueueClient
 
-from localdev.dev import start_app
+from localdev.dev import INVOCATIONS_FILE, start_app
 from localdev.emulator_client import EmulatorClient
 from localdev.face_emulator.model import face_count_for
 from localdev.world import LocalWorld, free_port
@@ -32,6 +31,7 @@ from orchestrator.iso_time import from_iso
 from orchestrator.machine import ListState, Phase, Run
 from orchestrator.ports import FaceApi
 from orchestrator.records import RequestRecord
+from orchestrator.store import TrainingStore
 from orchestrator.worker import Orchestrator
 
 from .virtual import NAIVE_INTERVAL_S, TICK_S
@@ -133,13 +133,13 @@ class CountingTable:
         return counted
 
 
-def orchestrator_for(world: LocalWorld, **overrides: str) -> Orchestrator:
+def orchestrator_for(world: LocalWorld, edges: runtime.Edges = runtime.Edges(face=CountingFace),
+                     **overrides: str) -> Orchestrator:
+    """The real composition root's orchestrator, its Face calls counted (`orchestrator.face` is a `CountingFace`)."""
     settings = {**world.settings(), **overrides}
     for name, value in settings.items():  # requests and the SDKs read these from the environment
         os.environ[name] = value
-    orchestrator = runtime.build(settings)
-    orchestrator.face = CountingFace(orchestrator.face)
-    return orchestrator
+    return runtime.build(settings, edges=edges)
 
 
 def tick_every_period(orchestrator: Orchestrator, done, period_s: float = TICK_S) -> None:
@@ -296,21 +296,21 @@ def intake(world: LocalWorld, state_dir: Path, messages: int, lists: int) -> dic
     requests_queue.create_queue()
     bodies = [json.dumps({"listId": names[n % lists], "requestId": f"intake-{n:05d}"}) for n in range(messages)]
     _send_all(requests_queue, bodies)
-    log = state_dir / "dev-host.log"
-    log.unlink(missing_ok=True)
+    journal = state_dir / INVOCATIONS_FILE
+    journal.unlink(missing_ok=True)
     app = start_app(world, state_dir, free_port(), TRAINING_REQUESTS_QUEUE=queue_name,
                     TRAINING_EVENTS_QUEUE=f"bench-intake-events-{suffix}", TRAININGS_TABLE=f"benchintake{suffix}")
     host = world.processes[-1]
     try:
         deadline = time.monotonic() + 300
-        while len(_invocations(log, "train_requests")) < messages:
+        while len(_invocations(journal, "train_requests")) < messages:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the dev host handled {len(_invocations(log, 'train_requests'))} of {messages}")
+                raise RuntimeError(f"the dev host handled {len(_invocations(journal, 'train_requests'))} of {messages}")
             time.sleep(0.5)
-        done = _invocations(log, "train_requests")
-        first_start = min(at - timedelta(milliseconds=entry["durationMs"]) for at, entry in done)
-        last_end = max(at for at, _ in done)
-        failed = sum(1 for _, entry in done if entry["outcome"] != "Succeeded")
+        done = _invocations(journal, "train_requests")
+        first_start = min(from_iso(entry["startedAt"]) for entry in done)
+        last_end = max(from_iso(entry["endedAt"]) for entry in done)
+        failed = sum(1 for entry in done if entry["outcome"] != "Succeeded")
         ours_per_s = messages / (last_end - first_start).total_seconds()
     finally:
         world.processes.remove(host)
@@ -335,20 +335,10 @@ def _send_all(queue: QueueClient, bodies: list[str]) -> None:
         list(pool.map(queue.send_message, bodies))
 
 
-_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) localdev\.host INFO (\{.*\})$")
-
-
-def _invocations(log: Path, function: str) -> list[tuple[datetime, dict]]:
-    """The dev host's one JSON line per invocation, with the time it was written (the invocation's end)."""
-    found = []
-    for line in log.read_text().splitlines() if log.exists() else []:
-        match = _LOG_LINE.match(line)
-        if match:
-            entry = json.loads(match[2])
-            if entry.get("function") == function:
-                at = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f")
-                found.append((at, entry))
-    return found
+def _invocations(journal: Path, function: str) -> list[dict]:
+    """The dev host's record of each invocation of `function` so far (its `--invocations` file)."""
+    lines = journal.read_text().split("\n")[:-1] if journal.exists() else []  # a line being written is not yet one
+    return [entry for entry in map(json.loads, lines) if entry["function"] == function]
 
 
 # --- the poll tick's storage cost ---------------------------------------------------------------------------
@@ -362,9 +352,14 @@ def tick_cost(world: LocalWorld, tracked: int, in_flight_counts: tuple[int, ...]
     face.create("tick-probe", face_count_for(600))  # a 10-minute training, running throughout
     requests.post(f"{face.base}/largefacelists/tick-probe/train", headers=face.key, timeout=10).raise_for_status()
     operation_location = f"{world.face_endpoint}/face/v1.2/largefacelists/tick-probe/training"
-    orchestrator = orchestrator_for(world, TRAININGS_TABLE=f"benchtick{int(time.time())}")
-    table = CountingTable(orchestrator.store._table)
-    orchestrator.store._table = table  # measurement only: count what the real store reads
+    counting: list[CountingTable] = []
+
+    def counted_store(table) -> TrainingStore:  # the real store, reading through a table that counts
+        counting.append(CountingTable(table))
+        return TrainingStore(counting[-1])
+    orchestrator = orchestrator_for(world, runtime.Edges(store=counted_store, face=CountingFace),
+                                    TRAININGS_TABLE=f"benchtick{int(time.time())}")
+    (table,) = counting
     results: dict[str, dict] = {}
     for phase, extra in (("without_tracked", 0), ("with_tracked", tracked)):
         if extra:
@@ -422,11 +417,11 @@ def idle(state_dir: Path, seconds: float) -> dict:
         face = Face(world)
         time.sleep(TICK_S)  # past start-up: queue and table creation, the first polls
         calls_before, requests_before = face.total_calls(), _storage_requests(debug_log)
-        timer_before = len(_invocations(state_dir / "dev-host.log", "poll_trainings"))
+        timer_before = len(_invocations(state_dir / INVOCATIONS_FILE, "poll_trainings"))
         time.sleep(seconds)
         face_calls = face.total_calls() - calls_before
         storage = _storage_requests(debug_log) - requests_before
-        timer_runs = len(_invocations(state_dir / "dev-host.log", "poll_trainings")) - timer_before
+        timer_runs = len(_invocations(state_dir / INVOCATIONS_FILE, "poll_trainings")) - timer_before
     per_hour = 3600 / seconds
     return {"window_seconds": seconds, "face_calls": face_calls, "timer_runs": timer_runs,
             "storage_requests": storage, "face_calls_per_hour": face_calls * per_hour,

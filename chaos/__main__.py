@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
           f"twice), {report['bad_messages']} bad messages, {report['kills']} host kills, "
           f"{report['azurite_restarts']} Azurite restart, {report['events']} events, "
           f"{report['trainings_submitted']} trainings for {report['terminal_runs']} runs "
-          f"({report['conflicts_409_adopted']} 409s adopted), {report['duplicate_event_ids']} repeated event ids, "
+          f"({report['conflicts_409']} train calls answered 409), {report['duplicate_event_ids']} repeated event ids, "
           f"{report['poison_messages']} poisoned")
     print("  faults fired: " + ", ".join(f"{name} {count}" for name, count in report["faults_fired"].items()))
     print(f"  Face failed {report['face_failures']} trainings on purpose; {report['protocol_error_events']} runs "

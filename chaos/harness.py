@@ -46,6 +46,7 @@ LOCK_SECONDS = 15  # the shortest blob lease
 LOCK_RECOVERY_SECONDS = 5
 TRAIN, STATUS = r"^/largefacelists/[^/]+/train$", r"^/largefacelists/[^/]+/training$"
 BOTH = r"^/largefacelists/[^/]+/train(ing)?$"
+TRAIN_OPERATION = "FaceListOperations_TrainLargeFaceList"  # the emulator's counters name operations by v1.2 id
 GATEWAY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 HUGE_ERROR = json.dumps({"error": {"code": "InternalServerError", "message": "Overloaded. " + "x" * 200_000}})
 # Faults on the two calls the orchestrator makes (train, training status), each at its own rate, by name.
@@ -396,7 +397,7 @@ def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: 
     (stack.state_dir / "trainings.json").write_text(json.dumps(trainings, indent=1))
     (stack.state_dir / "disruptions.json").write_text(json.dumps(stack.disruptions))
     logs = stack.host_logs()
-    conflicts = len(re.findall(r"train \S+: Face answered 409", logs))
+    conflicts = stack.emulator.stats()["responses"].get(TRAIN_OPERATION, {}).get("409", 0)
     secrets_found = _secrets_in(stack, logs + json.dumps(events))
     report = {
         "seed": seed,
@@ -416,7 +417,7 @@ def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: 
         "double_inflight": _overlaps(trainings),
         "trainings_submitted": len(trainings),
         "terminal_runs": len(runs),
-        "conflicts_409_adopted": conflicts,
+        "conflicts_409": conflicts,
         "trainings_orphaned_by_a_crash": len(orphans) - len(unexplained),
         "trainings_beyond_bound": len(unexplained),
         "rejections_missing": len(set(ledger.bad) - rejected),

@@ -25,6 +25,8 @@ from orchestrator.settings import DEFAULTS
 from .world import REPO_ROOT, LocalWorld, ManagedProcess, Ports, http_ready
 
 STATE_DIR = REPO_ROOT / ".localdev"
+# Beside the host's log in the state folder: one JSON line per invocation (function, times, outcome).
+INVOCATIONS_FILE = "invocations.jsonl"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +72,8 @@ def start_app(world: LocalWorld, state_dir: Path, host_port: int, **overrides: s
     ensure_queue(QueueClient.from_connection_string(world.storage_connection_string,
                                                     app_settings["TRAINING_REQUESTS_QUEUE"]))
     host = ManagedProcess(
-        "dev host", [sys.executable, "-m", "localdev.host", "--port", str(host_port)],
+        "dev host", [sys.executable, "-m", "localdev.host", "--port", str(host_port),
+                     "--invocations", str(state_dir / INVOCATIONS_FILE)],
         lambda: http_ready(f"http://127.0.0.1:{host_port}/api/trainings", also_ready=(401,)),  # up, wants its key
         state_dir / "dev-host.log", env={**os.environ, **app_settings},
     )

@@ -27,9 +27,6 @@ class EventQueue(EventSink):
     def __init__(self, queue: QueueClient) -> None:
         self._queue = queue
 
-    def create_queue(self) -> None:
-        ensure_queue(self._queue)
-
     def publish(self, event: TrainingEvent) -> None:
         try:
             # Events never expire (-1): a consumer that is down for a week must still learn how its training ended.

@@ -197,18 +197,21 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class RunFailure:
-    """How a run failed, as its terminal event reports it: Face's own verdict, a time-out, or the end of retrying
-    (`gave_up`)."""
+class RunEnd:
+    """How a run ended, as its terminal event reports it: success, Face's own failure, a time-out, or the end of
+    retrying (`gave_up`)."""
 
     event_type: EventType
     status: str
-    error_code: str
-    error_message: str
+    error_code: str | None = None
+    error_message: str | None = None
 
     @classmethod
-    def gave_up(cls, error: FaceApiError, message: str) -> RunFailure:
+    def gave_up(cls, error: FaceApiError, message: str) -> RunEnd:
         return cls(EventType.FAILED, _failure_status(error), error.code or type(error).__name__, message)
+
+
+SUCCESS = RunEnd(EventType.SUCCEEDED, SUCCEEDED)
 
 
 # One training's life, in the order it happens.
@@ -248,8 +251,8 @@ def next_step(state: ListState, waiting: tuple[PendingRequest, ...], now: dateti
     # The step ends without a call: a training past its deadline, nothing left to submit, or nothing at all.
     ended = _without_failures(state)
     if state.phase is Phase.TRAINING:
-        timed_out = RunFailure(EventType.TIMED_OUT, "timedOut", "TrainingTimedOut",
-                               f"Training did not finish within {policy.max_training_seconds / 60:g} minutes.")
+        timed_out = RunEnd(EventType.TIMED_OUT, "timedOut", "TrainingTimedOut",
+                           f"Training did not finish within {policy.max_training_seconds / 60:g} minutes.")
         return _finish(ended, timed_out, waiting, now, policy)
     return Decision(replace(ended, phase=Phase.IDLE, due_at=None))
 
@@ -259,16 +262,13 @@ def on_answer(state: ListState, answer: Answer, waiting: tuple[PendingRequest, .
     """The decision on the answer to what `next_step` decided on `state`: its Face call, or its effects."""
     if isinstance(answer, EventsRefused):
         return _events_refused(state, now, policy)
-    if isinstance(answer, Polled) and answer.status.lower() not in {*RUNNING_STATUSES, SUCCEEDED, FAILED}:
-        answer = PollFailed(MalformedAnswer(
-            f"The training status {answer.status!r} is none of notStarted, running, succeeded, failed."))
-    failure = None
-    if isinstance(answer, PollFailed) or (isinstance(answer, SubmitFailed)
-                                          and not isinstance(answer.error, TrainingConflict)):
+    answer = _within_contract(answer)
+    given_up = None
+    if _is_failure(answer):
         retry = _retry_or_give_up(state, answer.error, now, policy)
         if isinstance(retry, Decision):
             return retry
-        failure = retry
+        given_up = retry
     # The step is over, gone through or given up: the next one counts its failures afresh.
     state = _without_failures(state)
     match answer:
@@ -281,17 +281,17 @@ def on_answer(state: ListState, answer: Answer, waiting: tuple[PendingRequest, .
             adopted = _next_run(state, location, now, (), adopted=True)
             return _due_in(adopted, now, policy.first_poll_seconds, policy)
         case SubmitFailed(submit):
-            return _refused_at_submit(state, submit.request_ids, failure, now, policy)
+            return _refused_at_submit(state, submit.request_ids, given_up, now, policy)
         case Polled(status) if status.lower() in RUNNING_STATUSES:
             polled = replace(state, run=replace(state.run, polls=state.run.polls + 1))
             return _due_in(polled, now, next_poll_delay(polled, now, policy), policy)
         case Polled(status, _, face_finished_at) if status.lower() == SUCCEEDED:
-            return _finish(state, None, waiting, now, policy, face_finished_at)
+            return _finish(state, SUCCESS, waiting, now, policy, face_finished_at)
         case Polled(_, face_message, face_finished_at):
-            failed = RunFailure(EventType.FAILED, FAILED, "TrainingFailed", face_message or "Training failed.")
+            failed = RunEnd(EventType.FAILED, FAILED, "TrainingFailed", face_message or "Training failed.")
             return _finish(state, failed, waiting, now, policy, face_finished_at)
         case PollFailed():
-            return _finish(state, failure, waiting, now, policy)
+            return _finish(state, given_up, waiting, now, policy)
         case _:
             assert_never(answer)
 
@@ -302,6 +302,21 @@ def on_late_requests(state: ListState, late: tuple[PendingRequest, ...]) -> List
 
 
 # The pieces of that life.
+
+def _within_contract(answer: SubmitAnswer | PollAnswer) -> SubmitAnswer | PollAnswer:
+    """A status the contract does not list is no status: a malformed answer, retried as such."""
+    if isinstance(answer, Polled) and answer.status.lower() not in {*RUNNING_STATUSES, SUCCEEDED, FAILED}:
+        return PollFailed(MalformedAnswer(
+            f"The training status {answer.status!r} is none of notStarted, running, succeeded, failed."))
+    return answer
+
+
+def _is_failure(answer: SubmitAnswer | PollAnswer) -> bool:
+    """A failed call, to retry or give up on; a 409 at submit is no failure: the running training is adopted."""
+    if isinstance(answer, SubmitFailed):
+        return not isinstance(answer.error, TrainingConflict)
+    return isinstance(answer, PollFailed)
+
 
 def settled_at(waiting: tuple[PendingRequest, ...]) -> datetime:
     """When no request has arrived for its settle window: the latest of their earliest submit times."""
@@ -340,34 +355,32 @@ def _next_run_id(state: ListState) -> tuple[str, int]:
     return f"{state.list_id}/run-{number}", number
 
 
-def _refused_at_submit(state: ListState, request_ids: tuple[str, ...], failure: RunFailure, now: datetime,
+def _refused_at_submit(state: ListState, request_ids: tuple[str, ...], given_up: RunEnd, now: datetime,
                        policy: Policy) -> Decision:
     """A training Face would not start: a run of its own, which fails at once and answers its requests."""
     run_id, runs_started = _next_run_id(state)
     outcome = TrainingOutcome(run_id=run_id, list_id=state.list_id, api_version=policy.api_version,
-                              operation_location=None, status=failure.status, request_ids=request_ids,
-                              submitted_at=None, finished_at=now, error_code=failure.error_code,
-                              error_message=failure.error_message)
+                              operation_location=None, status=given_up.status, request_ids=request_ids,
+                              submitted_at=None, finished_at=now, error_code=given_up.error_code,
+                              error_message=given_up.error_message)
     idle = replace(state, phase=Phase.IDLE, due_at=None, run=None, runs_started=runs_started)
-    return Decision(idle, effects=(Emit(terminal_event(failure.event_type, outcome)), AnswerRequests(request_ids)))
+    return Decision(idle, effects=(Emit(terminal_event(given_up.event_type, outcome)), AnswerRequests(request_ids)))
 
 
-def _finish(state: ListState, failure: RunFailure | None, waiting: tuple[PendingRequest, ...], now: datetime,
-            policy: Policy, face_finished_at: datetime | None = None) -> Decision:
-    """The run is over, succeeded or with `failure`: its event (unless it was adopted), its requests answered, and
-    a follow-up for the requests that arrived meanwhile."""
+def _finish(state: ListState, end: RunEnd, waiting: tuple[PendingRequest, ...], now: datetime, policy: Policy,
+            face_finished_at: datetime | None = None) -> Decision:
+    """The run is over: its event (unless it was adopted), its requests answered, and a follow-up for the requests
+    that arrived meanwhile."""
     run = state.run
     # Face's own finish time if it is plausible (clocks differ): between our submission and our observation. It is
     # what the event reports, so an event repeated after a crash, decided again later, says the same thing.
     finished = face_finished_at if face_finished_at and run.submitted_at <= face_finished_at <= now else now
     effects: tuple[Effect, ...] = ()
     if not run.adopted:
-        outcome = TrainingOutcome(run.run_id, state.list_id, policy.api_version, run.operation_location,
-                                  failure.status if failure else SUCCEEDED, run.request_ids, run.submitted_at,
-                                  finished, failure and failure.error_code, failure and failure.error_message)
-        effects = (Emit(terminal_event(failure.event_type if failure else EventType.SUCCEEDED, outcome)),
-                   AnswerRequests(run.request_ids))
-    if failure is None:
+        outcome = TrainingOutcome(run.run_id, state.list_id, policy.api_version, run.operation_location, end.status,
+                                  run.request_ids, run.submitted_at, finished, end.error_code, end.error_message)
+        effects = (Emit(terminal_event(end.event_type, outcome)), AnswerRequests(run.request_ids))
+    if end.event_type is EventType.SUCCEEDED:
         state = replace(state, last_duration_seconds=(finished - run.submitted_at).total_seconds())
     covered = set(run.request_ids)
     follow_up = tuple(r for r in waiting if r.request_id not in covered)
@@ -390,15 +403,15 @@ def _events_refused(state: ListState, now: datetime, policy: Policy) -> Decision
     return _due_in(retrying, now, delay, policy)
 
 
-def _retry_or_give_up(state: ListState, error: FaceApiError, now: datetime, policy: Policy) -> Decision | RunFailure:
+def _retry_or_give_up(state: ListState, error: FaceApiError, now: datetime, policy: Policy) -> Decision | RunEnd:
     """The same step again later, or the end of retrying."""
     if not error.retryable:
-        return RunFailure.gave_up(error, error.message)
+        return RunEnd.gave_up(error, error.message)
     attempts = state.attempts + 1
     if isinstance(error, AuthFailed):
         since = state.auth_failing_since or now
         if (now - since).total_seconds() >= policy.auth_retry_seconds:
-            return RunFailure.gave_up(error, f"{error.message} Still refused after {policy.auth_retry_seconds / 60:g} minutes: "
+            return RunEnd.gave_up(error, f"{error.message} Still refused after {policy.auth_retry_seconds / 60:g} minutes: "
                                  "check that the app's identity holds a Face role (Cognitive Services User) on the "
                                  "Face resource, or that FACE_API_KEY is right.")
         delay = retry_delay(state.list_id, min(attempts, 5), policy)
@@ -411,10 +424,10 @@ def _retry_or_give_up(state: ListState, error: FaceApiError, now: datetime, poli
     if isinstance(error, MalformedAnswer):
         malformed = state.malformed_answers + 1
         if malformed > policy.max_malformed_attempts:
-            return RunFailure.gave_up(error, f"Gave up after {malformed} answers outside the contract: {error.message}")
+            return RunEnd.gave_up(error, f"Gave up after {malformed} answers outside the contract: {error.message}")
         retrying = replace(state, attempts=attempts, malformed_answers=malformed)
     elif attempts > policy.max_transient_attempts:
-        return RunFailure.gave_up(error, f"Gave up after {policy.max_transient_attempts} attempts: {error.message}")
+        return RunEnd.gave_up(error, f"Gave up after {policy.max_transient_attempts} attempts: {error.message}")
     else:
         retrying = replace(state, attempts=attempts)
     return _due_in(retrying, now, retry_delay(state.list_id, attempts, policy), policy)

@@ -9,18 +9,22 @@ import functools
 import json
 import logging
 import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Mapping
 
 import azure.functions as func
+from azure.data.tables import TableClient
+from azure.storage.queue import QueueClient
 
 from . import telemetry
-from .event_queue import EventQueue
+from .event_queue import EventQueue, ensure_queue
 from .face_client import SCOPE, FaceClient
 from .machine import Policy
 from .settings import LIST_ID_PATTERN, LIST_ID_RULE, Settings
 from .storage_clients import credential, queue_client, table_client
-from .store import TrainingStore
+from .ports import EventSink, FaceApi, Store
+from .store import TrainingStore, ensure_table
 from .worker import Orchestrator
 
 
@@ -44,14 +48,31 @@ def current() -> Orchestrator:
     return assemble(settings, utc_now)
 
 
-def build(env: Mapping[str, str], clock: Callable[[], datetime] = utc_now) -> Orchestrator:
+def _as_made(face: FaceApi) -> FaceApi:
+    return face
+
+
+@dataclass(frozen=True)
+class Edges:
+    """How each edge is made from the client it stands on (the table, the events queue, the Face client). The app
+    uses these; the benchmark and the tests pass their own to count or break what the real edges do (a counting
+    table, a store that dies on its second save) without reaching into them."""
+
+    store: Callable[[TableClient], Store] = TrainingStore
+    events: Callable[[QueueClient], EventSink] = EventQueue
+    face: Callable[[FaceApi], FaceApi] = _as_made
+
+
+def build(env: Mapping[str, str], clock: Callable[[], datetime] = utc_now, edges: Edges = Edges()) -> Orchestrator:
     """An orchestrator from app settings as the environment gives them (a bad one raises `SettingsError`)."""
-    return assemble(Settings.from_env(env), clock)
+    return assemble(Settings.from_env(env), clock, edges)
 
 
-def assemble(settings: Settings, clock: Callable[[], datetime]) -> Orchestrator:
+def assemble(settings: Settings, clock: Callable[[], datetime], edges: Edges = Edges()) -> Orchestrator:
     table = table_client(settings.storage, settings.trainings_table)
     queue = queue_client(settings.storage, settings.training_events_queue)
+    ensure_table(table)
+    ensure_queue(queue)
     if settings.face_api_key:
         face = FaceClient(settings.face_endpoint, settings.face_api_version, api_key=settings.face_api_key,
                           connect_timeout_seconds=settings.face_connect_timeout_seconds,
@@ -63,15 +84,12 @@ def assemble(settings: Settings, clock: Callable[[], datetime]) -> Orchestrator:
                           token_provider=lambda: face_credential.get_token(SCOPE).token,
                           connect_timeout_seconds=settings.face_connect_timeout_seconds,
                           read_timeout_seconds=settings.face_read_timeout_seconds)
-    store, events = TrainingStore(table), EventQueue(queue)
-    store.create_table()
-    events.create_queue()
     policy = Policy(api_version=settings.face_api_version,
                     max_training_seconds=settings.max_training_minutes * 60,
                     auth_retry_seconds=settings.auth_retry_minutes * 60,
                     max_retry_wait_seconds=settings.max_retry_wait_seconds)
-    return Orchestrator(policy=policy, store=store, face=face, events=events, clock=clock,
-                        default_settle_seconds=settings.settle_seconds)
+    return Orchestrator(policy=policy, store=edges.store(table), face=edges.face(face), events=edges.events(queue),
+                        clock=clock, default_settle_seconds=settings.settle_seconds)
 
 
 def status_response(list_id: str | None) -> func.HttpResponse:

@@ -22,15 +22,17 @@ class ConcurrencyConflict(Exception):
     """Another instance changed the entity since it was read: reload and decide again."""
 
 
+def ensure_table(table: TableClient) -> None:
+    """Create the table unless it exists."""
+    try:
+        table.create_table()
+    except ResourceExistsError:
+        pass
+
+
 class TrainingStore(Store):
     def __init__(self, table: TableClient) -> None:
         self._table = table
-
-    def create_table(self) -> None:
-        try:
-            self._table.create_table()
-        except ResourceExistsError:
-            pass
 
     def load(self, list_id: str) -> tuple[ListState, str | None]:
         """The list's state and its ETag; a list never seen is idle, with no ETag."""

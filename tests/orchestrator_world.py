@@ -66,12 +66,14 @@ def app_settings(world: LocalWorld, api_version: str = "v1.2", *, key: bool = Fa
     return {**settings, **overrides}
 
 
-def build(settings: dict, clock: SteppedClock, monkeypatch, *, as_function_app: bool = True) -> Orchestrator:
-    """An orchestrator from the real composition root. With `as_function_app`, it is the one the decorated
-    functions use (`send` and `tick` below go through them); without, it stands for another host."""
+def build(settings: dict, clock: SteppedClock, monkeypatch, *, as_function_app: bool = True,
+          edges: runtime.Edges = runtime.Edges()) -> Orchestrator:
+    """An orchestrator from the real composition root, with `edges` made as given. With `as_function_app`, it is
+    the one the decorated functions use (`send` and `tick` below go through them); without, it stands for another
+    host."""
     for name, value in settings.items():  # the SDKs and requests read these from the process environment
         monkeypatch.setenv(name, value)
-    orchestrator = runtime.build(settings, clock=clock)
+    orchestrator = runtime.build(settings, clock=clock, edges=edges)
     if as_function_app:
         monkeypatch.setattr(runtime, "current", lambda: orchestrator)
     return orchestrator

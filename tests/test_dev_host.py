@@ -18,6 +18,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, QueueMessage
 
 from localdev.world import REPO_ROOT, free_port
+from orchestrator.iso_time import from_iso
 
 HOST_APP = REPO_ROOT / "tests" / "host_app"
 
@@ -109,7 +110,9 @@ QUICK = {"extensions": {"queues": {"maxPollingInterval": "00:00:01", "maxDequeue
 
 def test_a_base64_message_runs_once_and_is_deleted(dev_host) -> None:
     """The function gets the message's metadata as the host gives it, through Microsoft's runtime."""
-    host = dev_host(QUICK).start()
+    host = dev_host(QUICK)
+    journal = host.tmp_path / "invocations.jsonl"
+    host.start("--invocations", str(journal))
     sent = host.send("hello")
     (seen,) = host.seen(1)
     assert (seen["body"], seen["id"], seen["dequeueCount"]) == ("hello", sent.id, 1)
@@ -119,6 +122,11 @@ def test_a_base64_message_runs_once_and_is_deleted(dev_host) -> None:
     record = next(json.loads(line.split(" INFO ", 1)[1]) for line in host.log_text().splitlines()
                   if '"function": "work"' in line)
     assert record["outcome"] == "Succeeded" and record["invocationId"] and record["durationMs"] >= 0
+    assert from_iso(record["startedAt"]) <= from_iso(record["endedAt"])
+    # The harnesses read the same records from the journal, not from the log.
+    logged = [json.loads(line.split(" INFO ", 1)[1]) for line in host.log_text().splitlines()
+              if "localdev.host INFO {" in line]
+    assert [json.loads(line) for line in journal.read_text().splitlines()] == logged and record in logged
 
 
 def test_a_message_that_is_not_base64_goes_to_poison_without_running(dev_host) -> None:

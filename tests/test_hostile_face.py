@@ -12,6 +12,7 @@ from azure.storage.queue import QueueClient
 from localdev.emulator_client import EmulatorClient
 from orchestrator.bounds import MAX_FACE_MESSAGE_CHARS
 from orchestrator.machine import Phase
+from orchestrator.runtime import Edges
 from orchestrator.store import TrainingStore
 from tests.face_world import inject_fault
 from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, prepared_list,
@@ -163,12 +164,12 @@ def test_a_tick_reading_a_list_while_intake_submits_never_leaves_its_marker_late
     clock = SteppedClock()
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world)
-    intake = build(settings, clock, monkeypatch)
-    other = build(settings, clock, monkeypatch, as_function_app=False)
     tick_read, intake_indexed = threading.Event(), threading.Event()
+    other = build(settings, clock, monkeypatch, as_function_app=False,
+                  edges=Edges(store=lambda table: TickStore(table, tick_read, intake_indexed)))
     racing_tick = threading.Thread(target=other.advance, args=(list_id,))
-    other.store = TickStore(intake.store._table, tick_read, intake_indexed)
-    intake.store = IntakeStore(intake.store._table, racing_tick.start, tick_read, intake_indexed)
+    intake = build(settings, clock, monkeypatch,
+                   edges=Edges(store=lambda table: IntakeStore(table, racing_tick.start, tick_read, intake_indexed)))
 
     send(request(list_id, "r1"), "m1")
     racing_tick.join(20)

@@ -14,7 +14,8 @@ from localdev.emulator_client import EmulatorClient
 from orchestrator.event_queue import EventQueue
 from orchestrator.machine import Phase
 from orchestrator.records import RequestRecord
-from orchestrator.store import TrainingStore
+from orchestrator.runtime import Edges
+from orchestrator.store import TrainingStore, ensure_table
 from tests.face_world import API_VERSIONS, inject_fault
 from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, prepared_list,
                                       request, run_until_idle, send, tick, trainings_finished)
@@ -243,16 +244,15 @@ class CrashingStore(TrainingStore):
         return super().save(state, etag)
 
 
-def crash_then_resume(world, emulator, face_v12, list_id, clock, monkeypatch, sabotage) -> tuple[list, list]:
-    """One worker dies in the middle of a poll (how, `sabotage` decides); a healthy one resumes once the dead
-    worker's claim runs out. Returns the events seen before and after the resumption."""
+def crash_then_resume(world, emulator, face_v12, list_id, clock, monkeypatch, sabotaged: Edges) -> tuple[list, list]:
+    """One worker dies in the middle of a poll (how, its `sabotaged` edges decide); a healthy one resumes once the
+    dead worker's claim runs out. Returns the events seen before and after the resumption."""
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world)
     healthy = build(settings, clock, monkeypatch)
     send(request(list_id, "r1"), "m1")
     trainings_finished(emulator)
-    crashing = build(settings, clock, monkeypatch, as_function_app=False)
-    sabotage(crashing)
+    crashing = build(settings, clock, monkeypatch, as_function_app=False, edges=sabotaged)
     clock.advance(3)
     with pytest.raises(RuntimeError):
         crashing.tick()
@@ -265,9 +265,7 @@ def crash_then_resume(world, emulator, face_v12, list_id, clock, monkeypatch, sa
 
 def test_a_crash_before_the_event_is_sent_is_resumed_by_any_instance(world, emulator, face_v12, list_id, clock,
                                                                      monkeypatch) -> None:
-    def kill_before_sending(worker) -> None:
-        worker.events = CrashingEvents(worker.events._queue)
-
+    kill_before_sending = Edges(events=CrashingEvents)
     before, after = crash_then_resume(world, emulator, face_v12, list_id, clock, monkeypatch, kill_before_sending)
     assert before == []
     (event,) = after
@@ -276,9 +274,7 @@ def test_a_crash_before_the_event_is_sent_is_resumed_by_any_instance(world, emul
 
 def test_a_crash_after_the_event_repeats_it_with_the_same_id(world, emulator, face_v12, list_id, clock,
                                                              monkeypatch) -> None:
-    def kill_after_sending(worker) -> None:
-        worker.store = CrashingStore(worker.store._table)
-
+    kill_after_sending = Edges(store=CrashingStore)
     before, after = crash_then_resume(world, emulator, face_v12, list_id, clock, monkeypatch, kill_after_sending)
     (first,), (again,) = before, after
     assert first["id"] == again["id"] and first["data"]["requestIds"] == again["data"]["requestIds"] == ["r1"]
@@ -395,8 +391,9 @@ def test_no_secret_reaches_the_logs_or_the_events(world, emulator, face_v12, lis
 
 
 class InterleavingStore(TrainingStore):
-    """Records a request just before the tick stores the list idle: intake's insert, landing after the tick read
-    the waiting requests, while intake's own read of the state saw the list training and left it alone."""
+    """Records a request just before the list is first stored idle (by the tick that finishes its run): intake's
+    insert, landing after the tick read the waiting requests, while intake's own read of the state saw the list
+    training and left it alone."""
 
     def __init__(self, table, late: RequestRecord) -> None:
         super().__init__(table)
@@ -413,12 +410,11 @@ def test_a_request_recorded_while_the_tick_finishes_still_gets_its_training(worl
                                                                             clock, monkeypatch) -> None:
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world)
-    orchestrator = build(settings, clock, monkeypatch)
+    late = RequestRecord(list_id, "late", clock(), None, None)
+    orchestrator = build(settings, clock, monkeypatch, edges=Edges(store=lambda table: InterleavingStore(table, late)))
     send(request(list_id, "r1"), "m1")
     trainings_finished(emulator)
     clock.advance(3)
-    late = RequestRecord(list_id, "late", clock(), None, None)
-    orchestrator.store = InterleavingStore(orchestrator.store._table, late)
     tick()  # finishes run 1, stores the list idle, then must notice the late request
     assert face_calls(emulator)["train"] == 2
     run_until_idle(orchestrator, clock, list_id)
@@ -491,7 +487,7 @@ def test_answered_requests_are_pruned_after_a_day(world, monkeypatch) -> None:
 
     table = TableClient.from_connection_string(world.storage_connection_string, f"prune{int(time.time() * 1000)}")
     store = TrainingStore(table)
-    store.create_table()
+    ensure_table(table)
     now = datetime.now(timezone.utc)
     for request_id in ("old", "new"):
         assert store.add_request(RequestRecord("l1", request_id, now, None, None))

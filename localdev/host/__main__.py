@@ -1,4 +1,5 @@
 """python -m localdev.host [--app-dir .] [--port 7071] [--settings local.settings.json] [--host-json host.json]
+                          [--invocations FILE]
 
 Runs the app's queue, timer and HTTP functions until SIGINT or SIGTERM, through Microsoft's worker runtime (which
 imports `function_app.py` from the app's folder, as in Azure). All state lives in storage, so a SIGKILL
@@ -39,13 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7071, help="HTTP port (the Core Tools default)")
     parser.add_argument("--lease-seconds", type=float, default=LEASE.total_seconds(),
                         help="queue message lease, renewed every half lease (default 600, as the host)")
+    parser.add_argument("--invocations", type=Path,
+                        help="also append each invocation's record (as logged) to this file, one JSON per line")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stdout)
     logging.getLogger("azure").setLevel(logging.WARNING)
 
     settings = load_settings(args.settings)
     try:
-        config = load_app(args.app_dir, settings, args.app_dir / args.host_json)
+        config = load_app(args.app_dir, settings, args.app_dir / args.host_json, args.invocations)
     except HostConfigError as error:
         print(f"dev host: {error}", file=sys.stderr)
         return 2

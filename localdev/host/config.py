@@ -162,9 +162,10 @@ def resolve(value: str | None, settings: dict[str, str], what: str) -> str | Non
     return _SETTING_REFERENCE.sub(setting, value)
 
 
-def load_app(app_dir: Path, settings: dict[str, str], host_json: Path) -> AppConfig:
+def load_app(app_dir: Path, settings: dict[str, str], host_json: Path, journal: Path | None = None) -> AppConfig:
     """Start the worker runtime for the app with the settings in the environment, as the host starts its worker,
-    and read every function's bindings from the metadata the runtime reports."""
+    and read every function's bindings from the metadata the runtime reports. Each invocation is appended to
+    `journal` when one is given."""
     host = json.loads(host_json.read_text()) if host_json.exists() else {}
     queue_options = QueueOptions.from_host_json(host)
     singleton = SingletonOptions.from_host_json(host)
@@ -178,7 +179,7 @@ def load_app(app_dir: Path, settings: dict[str, str], host_json: Path) -> AppCon
         functions = runtime.start()
     except WorkerInitFailed as error:
         raise HostConfigError(str(error)) from error
-    config = AppConfig(settings, queue_options, singleton, Invoker(runtime, function_timeout))
+    config = AppConfig(settings, queue_options, singleton, Invoker(runtime, function_timeout, journal))
     for function in functions:
         _add(config, function)
     return config
