@@ -32,12 +32,12 @@ from azure.storage.queue import QueueClient
 
 from localdev.emulator_client import EmulatorClient
 from localdev.world import REPO_ROOT, LocalWorld, ManagedProcess, free_port, http_ready
-from orchestrator.event_queue import ensure_queue
-from orchestrator.iso_time import from_iso
 from orchestrator.bounds import MAX_FACE_CODE_CHARS
 from orchestrator.events import MAX_EVENT_ERROR_MESSAGE_CHARS, MAX_REJECTION_REASON_CHARS
+from orchestrator.iso_time import from_iso
 from orchestrator.records import INFLIGHT_PARTITION, STATE_ROW
 from orchestrator.settings import DEFAULTS
+from orchestrator.storage_clients import ensure_exists
 
 REQUESTS_QUEUE, EVENTS_QUEUE, TABLE = "chaos-requests", "chaos-events", "chaostrainings"
 READ_TIMEOUT_SECONDS = float(DEFAULTS["FACE_READ_TIMEOUT_SECONDS"])
@@ -131,7 +131,7 @@ class Stack:
 
     def start(self) -> None:
         self.world.start()
-        _retry(lambda: ensure_queue(QueueClient.from_connection_string(self.world.storage_connection_string,
+        _retry(lambda: ensure_exists(QueueClient.from_connection_string(self.world.storage_connection_string,
                                                                   REQUESTS_QUEUE)))
         self.hosts = [self._host("a"), self._host("b")]
         self.start_host(0)

@@ -24,10 +24,9 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from orchestrator.bounds import first_line
-from orchestrator.event_queue import ensure_queue
 from orchestrator.intake import RequestRejected
 from orchestrator.settings import DEFAULTS, StorageSettings
-from orchestrator.storage_clients import queue_client, table_client
+from orchestrator.storage_clients import ensure_exists, queue_client, table_client
 from orchestrator.store import TrainingStore
 from orchestrator.worker import describe_state
 
@@ -218,7 +217,7 @@ def _poison(args, storage: StorageSettings, names, console: Console, errors: Con
                 console.print(f"{message.id} {message.content[:200]}")
             console.print(f"{len(messages)} poisoned message(s) (at most 32 shown)")
         return EXIT_OK
-    ensure_queue(requests_queue)  # the app needs it anyway; a re-drive must not fail for want of it
+    ensure_exists(requests_queue)  # the app needs it anyway; a re-drive must not fail for want of it
     moved = 0
     while batch := _missing_ok(lambda: list(poison.receive_messages(messages_per_page=32, max_messages=32))):
         for message in batch:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from azure.storage.queue import QueueClient
 
-from orchestrator.event_queue import ensure_queue
+from orchestrator.storage_clients import ensure_exists
 from orchestrator.settings import DEFAULTS
 
 from .world import REPO_ROOT, LocalWorld, ManagedProcess, Ports, http_ready
@@ -69,7 +69,7 @@ def start_app(world: LocalWorld, state_dir: Path, host_port: int, **overrides: s
     """Run our own function app on the dev host against the world; return the settings a client adds."""
     app_settings = {**DEFAULTS, **world.settings(), "LOCALDEV_FUNCTION_KEY": secrets.token_urlsafe(18), **overrides}
     # The Functions host never creates its trigger queue; Azure's template does, so the world does here.
-    ensure_queue(QueueClient.from_connection_string(world.storage_connection_string,
+    ensure_exists(QueueClient.from_connection_string(world.storage_connection_string,
                                                     app_settings["TRAINING_REQUESTS_QUEUE"]))
     host = ManagedProcess(
         "dev host", [sys.executable, "-m", "localdev.host", "--port", str(host_port),

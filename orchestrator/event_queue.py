@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.core.exceptions import AzureError
 from azure.storage.queue import QueueClient
 
 from .bounds import first_line
@@ -13,14 +13,6 @@ from .events import TrainingEvent
 class EventNotSent(Exception):
     """The queue did not take the event (storage down, a role missing, the queue deleted): the decision that
     produced it is not stored, so the step is retried with its event."""
-
-
-def ensure_queue(queue: QueueClient) -> None:
-    """Create the queue unless it exists."""
-    try:
-        queue.create_queue()
-    except ResourceExistsError:
-        pass
 
 
 class EventQueue(EventSink):

@@ -18,13 +18,13 @@ from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from . import telemetry
-from .event_queue import EventQueue, ensure_queue
+from .event_queue import EventQueue
 from .face_client import SCOPE, FaceClient
 from .machine import Policy
 from .settings import LIST_ID_PATTERN, LIST_ID_RULE, Settings
-from .storage_clients import credential, queue_client, table_client
+from .storage_clients import credential, ensure_exists, queue_client, table_client
 from .ports import EventSink, FaceApi, Store
-from .store import TrainingStore, ensure_table
+from .store import TrainingStore
 from .worker import Orchestrator
 
 
@@ -71,8 +71,8 @@ def build(env: Mapping[str, str], clock: Callable[[], datetime] = utc_now, edges
 def assemble(settings: Settings, clock: Callable[[], datetime], edges: Edges = Edges()) -> Orchestrator:
     table = table_client(settings.storage, settings.trainings_table)
     queue = queue_client(settings.storage, settings.training_events_queue)
-    ensure_table(table)
-    ensure_queue(queue)
+    ensure_exists(table)
+    ensure_exists(queue)
     if settings.face_api_key:
         face = FaceClient(settings.face_endpoint, settings.face_api_version, api_key=settings.face_api_key,
                           connect_timeout_seconds=settings.face_connect_timeout_seconds,

@@ -3,6 +3,7 @@ identity-based service URIs with an Entra credential (the user-assigned identity
 
 from __future__ import annotations
 
+from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
@@ -27,3 +28,14 @@ def table_client(storage: StorageSettings, name: str) -> TableClient:
     if storage.connection_string:
         return TableClient.from_connection_string(storage.connection_string, name)
     return TableClient(storage.table_service_uri, name, credential=credential(storage.client_id))
+
+
+def ensure_exists(client: QueueClient | TableClient) -> None:
+    """Create the queue or table unless it exists."""
+    try:
+        if isinstance(client, QueueClient):
+            client.create_queue()
+        else:
+            client.create_table()
+    except ResourceExistsError:
+        pass

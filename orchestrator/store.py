@@ -22,14 +22,6 @@ class ConcurrencyConflict(Exception):
     """Another instance changed the entity since it was read: reload and decide again."""
 
 
-def ensure_table(table: TableClient) -> None:
-    """Create the table unless it exists."""
-    try:
-        table.create_table()
-    except ResourceExistsError:
-        pass
-
-
 class TrainingStore(Store):
     def __init__(self, table: TableClient) -> None:
         self._table = table

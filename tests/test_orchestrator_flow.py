@@ -15,7 +15,8 @@ from orchestrator.event_queue import EventQueue
 from orchestrator.machine import Phase
 from orchestrator.records import RequestRecord
 from orchestrator.runtime import Edges
-from orchestrator.store import TrainingStore, ensure_table
+from orchestrator.storage_clients import ensure_exists
+from orchestrator.store import TrainingStore
 from tests.face_world import API_VERSIONS, inject_fault
 from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, prepared_list,
                                       request, run_until_idle, send, tick, trainings_finished)
@@ -487,7 +488,7 @@ def test_answered_requests_are_pruned_after_a_day(world, monkeypatch) -> None:
 
     table = TableClient.from_connection_string(world.storage_connection_string, f"prune{int(time.time() * 1000)}")
     store = TrainingStore(table)
-    ensure_table(table)
+    ensure_exists(table)
     now = datetime.now(timezone.utc)
     for request_id in ("old", "new"):
         assert store.add_request(RequestRecord("l1", request_id, now, None, None))

@@ -24,7 +24,7 @@ from datetime import timedelta
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueMessage as StoredMessage
 
-from orchestrator.event_queue import ensure_queue
+from orchestrator.storage_clients import ensure_exists
 
 from .binding_data import queue_trigger
 from .config import QueueFunction, QueueOptions
@@ -152,7 +152,7 @@ class QueueListener:
                                       visibility_timeout=int(self.options.visibility_timeout.total_seconds()))
 
     def _to_poison(self, message: StoredMessage, content: str, why: str, pop_receipt: str | None = None) -> None:
-        ensure_queue(self.poison)
+        ensure_exists(self.poison)
         self.poison.send_message(content)  # a new message: new id, dequeue count 0, default time to live
         self.queue.delete_message(message.id, pop_receipt or message.pop_receipt)
         log.warning("queue %s: message %s moved to %s: %s", self.function.queue_name, message.id,
