@@ -21,9 +21,9 @@ from . import telemetry
 from .event_queue import EventQueue
 from .face_client import SCOPE, FaceClient
 from .machine import Policy
+from .ports import EventSink, FaceApi, Store
 from .settings import LIST_ID_PATTERN, LIST_ID_RULE, Settings
 from .storage_clients import credential, ensure_exists, queue_client, table_client
-from .ports import EventSink, FaceApi, Store
 from .store import TrainingStore
 from .worker import Orchestrator
 
