@@ -26,9 +26,10 @@ from localdev.emulator_client import EmulatorClient
 from localdev.face_emulator.model import face_count_for
 from localdev.world import LocalWorld, free_port
 from orchestrator import runtime
+from orchestrator.containers import Container, Kind
 from orchestrator.face_client import TrainingStatus
 from orchestrator.iso_time import from_iso
-from orchestrator.machine import ListState, Phase, Run
+from orchestrator.machine import ContainerState, Phase, Run
 from orchestrator.ports import FaceApi
 from orchestrator.records import RequestRecord
 from orchestrator.store import TrainingStore
@@ -76,15 +77,16 @@ class CountingFace(FaceApi):
         with self._lock:
             counter[list_id] = counter.get(list_id, 0) + 1
 
-    def training_url(self, list_id: str) -> str:
-        return self._face.training_url(list_id)
+    def training_url(self, container: Container) -> str:
+        return self._face.training_url(container)
 
-    def train(self, list_id: str) -> str:
-        self._count(self.trains, list_id)
-        return self._face.train(list_id)
+    def train(self, container: Container) -> str:
+        self._count(self.trains, container.key)
+        return self._face.train(container)
 
     def training_status(self, operation_location: str) -> TrainingStatus:
-        list_id = operation_location.rsplit("/", 2)[-2]
+        kind, container_id = operation_location.rsplit("/", 3)[-3:-1]
+        list_id = Container(Kind(kind), container_id).key
         self._count(self.polls, list_id)
         status = self._face.training_status(operation_location)
         if status.status.lower() == "succeeded":
@@ -197,7 +199,7 @@ def _ours_overlap(world: LocalWorld, face: Face, durations_s, rounds: int, resul
         before = {list_id: orchestrator.face.calls(list_id) for list_id in lists}
         for list_id in lists:
             orchestrator.accept(json.dumps({"listId": list_id}).encode(), f"{list_id}-{number}")
-        tick_every_period(orchestrator, lambda: all(orchestrator.store.load(l)[0].phase is Phase.IDLE
+        tick_every_period(orchestrator, lambda: all(orchestrator.store.load(Container.large_face_list(l))[0].phase is Phase.IDLE
                                                     for l in lists))
         for message in events.receive_messages(messages_per_page=32, max_messages=32):
             events.delete_message(message)  # one per list; the queue's own timestamps have whole seconds only
@@ -270,10 +272,10 @@ def burst(world: LocalWorld, sizes: tuple[int, ...], training_s: float) -> dict:
         raise RuntimeError(f"the burst took {enqueue_s:.0f} s, longer than the {training_s:g} s training")
 
     def follow_ups_submitted() -> bool:
-        return all(orchestrator.store.load(l)[0].runs_started >= 2 for l in lists.values())
+        return all(orchestrator.store.load(Container.large_face_list(l))[0].runs_started >= 2 for l in lists.values())
     tick_every_period(orchestrator, follow_ups_submitted)
     found = {str(size): {"train_calls": orchestrator.face.trains[list_id] - 1,
-                         "requests_covered": len(orchestrator.store.load(list_id)[0].run.request_ids),
+                         "requests_covered": len(orchestrator.store.load(Container.large_face_list(list_id))[0].run.request_ids),
                          "requests": size}
              for size, list_id in lists.items()}
     return {"burst_enqueue_seconds": round(enqueue_s, 1), "by_size": found}
@@ -365,7 +367,7 @@ def tick_cost(world: LocalWorld, tracked: int, in_flight_counts: tuple[int, ...]
         if extra:
             _create_idle_lists(orchestrator, extra)
         for k in in_flight_counts:
-            lists = [f"flight-{phase}-{k}-{n:04d}" for n in range(k)]
+            lists = [Container.large_face_list(f"flight-{phase}-{k}-{n:04d}") for n in range(k)]
             _put_in_flight(orchestrator, lists, operation_location)
             table.reset()
             started = time.monotonic()
@@ -385,21 +387,21 @@ def tick_cost(world: LocalWorld, tracked: int, in_flight_counts: tuple[int, ...]
 
 
 def _create_idle_lists(orchestrator: Orchestrator, count: int) -> None:
-    done = ListState("x", last_duration_seconds=90.0, runs_started=1)
+    done = ContainerState(Container.large_face_list("x"), last_duration_seconds=90.0, runs_started=1)
     with ThreadPoolExecutor(max_workers=16) as pool:
-        list(pool.map(lambda n: orchestrator.store.save(replace(done, list_id=f"tracked-{n:05d}"), None),
+        list(pool.map(lambda n: orchestrator.store.save(replace(done, container=Container.large_face_list(f"tracked-{n:05d}")), None),
                       range(count)))
 
 
-def _put_in_flight(orchestrator: Orchestrator, lists: list[str], operation_location: str) -> None:
+def _put_in_flight(orchestrator: Orchestrator, lists: list[Container], operation_location: str) -> None:
     now = datetime.now(UTC)
 
-    def start(list_id: str) -> None:
-        request = RequestRecord(list_id, f"{list_id}-r", now, None, None)
+    def start(container: Container) -> None:
+        request = RequestRecord(container, f"{container.id}-r", now, None, None)
         orchestrator.store.add_request(request)
-        run = Run(f"{list_id}/run-1", operation_location, now - timedelta(seconds=30), (request.request_id,))
-        orchestrator.store.save(ListState(list_id, Phase.TRAINING, now, run, runs_started=1), None)
-        orchestrator.store.mark_due(list_id, now)
+        run = Run(f"{container.key}/run-1", operation_location, now - timedelta(seconds=30), (request.request_id,))
+        orchestrator.store.save(ContainerState(container, Phase.TRAINING, now, run, runs_started=1), None)
+        orchestrator.store.mark_due(container, now)
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(start, lists))
 

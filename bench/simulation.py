@@ -18,11 +18,12 @@ from typing import Iterator
 from localdev.face_emulator.errors import FaceError
 from localdev.face_emulator.model import training_seconds
 from localdev.face_emulator.throttle import RateLimit, RateLimiter
+from orchestrator.containers import Container, Kind
 from orchestrator.events import TrainingEvent
 from orchestrator.face_client import TrainingStatus
 from orchestrator.face_errors import Throttled, TrainingConflict
 from orchestrator.iso_time import from_iso
-from orchestrator.machine import ListState, Policy
+from orchestrator.machine import ContainerState, Policy
 from orchestrator.ports import EventSink, FaceApi, Store
 from orchestrator.records import DueMarker, RequestRecord
 from orchestrator.store import ConcurrencyConflict
@@ -82,11 +83,12 @@ class SimFace(FaceApi):
     def calls_between(self, list_id: str, start_s: float, end_s: float) -> int:
         return sum(1 for at, listed, _ in self.calls_log if listed == list_id and start_s <= at <= end_s)
 
-    # What FaceClient offers the orchestrator
-    def training_url(self, list_id: str) -> str:
-        return f"{ENDPOINT}/face/v1.2/largefacelists/{list_id}/training"
+    # What FaceClient offers the orchestrator. Containers are told apart by their key (a list's is its id).
+    def training_url(self, container: Container) -> str:
+        return f"{ENDPOINT}/face/v1.2/{container.path}/training"
 
-    def train(self, list_id: str) -> str:
+    def train(self, container: Container) -> str:
+        list_id = container.key
         self._admit(list_id, "train")
         now = self.clock.seconds
         running = self._current.get(list_id)
@@ -96,10 +98,11 @@ class SimFace(FaceApi):
         training = Training(list_id, now, now + training_seconds(self.face_counts[list_id]))
         self._current[list_id] = training
         self.trainings.append(training)
-        return self.training_url(list_id)
+        return self.training_url(container)
 
     def training_status(self, operation_location: str) -> TrainingStatus:
-        list_id = operation_location.rsplit("/", 2)[-2]
+        kind, container_id = operation_location.rsplit("/", 3)[-3:-1]
+        list_id = Container(Kind(kind), container_id).key
         self._admit(list_id, "status")
         training = self._current[list_id]
         if self.clock.seconds < training.finished_s:
@@ -122,57 +125,57 @@ class MemoryStore(Store):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._states: dict[str, tuple[ListState, int]] = {}
-        self._requests: dict[str, dict[str, RequestRecord]] = {}
-        self._due: dict[str, datetime] = {}
-        self._answered: set[tuple[str, str]] = set()
+        self._states: dict[Container, tuple[ContainerState, int]] = {}
+        self._requests: dict[Container, dict[str, RequestRecord]] = {}
+        self._due: dict[Container, datetime] = {}
+        self._answered: set[tuple[Container, str]] = set()
 
-    def load(self, list_id: str) -> tuple[ListState, str | None]:
+    def load(self, container: Container) -> tuple[ContainerState, str | None]:
         with self._lock:
-            state, version = self._states.get(list_id, (ListState(list_id), 0))
+            state, version = self._states.get(container, (ContainerState(container), 0))
             return state, (str(version) if version else None)
 
-    def save(self, state: ListState, etag: str | None) -> str:
+    def save(self, state: ContainerState, etag: str | None) -> str:
         with self._lock:
-            _, version = self._states.get(state.list_id, (None, 0))
+            _, version = self._states.get(state.container, (None, 0))
             if (str(version) if version else None) != etag:
-                raise ConcurrencyConflict(state.list_id)
-            self._states[state.list_id] = (state, version + 1)
+                raise ConcurrencyConflict(str(state.container))
+            self._states[state.container] = (state, version + 1)
             return str(version + 1)
 
     def add_request(self, record: RequestRecord) -> bool:
         with self._lock:
-            waiting = self._requests.setdefault(record.list_id, {})
-            if record.request_id in waiting or (record.list_id, record.request_id) in self._answered:
+            waiting = self._requests.setdefault(record.container, {})
+            if record.request_id in waiting or (record.container, record.request_id) in self._answered:
                 return False
             waiting[record.request_id] = record
             return True
 
-    def waiting_requests(self, list_id: str) -> list[RequestRecord]:
+    def waiting_requests(self, container: Container) -> list[RequestRecord]:
         with self._lock:
-            return sorted(self._requests.get(list_id, {}).values(), key=lambda r: (r.received_at, r.request_id))
+            return sorted(self._requests.get(container, {}).values(), key=lambda r: (r.received_at, r.request_id))
 
-    def answer_requests(self, list_id: str, request_ids: tuple[str, ...], now: datetime) -> None:
+    def answer_requests(self, container: Container, request_ids: tuple[str, ...], now: datetime) -> None:
         with self._lock:
             for request_id in request_ids:
-                self._requests.get(list_id, {}).pop(request_id, None)
-                self._answered.add((list_id, request_id))
+                self._requests.get(container, {}).pop(request_id, None)
+                self._answered.add((container, request_id))
 
-    def mark_due(self, list_id: str, due_at: datetime) -> None:
+    def mark_due(self, container: Container, due_at: datetime) -> None:
         with self._lock:
-            self._due[list_id] = due_at
+            self._due[container] = due_at
 
-    def clear_due(self, list_id: str) -> None:
+    def clear_due(self, container: Container) -> None:
         with self._lock:
-            self._due.pop(list_id, None)
+            self._due.pop(container, None)
 
     def due(self, now: datetime) -> list[DueMarker]:
         with self._lock:
-            return [DueMarker(list_id, at) for list_id, at in self._due.items() if at <= now]
+            return [DueMarker(container, at) for container, at in self._due.items() if at <= now]
 
     def in_flight(self) -> list[DueMarker]:
         with self._lock:
-            return [DueMarker(list_id, at) for list_id, at in self._due.items()]
+            return [DueMarker(container, at) for container, at in self._due.items()]
 
     def next_due(self) -> datetime | None:
         with self._lock:
@@ -302,7 +305,7 @@ def fixed_interval_poller(face: SimFace, list_id: str, interval_s: float, result
     while True:
         result.calls += 1
         try:
-            location = face.train(list_id)
+            location = face.train(Container.large_face_list(list_id))
             result.training = face.trainings[-1]
             break
         except Throttled as throttled:

@@ -12,6 +12,7 @@ from azure.core.credentials import AzureKeyCredential
 from azure.core.pipeline.policies import RetryPolicy
 
 from localdev.face_emulator.throttle import RateLimit
+from orchestrator.containers import Container
 from orchestrator.machine import Policy
 from orchestrator.settings import DEFAULTS
 
@@ -77,7 +78,7 @@ def _baseline(strategy: str, face: SimFace, arrival: Arrival, outcome: PollerRes
         yield from fixed_interval_poller(face, arrival.list_id, sdk_interval_s, outcome, SDK_RETRIES,
                                          SDK_FINAL_READS)
     else:  # the oracle knows the duration: one train, one read exactly at the finish
-        location = face.train(arrival.list_id)
+        location = face.train(Container.large_face_list(arrival.list_id))
         outcome.training = face.trainings[-1]
         yield outcome.training.finished_s - face.clock.seconds
         face.training_status(location)

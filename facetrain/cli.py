@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from orchestrator.bounds import first_line
+from orchestrator.containers import Container
 from orchestrator.intake import RequestRejected
 from orchestrator.settings import DEFAULTS, StorageSettings
 from orchestrator.storage_clients import ensure_exists, queue_client, table_client
@@ -155,10 +156,10 @@ def _status(args, storage: StorageSettings, names, console: Console, errors: Con
     store = TrainingStore(table_client(storage, names["TRAININGS_TABLE"]))
     try:
         if args.list_id:
-            described = describe_state(store, args.list_id)
+            described = describe_state(store, Container.large_face_list(args.list_id))
             rows = [] if described is None else [described]
         else:
-            rows = [d for d in (describe_state(store, m.list_id) for m in store.in_flight()) if d]
+            rows = [d for d in (describe_state(store, m.container) for m in store.in_flight()) if d]
     except ResourceNotFoundError:
         rows = []  # no table yet: nothing was ever requested
     if args.json:

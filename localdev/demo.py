@@ -31,6 +31,7 @@ from rich.live import Live
 from rich.table import Table
 
 from facetrain.enqueue import enqueue
+from orchestrator.containers import Container
 from orchestrator.store import TrainingStore
 from orchestrator.worker import describe_state
 
@@ -90,7 +91,7 @@ def play(console: Console, world: LocalWorld, settings: dict[str, str]) -> int:
     bulk_sent = False
     with Live(console=console, refresh_per_second=4, transient=False) as live:
         while seen != EXPECTED and time.monotonic() - started < TIMEOUT_SECONDS:
-            described = {list_id: describe_state(store, list_id) for list_id in LISTS}
+            described = {list_id: describe_state(store, Container.large_face_list(list_id)) for list_id in LISTS}
             if not bulk_sent and (described["celebrities"] or {}).get("phase") == "training":
                 for n in range(BULK_REQUESTS):  # a bulk upload: one request per uploaded photo
                     enqueue(requests_queue, "celebrities", request_id=f"celebrities-photo-{n:03d}",
@@ -107,7 +108,7 @@ def play(console: Console, world: LocalWorld, settings: dict[str, str]) -> int:
                 live.console.print(_event_line(arrivals[-1]))
             live.update(_progress(described, time.monotonic() - started))
             time.sleep(0.25)
-        live.update(_progress({list_id: describe_state(store, list_id) for list_id in LISTS},
+        live.update(_progress({list_id: describe_state(store, Container.large_face_list(list_id)) for list_id in LISTS},
                               time.monotonic() - started))
 
     stats = emulator.stats()

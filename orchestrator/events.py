@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from .bounds import MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHARS, bounded_text
+from .containers import Container, Kind
 from .iso_time import to_iso
 
 SOURCE = "/facetrain/orchestrator"
@@ -30,10 +31,12 @@ MAX_REJECTION_REASON_CHARS = 1024
 
 
 class EventType(StrEnum):
-    SUCCEEDED = "Face.LargeFaceList.TrainingSucceeded"
-    FAILED = "Face.LargeFaceList.TrainingFailed"
-    TIMED_OUT = "Face.LargeFaceList.TrainingTimedOut"
-    REJECTED = "Face.LargeFaceList.TrainingRequestRejected"
+    """What an event reports; its CloudEvents `type` adds the container's kind (`TrainingEvent.type_name`)."""
+
+    SUCCEEDED = "TrainingSucceeded"
+    FAILED = "TrainingFailed"
+    TIMED_OUT = "TrainingTimedOut"
+    REJECTED = "TrainingRequestRejected"
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class TrainingOutcome:
     """The `data` of a terminal event: one training run and every request it covered."""
 
     run_id: str
-    list_id: str
+    container: Container
     api_version: str
     operation_location: str | None
     status: str
@@ -54,7 +57,8 @@ class TrainingOutcome:
     def to_json(self) -> dict[str, Any]:
         duration = None if self.submitted_at is None else (self.finished_at - self.submitted_at).total_seconds()
         return {
-            "runId": self.run_id, "listId": self.list_id, "apiVersion": self.api_version,
+            "runId": self.run_id, self.container.kind.request_field: self.container.id,
+            "apiVersion": self.api_version,
             "operationLocation": self.operation_location, "status": self.status,
             "requestIds": list(self.request_ids),
             "submittedAt": to_iso(self.submitted_at), "finishedAt": to_iso(self.finished_at),
@@ -70,12 +74,12 @@ class Rejection:
 
     reason: str
     message_id: str
-    list_id: str | None
+    container: Container | None
     request_id: str | None
 
     def to_json(self) -> dict[str, Any]:
         return {"reason": _bounded(self.reason, MAX_REJECTION_REASON_CHARS), "messageId": self.message_id,
-                "listId": self.list_id, "requestId": self.request_id}
+                "listId": self.container.id if self.container else None, "requestId": self.request_id}
 
 
 @dataclass(frozen=True)
@@ -87,10 +91,17 @@ class TrainingEvent:
 
     @property
     def subject(self) -> str:
-        return f"largefacelists/{self.data.list_id or 'unknown'}"
+        container = self.data.container
+        return container.path if container else f"{Kind.LARGE_FACE_LIST}/unknown"
+
+    @property
+    def type_name(self) -> str:
+        """`Face.LargePersonGroup.TrainingSucceeded` and the like."""
+        kind = self.data.container.kind if self.data.container else Kind.LARGE_FACE_LIST
+        return f"Face.{kind.noun}.{self.event_type}"
 
     def to_cloud_event(self) -> dict[str, Any]:
-        return {"specversion": SPEC_VERSION, "id": self.event_id, "source": SOURCE, "type": str(self.event_type),
+        return {"specversion": SPEC_VERSION, "id": self.event_id, "source": SOURCE, "type": self.type_name,
                 "subject": self.subject, "time": to_iso(self.time), "datacontenttype": "application/json",
                 "data": self.data.to_json()}
 

@@ -27,6 +27,7 @@ from azure.core.exceptions import ClientAuthenticationError
 
 from .bounds import (MAX_ANSWER_BYTES, MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHARS, MAX_OPERATION_LOCATION_CHARS,
                      MAX_QUOTED_HEADER_CHARS, bounded_text, first_line)
+from .containers import Container
 from .face_errors import (AuthFailed, FaceApiError, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
                           TrainingConflict, Transient)
 from .iso_time import from_iso
@@ -77,25 +78,25 @@ class FaceClient(FaceApi):
         self._timeout = (connect_timeout_seconds, read_timeout_seconds)
         self._session = session or requests.Session()
 
-    def training_url(self, list_id: str) -> str:
-        return f"{self._base()}/largefacelists/{quote(list_id, safe='')}/training"
+    def training_url(self, container: Container) -> str:
+        return f"{self._container_url(container)}/training"
 
-    def train(self, list_id: str) -> str:
+    def train(self, container: Container) -> str:
         """Submit a training; return where to poll it.
 
         v1.0 sends no operation-Location; from v1.1-preview.1 on the contract promises one. When it is missing
-        anyway (lost on the way) or too long to be real, the list's own training-status URL on FACE_ENDPOINT is
-        polled: that is the same training, and nothing is sent anywhere else."""
-        answer = self._call("POST", f"{self._base()}/largefacelists/{quote(list_id, safe='')}/train")
+        anyway (lost on the way) or too long to be real, the container's own training-status URL on FACE_ENDPOINT
+        is polled: that is the same training, and nothing is sent anywhere else."""
+        answer = self._call("POST", f"{self._container_url(container)}/train")
         if answer.status != 202:
             raise MalformedAnswer(f"Train answered {answer.status} instead of 202.", status=answer.status)
         location = answer.headers.get("operation-Location")
         if location is None or len(location) > MAX_OPERATION_LOCATION_CHARS:
             if self.api_version != "v1.0":
-                log.warning("train %s answered 202 %s; polling the list's own training status instead", list_id,
+                log.warning("train %s answered 202 %s; polling its own training status instead", container,
                             "without operation-Location" if location is None
                             else f"with an operation-Location of {len(location)} characters")
-            return self.training_url(list_id)
+            return self.training_url(container)
         self._check_same_origin(location)
         return location
 
@@ -117,6 +118,9 @@ class FaceClient(FaceApi):
 
     def _base(self) -> str:
         return f"{self.endpoint}/face/{self.api_version}"
+
+    def _container_url(self, container: Container) -> str:
+        return f"{self._base()}/{container.kind}/{quote(container.id, safe='')}"
 
     def _check_same_origin(self, url: str) -> None:
         try:

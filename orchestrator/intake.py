@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .containers import Container
 from .settings import LIST_ID_PATTERN, LIST_ID_RULE, MAX_SETTLE_SECONDS
 
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -30,16 +31,16 @@ MAX_REASON_CHARS = 1024
 class RequestRejected(ValueError):
     """The message is not a training request; `reason` is written for the person who sent it."""
 
-    def __init__(self, reason: str, list_id: str | None = None, request_id: str | None = None) -> None:
+    def __init__(self, reason: str, container: Container | None = None, request_id: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.list_id = list_id
+        self.container = container
         self.request_id = request_id
 
 
 @dataclass(frozen=True)
 class TrainingRequest:
-    list_id: str
+    container: Container
     request_id: str
     reason: str | None
     settle_seconds: float | None
@@ -109,9 +110,10 @@ def _unwrap_cloud_event(envelope: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _identity_hints(document: dict[str, Any]) -> tuple[str | None, str | None]:
+def _identity_hints(document: dict[str, Any]) -> tuple[Container | None, str | None]:
     list_id, request_id = document.get("listId"), document.get("requestId")
-    return (list_id if isinstance(list_id, str) and LIST_ID_PATTERN.fullmatch(list_id) else None,
+    return (Container.large_face_list(list_id) if isinstance(list_id, str) and LIST_ID_PATTERN.fullmatch(list_id)
+            else None,
             request_id if isinstance(request_id, str) and _REQUEST_ID.fullmatch(request_id) else None)
 
 
@@ -143,4 +145,4 @@ def _request(document: dict[str, Any], message_id: str) -> TrainingRequest:
                 or not 0 <= settle <= MAX_SETTLE_SECONDS:
             raise reject(f"settleSeconds must be a number from 0 to {MAX_SETTLE_SECONDS}.")
         settle = float(settle)
-    return TrainingRequest(list_id, request_id, reason, settle)
+    return TrainingRequest(Container.large_face_list(list_id), request_id, reason, settle)

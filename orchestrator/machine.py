@@ -1,7 +1,7 @@
-"""The trainings of one Large Face List, told top to bottom as a conversation: pure decisions against an injected
-`now`.
+"""The trainings of one Face container (Large Face List, Large Person Group or Person Group), told top to bottom
+as a conversation: pure decisions against an injected `now`.
 
-Nothing here does I/O or reads a clock. The shell (worker.py) loads a `ListState` and the requests waiting for a
+Nothing here does I/O or reads a clock. The shell (worker.py) loads a `ContainerState` and the requests waiting for a
 training, asks `next_step` what is due, makes the one Face call the decision names, hands Face's answer back to
 `on_answer`, carries out the decision's effects in order, and stores its state with ETag concurrency, so any
 instance can resume from the stored state after a crash. Each call has its own answers, and the shell answers
@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import assert_never
 
+from .containers import Container
 from .events import EventType, TrainingEvent, TrainingOutcome, terminal_event
 from .face_errors import (AuthFailed, FaceApiError, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
                           TrainingConflict)
@@ -53,8 +54,10 @@ class Run:
 
 
 @dataclass(frozen=True)
-class ListState:
-    list_id: str
+class ContainerState:
+    """One container's trainings: the continuation token the shell stores after every step."""
+
+    container: Container
     phase: Phase = Phase.IDLE
     due_at: datetime | None = None
     run: Run | None = None
@@ -72,7 +75,7 @@ class Policy:
     api_version: str
     max_training_seconds: float
     auth_retry_seconds: float
-    # Polling a list whose training time is unknown: the first poll after this, then each wait grows by
+    # Polling a container whose training time is unknown: the first poll after this, then each wait grows by
     # `poll_growth` (so a poll lands within that share of the elapsed time), up to `max_poll_interval_seconds`.
     first_poll_seconds: float = 2.0
     poll_growth: float = 1.5
@@ -88,7 +91,7 @@ class Policy:
     # leaving 16 KiB for the rest, whose outside texts are bounded (events.py; the worst case is tested).
     max_request_id_bytes_per_run: int = 48 * 1024
     # No wait for a retry is longer than this, whatever Face's Retry-After says (MAX_RETRY_WAIT_SECONDS): a
-    # `Retry-After: 86400` must not park a list for a day.
+    # `Retry-After: 86400` must not park a container for a day.
     max_retry_wait_seconds: float = 120.0
     # Transient faults: base * 2**attempt seconds with deterministic jitter, capped as above; retried this many
     # times, then given up.
@@ -184,7 +187,7 @@ Effect = Emit | AnswerRequests
 class Decision:
     """The state to store, the Face call to make first (if any), and the effects to carry out before storing."""
 
-    state: ListState
+    state: ContainerState
     call: FaceCall | None = None
     effects: tuple[Effect, ...] = ()
 
@@ -216,7 +219,7 @@ SUCCESS = RunEnd(EventType.SUCCEEDED, SUCCEEDED)
 
 # One training's life, in the order it happens.
 
-def on_request(state: ListState, not_before: datetime) -> ListState:
+def on_request(state: ContainerState, not_before: datetime) -> ContainerState:
     """A request was recorded. Only an idle list changes: a busy one meets the request in the waiting records
     when it next decides, so intake never contends with the instance that holds the list."""
     if state.phase is not Phase.IDLE:
@@ -224,19 +227,19 @@ def on_request(state: ListState, not_before: datetime) -> ListState:
     return replace(state, phase=Phase.WAITING, due_at=not_before)
 
 
-def is_due(state: ListState, now: datetime) -> bool:
+def is_due(state: ContainerState, now: datetime) -> bool:
     """Whether `next_step` has something to do. A claimed list is not due until its claim runs out, even past
     its training's deadline: the claimant is acting on it, and only one instance may decide a run's end. No
     schedule runs past the deadline (`_due_in`), so the deadline is checked when it comes."""
     return state.due_at is not None and state.due_at <= now
 
 
-def claim(state: ListState, now: datetime, policy: Policy) -> ListState:
+def claim(state: ContainerState, now: datetime, policy: Policy) -> ContainerState:
     """The state to store before calling Face, so that nobody else acts on the list until the claim runs out."""
     return replace(state, due_at=now + timedelta(seconds=policy.claim_seconds))
 
 
-def next_step(state: ListState, waiting: tuple[PendingRequest, ...], now: datetime, policy: Policy) -> Decision:
+def next_step(state: ContainerState, waiting: tuple[PendingRequest, ...], now: datetime, policy: Policy) -> Decision:
     """What is due now: submit, poll, give up on a training that ran too long, or nothing. The deadline is checked
     first, whatever was due."""
     if not is_due(state, now):
@@ -257,7 +260,7 @@ def next_step(state: ListState, waiting: tuple[PendingRequest, ...], now: dateti
     return Decision(replace(ended, phase=Phase.IDLE, due_at=None))
 
 
-def on_answer(state: ListState, answer: Answer, waiting: tuple[PendingRequest, ...], now: datetime,
+def on_answer(state: ContainerState, answer: Answer, waiting: tuple[PendingRequest, ...], now: datetime,
               policy: Policy) -> Decision:
     """The decision on the answer to what `next_step` decided on `state`: its Face call, or its effects."""
     if isinstance(answer, EventsRefused):
@@ -296,7 +299,7 @@ def on_answer(state: ListState, answer: Answer, waiting: tuple[PendingRequest, .
             assert_never(answer)
 
 
-def on_late_requests(state: ListState, late: tuple[PendingRequest, ...]) -> ListState:
+def on_late_requests(state: ContainerState, late: tuple[PendingRequest, ...]) -> ContainerState:
     """The state once the requests found after a step left the list idle are seen (`looks_for_late_requests`)."""
     return on_request(state, settled_at(late)) if late else state
 
@@ -334,15 +337,15 @@ def requests_for_one_run(pending_request_ids: tuple[str, ...], policy: Policy) -
     return tuple(chosen)
 
 
-def training_deadline(state: ListState, policy: Policy) -> datetime | None:
+def training_deadline(state: ContainerState, policy: Policy) -> datetime | None:
     """When the running training counts as lost (MAX_TRAINING_MINUTES after it was submitted)."""
     if state.phase is not Phase.TRAINING or state.run is None:
         return None
     return state.run.submitted_at + timedelta(seconds=policy.max_training_seconds)
 
 
-def _next_run(state: ListState, operation_location: str, now: datetime, request_ids: tuple[str, ...],
-              adopted: bool = False) -> ListState:
+def _next_run(state: ContainerState, operation_location: str, now: datetime, request_ids: tuple[str, ...],
+              adopted: bool = False) -> ContainerState:
     """The list training its next run. Every run (submitted, adopted or refused at submit) takes the next number,
     so that the events of two runs never share an id."""
     run_id, runs_started = _next_run_id(state)
@@ -350,16 +353,16 @@ def _next_run(state: ListState, operation_location: str, now: datetime, request_
                                                         adopted=adopted), runs_started=runs_started)
 
 
-def _next_run_id(state: ListState) -> tuple[str, int]:
+def _next_run_id(state: ContainerState) -> tuple[str, int]:
     number = state.runs_started + 1
-    return f"{state.list_id}/run-{number}", number
+    return f"{state.container.key}/run-{number}", number
 
 
-def _refused_at_submit(state: ListState, request_ids: tuple[str, ...], given_up: RunEnd, now: datetime,
+def _refused_at_submit(state: ContainerState, request_ids: tuple[str, ...], given_up: RunEnd, now: datetime,
                        policy: Policy) -> Decision:
     """A training Face would not start: a run of its own, which fails at once and answers its requests."""
     run_id, runs_started = _next_run_id(state)
-    outcome = TrainingOutcome(run_id=run_id, list_id=state.list_id, api_version=policy.api_version,
+    outcome = TrainingOutcome(run_id=run_id, container=state.container, api_version=policy.api_version,
                               operation_location=None, status=given_up.status, request_ids=request_ids,
                               submitted_at=None, finished_at=now, error_code=given_up.error_code,
                               error_message=given_up.error_message)
@@ -367,7 +370,7 @@ def _refused_at_submit(state: ListState, request_ids: tuple[str, ...], given_up:
     return Decision(idle, effects=(Emit(terminal_event(given_up.event_type, outcome)), AnswerRequests(request_ids)))
 
 
-def _finish(state: ListState, end: RunEnd, waiting: tuple[PendingRequest, ...], now: datetime, policy: Policy,
+def _finish(state: ContainerState, end: RunEnd, waiting: tuple[PendingRequest, ...], now: datetime, policy: Policy,
             face_finished_at: datetime | None = None) -> Decision:
     """The run is over: its event (unless it was adopted), its requests answered, and a follow-up for the requests
     that arrived meanwhile."""
@@ -377,7 +380,7 @@ def _finish(state: ListState, end: RunEnd, waiting: tuple[PendingRequest, ...], 
     finished = face_finished_at if face_finished_at and run.submitted_at <= face_finished_at <= now else now
     effects: tuple[Effect, ...] = ()
     if not run.adopted:
-        outcome = TrainingOutcome(run.run_id, state.list_id, policy.api_version, run.operation_location, end.status,
+        outcome = TrainingOutcome(run.run_id, state.container, policy.api_version, run.operation_location, end.status,
                                   run.request_ids, run.submitted_at, finished, end.error_code, end.error_message)
         effects = (Emit(terminal_event(end.event_type, outcome)), AnswerRequests(run.request_ids))
     if end.event_type is EventType.SUCCEEDED:
@@ -390,20 +393,20 @@ def _finish(state: ListState, end: RunEnd, waiting: tuple[PendingRequest, ...], 
     return Decision(replace(state, run=None, phase=Phase.IDLE, due_at=None), effects=effects)
 
 
-def _events_refused(state: ListState, now: datetime, policy: Policy) -> Decision:
+def _events_refused(state: ContainerState, now: datetime, policy: Policy) -> Decision:
     """Store the step's state as it was, so that the step (and its event, with the same id) is decided again after
     a backoff. The list is not wedged: other lists go on, and a training's deadline still applies. Never given
     up, since giving up could only be reported by an event."""
     attempts = state.attempts + 1
     retrying = replace(state, attempts=attempts)
-    delay = retry_delay(state.list_id, attempts, policy)
+    delay = retry_delay(state.container, attempts, policy)
     deadline = training_deadline(state, policy)
     if deadline is not None and deadline <= now:  # the event that failed may be the time-out itself: back off
         return Decision(replace(retrying, due_at=now + timedelta(seconds=delay)))
     return _due_in(retrying, now, delay, policy)
 
 
-def _retry_or_give_up(state: ListState, error: FaceApiError, now: datetime, policy: Policy) -> Decision | RunEnd:
+def _retry_or_give_up(state: ContainerState, error: FaceApiError, now: datetime, policy: Policy) -> Decision | RunEnd:
     """The same step again later, or the end of retrying."""
     if not error.retryable:
         return RunEnd.gave_up(error, error.message)
@@ -414,7 +417,7 @@ def _retry_or_give_up(state: ListState, error: FaceApiError, now: datetime, poli
             return RunEnd.gave_up(error, f"{error.message} Still refused after {policy.auth_retry_seconds / 60:g} minutes: "
                                  "check that the app's identity holds a Face role (Cognitive Services User) on the "
                                  "Face resource, or that FACE_API_KEY is right.")
-        delay = retry_delay(state.list_id, min(attempts, 5), policy)
+        delay = retry_delay(state.container, min(attempts, 5), policy)
         return _due_in(replace(state, attempts=attempts, auth_failing_since=since), now, delay, policy)
     if isinstance(error, Throttled) and error.retry_after_seconds is not None:
         # The service said when; waiting for it does not count as a failed attempt. Its word is capped: a
@@ -430,10 +433,10 @@ def _retry_or_give_up(state: ListState, error: FaceApiError, now: datetime, poli
         return RunEnd.gave_up(error, f"Gave up after {policy.max_transient_attempts} attempts: {error.message}")
     else:
         retrying = replace(state, attempts=attempts)
-    return _due_in(retrying, now, retry_delay(state.list_id, attempts, policy), policy)
+    return _due_in(retrying, now, retry_delay(state.container, attempts, policy), policy)
 
 
-def _without_failures(state: ListState) -> ListState:
+def _without_failures(state: ContainerState) -> ContainerState:
     return replace(state, attempts=0, malformed_answers=0, auth_failing_since=None)
 
 
@@ -452,14 +455,14 @@ def _failure_status(error: FaceApiError) -> str:
 
 # Timing.
 
-def first_poll_delay(state: ListState, policy: Policy) -> float:
+def first_poll_delay(state: ContainerState, policy: Policy) -> float:
     if state.last_duration_seconds is not None:
         expected = state.last_duration_seconds * (1 + policy.known_duration_margin)
         return max(policy.min_poll_interval_seconds, expected)
     return policy.first_poll_seconds
 
 
-def next_poll_delay(state: ListState, now: datetime, policy: Policy) -> float:
+def next_poll_delay(state: ContainerState, now: datetime, policy: Policy) -> float:
     """Still running: poll again soon enough that the finish is seen within a small share of the training."""
     if state.last_duration_seconds is not None:
         interval = state.last_duration_seconds * policy.known_poll_share
@@ -469,16 +472,16 @@ def next_poll_delay(state: ListState, now: datetime, policy: Policy) -> float:
     return min(policy.max_poll_interval_seconds, max(policy.min_poll_interval_seconds, interval))
 
 
-def retry_delay(list_id: str, attempt: int, policy: Policy) -> float:
+def retry_delay(container: Container, attempt: int, policy: Policy) -> float:
     """Exponential backoff with jitter in [50%, 100%], derived from the list and attempt so it is deterministic
     yet spreads lists that failed together."""
     ceiling = min(policy.max_retry_wait_seconds, policy.retry_base_seconds * 2 ** min(attempt, 32))
-    digest = hashlib.sha256(f"{list_id}:{attempt}".encode()).digest()
+    digest = hashlib.sha256(f"{container.key}:{attempt}".encode()).digest()
     return ceiling * (0.5 + digest[0] / 510)
 
 
-def _due_in(state: ListState, now: datetime, delay_seconds: float, policy: Policy) -> Decision:
-    """Due after `delay_seconds`, but never past the training's deadline, so that a list is looked at when its
+def _due_in(state: ContainerState, now: datetime, delay_seconds: float, policy: Policy) -> Decision:
+    """Due after `delay_seconds`, but never past the training's deadline, so that a container is looked at when its
     training must be given up, whatever the wait was."""
     due_at = now + timedelta(seconds=delay_seconds)
     deadline = training_deadline(state, policy)

@@ -1,11 +1,12 @@
 """Table entities, one frozen dataclass (or the core's own state) each, with explicit conversion.
 
-Keys are designed so that a poll tick reads only what is in flight:
-- `PartitionKey=<listId>, RowKey=state`: the list's `ListState`, the continuation token of its training.
-- `PartitionKey=<listId>, RowKey=request:<requestId>`: one request waiting for a training. Inserting one never
+Keys are designed so that a poll tick reads only what is in flight. A container's key is its id for a Large Face
+List and `<kind>:<id>` for the other kinds (`containers.py`):
+- `PartitionKey=<key>, RowKey=state`: the container's `ContainerState`, the continuation token of its training.
+- `PartitionKey=<key>, RowKey=request:<requestId>`: one request waiting for a training. Inserting one never
   contends with another, and a redelivered message finds its own request already there.
-- `PartitionKey=~inflight, RowKey=<listId>`: a `DueMarker`, present only while the list has work in flight.
-  The tick queries this partition alone; list ids cannot start with `~`, so nothing else lands in it.
+- `PartitionKey=~inflight, RowKey=<key>`: a `DueMarker`, present only while the container has work in flight.
+  The tick queries this partition alone; no key starts with `~`, so nothing else lands in it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .machine import ListState, PendingRequest, Phase, Run
+from .containers import Container
+from .machine import ContainerState, PendingRequest, Phase, Run
 
 STATE_ROW = "state"
 REQUEST_ROW_PREFIX = "request:"
@@ -27,14 +29,14 @@ _SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class RequestRecord:
-    list_id: str
+    container: Container
     request_id: str
     received_at: datetime
     reason: str | None
     settle_seconds: float | None
 
     def to_entity(self) -> dict[str, Any]:
-        entity: dict[str, Any] = {"PartitionKey": self.list_id, "RowKey": REQUEST_ROW_PREFIX + self.request_id,
+        entity: dict[str, Any] = {"PartitionKey": self.container.key, "RowKey": REQUEST_ROW_PREFIX + self.request_id,
                                   "ReceivedAt": self.received_at, "Waiting": True}
         if self.reason is not None:
             entity["Reason"] = self.reason
@@ -48,32 +50,32 @@ class RequestRecord:
 
     @classmethod
     def from_entity(cls, entity: dict[str, Any]) -> "RequestRecord":
-        return cls(entity["PartitionKey"], entity["RowKey"].removeprefix(REQUEST_ROW_PREFIX),
+        return cls(Container.from_key(entity["PartitionKey"]), entity["RowKey"].removeprefix(REQUEST_ROW_PREFIX),
                    _utc(entity["ReceivedAt"]), entity.get("Reason"), entity.get("SettleSeconds"))
 
 
 @dataclass(frozen=True)
 class DueMarker:
-    list_id: str
+    container: Container
     due_at: datetime
 
     def to_entity(self) -> dict[str, Any]:
         # Kept as sortable ISO text too: string comparison in a filter avoids Azurite's datetime filter bugs.
-        return {"PartitionKey": INFLIGHT_PARTITION, "RowKey": self.list_id, "DueAt": self.due_at,
+        return {"PartitionKey": INFLIGHT_PARTITION, "RowKey": self.container.key, "DueAt": self.due_at,
                 "DueAtIso": iso_key(self.due_at)}
 
     @classmethod
     def from_entity(cls, entity: dict[str, Any]) -> "DueMarker":
-        return cls(entity["RowKey"], _utc(entity["DueAt"]))
+        return cls(Container.from_key(entity["RowKey"]), _utc(entity["DueAt"]))
 
 
 def iso_key(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def state_to_entity(state: ListState) -> dict[str, Any]:
+def state_to_entity(state: ContainerState) -> dict[str, Any]:
     entity: dict[str, Any] = {
-        "PartitionKey": state.list_id, "RowKey": STATE_ROW, "SchemaVersion": _SCHEMA_VERSION,
+        "PartitionKey": state.container.key, "RowKey": STATE_ROW, "SchemaVersion": _SCHEMA_VERSION,
         "Phase": str(state.phase), "Attempts": state.attempts, "MalformedAnswers": state.malformed_answers,
         "RunsStarted": state.runs_started,
     }
@@ -89,7 +91,7 @@ def state_to_entity(state: ListState) -> dict[str, Any]:
     return entity
 
 
-def state_from_entity(entity: dict[str, Any]) -> ListState:
+def state_from_entity(entity: dict[str, Any]) -> ContainerState:
     run = None
     if "RunId" in entity:
         chunks, index = [], 0
@@ -99,8 +101,8 @@ def state_from_entity(entity: dict[str, Any]) -> ListState:
         run = Run(run_id=entity["RunId"], operation_location=entity["RunOperationLocation"],
                   submitted_at=_utc(entity["RunSubmittedAt"]), request_ids=tuple(json.loads("".join(chunks))),
                   polls=int(entity.get("RunPolls", 0)), adopted=bool(entity.get("RunAdopted", False)))
-    return ListState(
-        list_id=entity["PartitionKey"], phase=Phase(entity["Phase"]), due_at=_utc(entity.get("DueAt")), run=run,
+    return ContainerState(
+        container=Container.from_key(entity["PartitionKey"]), phase=Phase(entity["Phase"]), due_at=_utc(entity.get("DueAt")), run=run,
         attempts=int(entity.get("Attempts", 0)), malformed_answers=int(entity.get("MalformedAnswers", 0)),
         auth_failing_since=_utc(entity.get("AuthFailingSince")),
         last_duration_seconds=entity.get("LastDurationSeconds"), runs_started=int(entity.get("RunsStarted", 0)),

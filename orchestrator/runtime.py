@@ -18,6 +18,7 @@ from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from . import telemetry
+from .containers import Container
 from .event_queue import EventQueue
 from .face_client import SCOPE, FaceClient
 from .machine import Policy
@@ -98,7 +99,7 @@ def status_response(list_id: str | None) -> func.HttpResponse:
         return _json({"trainings": current().describe_in_flight()}, 200)
     if not LIST_ID_PATTERN.fullmatch(list_id):
         return _json({"error": f"Not a Large Face List id: {LIST_ID_RULE}."}, 400)
-    described = current().describe(list_id)
+    described = current().describe(Container.large_face_list(list_id))
     if described is None:
         return _json({"error": f"No training was ever requested for {list_id!r}."}, 404)
     return _json(described, 200)

@@ -8,7 +8,8 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
-from .machine import ListState
+from .containers import Container
+from .machine import ContainerState
 from .ports import Store
 from .records import (INFLIGHT_PARTITION, REQUEST_ROW_PREFIX, STATE_ROW, DueMarker, RequestRecord, iso_key,
                       state_from_entity, state_to_entity)
@@ -26,15 +27,15 @@ class TrainingStore(Store):
     def __init__(self, table: TableClient) -> None:
         self._table = table
 
-    def load(self, list_id: str) -> tuple[ListState, str | None]:
+    def load(self, container: Container) -> tuple[ContainerState, str | None]:
         """The list's state and its ETag; a list never seen is idle, with no ETag."""
         try:
-            entity = self._table.get_entity(list_id, STATE_ROW)
+            entity = self._table.get_entity(container.key, STATE_ROW)
         except ResourceNotFoundError:
-            return ListState(list_id), None
+            return ContainerState(container), None
         return state_from_entity(entity), entity.metadata["etag"]
 
-    def save(self, state: ListState, etag: str | None) -> str:
+    def save(self, state: ContainerState, etag: str | None) -> str:
         """Write the state if nobody changed it since `etag` was read (None: if it still does not exist)."""
         entity = state_to_entity(state)
         try:
@@ -44,7 +45,7 @@ class TrainingStore(Store):
                 metadata = self._table.update_entity(entity, mode=UpdateMode.REPLACE, etag=etag,
                                                      match_condition=MatchConditions.IfNotModified)
         except (ResourceExistsError, ResourceModifiedError):
-            raise ConcurrencyConflict(state.list_id) from None
+            raise ConcurrencyConflict(str(state.container)) from None
         return metadata["etag"]
 
     def add_request(self, record: RequestRecord) -> bool:
@@ -59,7 +60,7 @@ class TrainingStore(Store):
     def _reuse_if_stale(self, record: RequestRecord) -> bool:
         """An id answered longer than `ANSWERED_KEPT` ago is a new request (its list may not have finished a
         training since, which is when stale answers are dropped)."""
-        existing = self._table.get_entity(record.list_id, REQUEST_ROW_PREFIX + record.request_id)
+        existing = self._table.get_entity(record.container.key, REQUEST_ROW_PREFIX + record.request_id)
         answered_at = existing.get("AnsweredAt")
         if existing.get("Waiting") is not False or answered_at is None or \
                 answered_at > record.received_at - ANSWERED_KEPT:
@@ -71,23 +72,23 @@ class TrainingStore(Store):
             return False  # another instance took it first
         return True
 
-    def waiting_requests(self, list_id: str) -> list[RequestRecord]:
+    def waiting_requests(self, container: Container) -> list[RequestRecord]:
         """Oldest first."""
         query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high and Waiting eq true"
         entities = self._table.query_entities(query, parameters={
-            "pk": list_id, "low": REQUEST_ROW_PREFIX, "high": REQUEST_ROW_PREFIX[:-1] + chr(ord(":") + 1)})
+            "pk": container.key, "low": REQUEST_ROW_PREFIX, "high": REQUEST_ROW_PREFIX[:-1] + chr(ord(":") + 1)})
         return sorted((RequestRecord.from_entity(e) for e in entities), key=lambda r: (r.received_at, r.request_id))
 
-    def answer_requests(self, list_id: str, request_ids: tuple[str, ...], now: datetime) -> None:
+    def answer_requests(self, container: Container, request_ids: tuple[str, ...], now: datetime) -> None:
         """Mark the requests answered (kept for `ANSWERED_KEPT`, so that a resend is not trained again), and drop
         this list's answers older than that."""
-        marks = [("update", {"PartitionKey": list_id, "RowKey": REQUEST_ROW_PREFIX + r, "Waiting": False,
+        marks = [("update", {"PartitionKey": container.key, "RowKey": REQUEST_ROW_PREFIX + r, "Waiting": False,
                              "AnsweredAt": now}, {"mode": UpdateMode.MERGE}) for r in request_ids]
         self._in_batches(marks)
         expired = self._table.query_entities(
             "PartitionKey eq @pk and Waiting eq false and AnsweredAt lt @cutoff",
-            parameters={"pk": list_id, "cutoff": now - ANSWERED_KEPT}, select=["PartitionKey", "RowKey"])
-        self._in_batches([("delete", {"PartitionKey": list_id, "RowKey": e["RowKey"]}) for e in expired])
+            parameters={"pk": container.key, "cutoff": now - ANSWERED_KEPT}, select=["PartitionKey", "RowKey"])
+        self._in_batches([("delete", {"PartitionKey": container.key, "RowKey": e["RowKey"]}) for e in expired])
 
     def _in_batches(self, operations: list) -> None:
         for start in range(0, len(operations), _BATCH):
@@ -101,11 +102,11 @@ class TrainingStore(Store):
                     except TableTransactionError:
                         pass
 
-    def mark_due(self, list_id: str, due_at: datetime) -> None:
-        self._table.upsert_entity(DueMarker(list_id, due_at).to_entity(), mode=UpdateMode.REPLACE)
+    def mark_due(self, container: Container, due_at: datetime) -> None:
+        self._table.upsert_entity(DueMarker(container, due_at).to_entity(), mode=UpdateMode.REPLACE)
 
-    def clear_due(self, list_id: str) -> None:
-        self._table.delete_entity(INFLIGHT_PARTITION, list_id)
+    def clear_due(self, container: Container) -> None:
+        self._table.delete_entity(INFLIGHT_PARTITION, container.key)
 
     def due(self, now: datetime) -> list[DueMarker]:
         """Markers due by `now`: one query over the in-flight partition only."""

@@ -1,14 +1,14 @@
-"""The imperative shell: load a list's state, ask the core what to do, do it, store the result.
+"""The imperative shell: load a container's state, ask the core what to do, do it, store the result.
 
 Everything that waits is in the stored schedule: no call here sleeps or waits for a training. Concurrency is
-settled by ETags: an instance claims a list (stores it with its due time pushed past the claim) before it calls
-Face, so two intake workers or two pollers never submit or poll the same list twice; a claimant that dies is
+settled by ETags: an instance claims a container (stores it with its due time pushed past the claim) before it calls
+Face, so two intake workers or two pollers never submit or poll the same container twice; a claimant that dies is
 replaced when its claim runs out.
 
-The in-flight index (one marker per list, read by the tick) may say a list is due earlier than its state does,
-which costs one read, but never later, which would leave a training unpolled. The core never brings a list's due
-time earlier except when a request wakes an idle list, so (see `_index`):
-- a wake writes the marker before its state write (a crash between the two cannot hide the list) and after it
+The in-flight index (one marker per container, read by the tick) may say one is due earlier than its state does,
+which costs one read, but never later, which would leave a training unpolled. The core never brings a container's due
+time earlier except when a request wakes an idle one, so (see `_index`):
+- a wake writes the marker before its state write (a crash between the two cannot hide the container) and after it
   (a concurrent removal cannot either);
 - the instance that stored a state writes its marker afterwards: a late write of it can only be early;
 - a removal, or a marker written from a state one merely read, is confirmed by reading the state's ETag again,
@@ -25,20 +25,21 @@ from typing import Any, Callable, assert_never
 
 from . import machine
 from .bounds import bounded_id
+from .containers import Container
 from .event_queue import EventNotSent
 from .events import Rejection, rejection_event
 from .face_errors import FaceApiError
 from .intake import RequestRejected, parse_message
 from .iso_time import to_iso
-from .machine import AnswerRequests, Emit, ListState, Phase, Policy, PollTraining, SubmitTraining
+from .machine import AnswerRequests, Emit, ContainerState, Phase, Policy, PollTraining, SubmitTraining
 from .ports import EventSink, FaceApi, Store
 from .records import RequestRecord
 from .store import ConcurrencyConflict
 
 log = logging.getLogger("orchestrator")
 MAX_CONFLICT_RETRIES = 8
-# A list can be due again at once (a follow-up after a finish, a batch after a batch); more than this in one
-# call waits for the next tick, so one busy list cannot hold a tick.
+# A container can be due again at once (a follow-up after a finish, a batch after a batch); more than this in one
+# call waits for the next tick, so one busy container cannot hold a tick.
 MAX_STEPS_PER_ADVANCE = 4
 TICK_WORKERS = 8
 
@@ -48,7 +49,7 @@ class Outcome:
     """What `accept` did with one message, for logs and tests."""
 
     accepted: bool
-    list_id: str | None
+    container: Container | None
     request_id: str | None
     reason: str | None = None
 
@@ -72,40 +73,40 @@ class Orchestrator:
             request = parse_message(body, message_id)
         except RequestRejected as rejected:
             self.events.publish(rejection_event(
-                Rejection(rejected.reason, message_id, rejected.list_id, rejected.request_id), self.clock()))
+                Rejection(rejected.reason, message_id, rejected.container, rejected.request_id), self.clock()))
             log.warning("rejected message %s: %s", message_id, rejected.reason)
-            return Outcome(False, rejected.list_id, rejected.request_id, rejected.reason)
-        record = RequestRecord(request.list_id, request.request_id, self.clock(), request.reason,
+            return Outcome(False, rejected.container, rejected.request_id, rejected.reason)
+        record = RequestRecord(request.container, request.request_id, self.clock(), request.reason,
                                request.settle_seconds)
         fresh = self.store.add_request(record)
-        log.info("request %s for %s %s", request.request_id, request.list_id,
+        log.info("request %s for %s %s", request.request_id, request.container,
                  "recorded" if fresh else "was already recorded (redelivery)")
-        # Recorded first, state read after: a tick finishing the list meanwhile re-checks the waiting records
-        # after it stores the list idle, so between the two of them this request is always seen.
-        self._wake(request.list_id, record.pending(self.default_settle_seconds).not_before)
-        return Outcome(True, request.list_id, request.request_id)
+        # Recorded first, state read after: a tick finishing the container meanwhile re-checks the waiting records
+        # after it stores it idle, so between the two of them this request is always seen.
+        self._wake(request.container, record.pending(self.default_settle_seconds).not_before)
+        return Outcome(True, request.container, request.request_id)
 
     # The timer trigger
 
     def tick(self) -> int:
-        """Advance every list that is due; return how many were looked at."""
+        """Advance every container that is due; return how many were looked at."""
         due = self.store.due(self.clock())
         with ThreadPoolExecutor(max_workers=TICK_WORKERS) as pool:
-            list(pool.map(lambda marker: self.advance(marker.list_id), due))
+            list(pool.map(lambda marker: self.advance(marker.container), due))
         return len(due)
 
-    # One step of one list
+    # One step of one container
 
-    def advance(self, list_id: str) -> None:
-        """Do what is due for the list now, if anything; safe to call from any instance at any time. A step that
-        leaves the list due at once (a follow-up with nothing to wait for) is followed by the next, not a tick later."""
+    def advance(self, container: Container) -> None:
+        """Do what is due for the container now, if anything; safe to call from any instance at any time. A step that
+        leaves it due at once (a follow-up with nothing to wait for) is followed by the next, not a tick later."""
         for _ in range(MAX_STEPS_PER_ADVANCE):
-            if not self._step(list_id):
+            if not self._step(container):
                 return
 
-    def _step(self, list_id: str) -> bool:
-        """One step, claimed, decided and stored; True if the list is due again right away."""
-        state, etag = self.store.load(list_id)
+    def _step(self, container: Container) -> bool:
+        """One step, claimed, decided and stored; True if the container is due again right away."""
+        state, etag = self.store.load(container)
         now = self.clock()
         if not machine.is_due(state, now):
             self._index(state, etag, stored_here=False)
@@ -118,133 +119,133 @@ class Orchestrator:
         try:
             etag = self.store.save(decision.state, etag)
         except ConcurrencyConflict:
-            log.warning("list %s changed while claimed (the claim ran out?); the stored state stands", list_id)
+            log.warning("%s changed while claimed (the claim ran out?); the stored state stands", container)
             return False
         self._index(decision.state, etag, stored_here=True)
         after = decision.state
         if decision.looks_for_late_requests:
-            late = self._waiting(list_id)
+            late = self._waiting(container)
             if late:
-                after = self._update(list_id, lambda current: machine.on_late_requests(current, late))
+                after = self._update(container, lambda current: machine.on_late_requests(current, late))
         return machine.is_due(after, self.clock())
 
-    def _decide_and_carry_out(self, state: ListState, now: datetime) -> machine.Decision:
+    def _decide_and_carry_out(self, state: ContainerState, now: datetime) -> machine.Decision:
         """The core's decision on the step, once the Face call it names is answered and its effects are done."""
-        list_id = state.list_id
-        waiting = self._waiting(list_id)
+        container = state.container
+        waiting = self._waiting(container)
         decision = machine.next_step(state, waiting, now, self.policy)
         if decision.call is not None:
-            answer = self._call_face(list_id, decision.call)
+            answer = self._call_face(container, decision.call)
             decision = machine.on_answer(state, answer, waiting, self.clock(), self.policy)
         try:
-            self._send_events_and_answer_requests(list_id, decision.effects)
+            self._send_events_and_answer_requests(container, decision.effects)
         except EventNotSent as error:
-            log.error("list %s: %s; the step is decided again after a backoff", list_id, error)
+            log.error("%s: %s; the step is decided again after a backoff", container, error)
             decision = machine.on_answer(state, machine.EventsRefused(), waiting, self.clock(), self.policy)
         return decision
 
-    def _wake(self, list_id: str, not_before: datetime) -> None:
-        """Make an idle list wait for its requests, and submit at once if nothing is left to wait for."""
-        state = self._update(list_id, lambda current: machine.on_request(current, not_before))
+    def _wake(self, container: Container, not_before: datetime) -> None:
+        """Make an idle container wait for its requests, and submit at once if nothing is left to wait for."""
+        state = self._update(container, lambda current: machine.on_request(current, not_before))
         if state.due_at is not None and state.due_at <= self.clock():
-            self.advance(list_id)
+            self.advance(container)
 
-    def _waiting(self, list_id: str) -> tuple[machine.PendingRequest, ...]:
-        return tuple(r.pending(self.default_settle_seconds) for r in self.store.waiting_requests(list_id))
+    def _waiting(self, container: Container) -> tuple[machine.PendingRequest, ...]:
+        return tuple(r.pending(self.default_settle_seconds) for r in self.store.waiting_requests(container))
 
-    def _call_face(self, list_id: str, call: machine.FaceCall) -> machine.SubmitAnswer | machine.PollAnswer:
+    def _call_face(self, container: Container, call: machine.FaceCall) -> machine.SubmitAnswer | machine.PollAnswer:
         match call:
             case SubmitTraining():
-                return self._submit(list_id, call)
+                return self._submit(container, call)
             case PollTraining():
-                return self._poll(list_id, call)
+                return self._poll(container, call)
             case _:
                 assert_never(call)
 
-    def _submit(self, list_id: str, submit: SubmitTraining) -> machine.SubmitAnswer:
+    def _submit(self, container: Container, submit: SubmitTraining) -> machine.SubmitAnswer:
         try:
-            location = self.face.train(list_id)
+            location = self.face.train(container)
         except FaceApiError as error:
-            log.warning("train %s: %s", list_id, error)
-            return machine.SubmitFailed(submit, error, self.face.training_url(list_id))
-        log.info("train %s accepted: %d request(s), polling %s", list_id, len(submit.request_ids), location)
+            log.warning("train %s: %s", container, error)
+            return machine.SubmitFailed(submit, error, self.face.training_url(container))
+        log.info("train %s accepted: %d request(s), polling %s", container, len(submit.request_ids), location)
         return machine.Submitted(submit, location)
 
-    def _poll(self, list_id: str, poll: PollTraining) -> machine.PollAnswer:
+    def _poll(self, container: Container, poll: PollTraining) -> machine.PollAnswer:
         try:
             status = self.face.training_status(poll.operation_location)
         except FaceApiError as error:
-            log.warning("status of %s: %s", list_id, error)
+            log.warning("status of %s: %s", container, error)
             return machine.PollFailed(error)
         return machine.Polled(status.status, status.message, status.last_action_at)
 
-    def _send_events_and_answer_requests(self, list_id: str, effects: tuple[machine.Effect, ...]) -> None:
+    def _send_events_and_answer_requests(self, container: Container, effects: tuple[machine.Effect, ...]) -> None:
         for effect in effects:
             match effect:
                 case Emit(event):
                     self.events.publish(event)
-                    log.info("event %s %s", event.event_type, event.event_id)
+                    log.info("event %s %s", event.type_name, event.event_id)
                 case AnswerRequests(request_ids):
-                    self.store.answer_requests(list_id, request_ids, self.clock())
+                    self.store.answer_requests(container, request_ids, self.clock())
                 case _:
                     assert_never(effect)
 
-    def _update(self, list_id: str, change: Callable[[ListState], ListState]) -> ListState:
+    def _update(self, container: Container, change: Callable[[ContainerState], ContainerState]) -> ContainerState:
         """Apply a change (a wake) with optimistic concurrency, retrying on conflict; skip the write if nothing
         changes."""
         for _ in range(MAX_CONFLICT_RETRIES):
-            state, etag = self.store.load(list_id)
+            state, etag = self.store.load(container)
             changed = change(state)
             if changed == state and etag is not None:
                 return state
             if changed.due_at is not None:
-                self.store.mark_due(list_id, changed.due_at)  # index first: a crash must not hide a due list
+                self.store.mark_due(container, changed.due_at)  # index first: a crash must not hide a due container
             try:
                 etag = self.store.save(changed, etag)
             except ConcurrencyConflict:
                 continue
             self._index(changed, etag, stored_here=True)  # and after: a removal may have landed in between
             return changed
-        raise ConcurrencyConflict(f"{list_id}: still contended after {MAX_CONFLICT_RETRIES} attempts")
+        raise ConcurrencyConflict(f"{container}: still contended after {MAX_CONFLICT_RETRIES} attempts")
 
-    def _index(self, state: ListState, etag: str | None, *, stored_here: bool) -> None:
-        """Make the list's marker say what `state` (at `etag`) says. A marker for a state this instance stored is
+    def _index(self, state: ContainerState, etag: str | None, *, stored_here: bool) -> None:
+        """Make the container's marker say what `state` (at `etag`) says. A marker for a state this instance stored is
         final: any state stored after it is due no earlier, but a wake's, which writes its own marker after it. A
         removal, or a marker for a state merely read, is checked against the state's ETag once written, and
         written again from what changed meanwhile."""
         for _ in range(MAX_CONFLICT_RETRIES):
             if state.due_at is None:
-                self.store.clear_due(state.list_id)
+                self.store.clear_due(state.container)
             else:
-                self.store.mark_due(state.list_id, state.due_at)
+                self.store.mark_due(state.container, state.due_at)
             if stored_here and state.due_at is not None:
                 return
-            current, current_etag = self.store.load(state.list_id)
+            current, current_etag = self.store.load(state.container)
             if current_etag == etag:
                 return
             state, etag, stored_here = current, current_etag, False
-        log.warning("list %s: its state kept changing while its marker was written; its writers set it", state.list_id)
+        log.warning("%s: its state kept changing while its marker was written; its writers set it", state.container)
 
     # The HTTP status function
 
-    def describe(self, list_id: str) -> dict[str, Any] | None:
-        return describe_state(self.store, list_id)
+    def describe(self, container: Container) -> dict[str, Any] | None:
+        return describe_state(self.store, container)
 
     def describe_in_flight(self) -> list[dict[str, Any]]:
-        described = (self.describe(marker.list_id) for marker in self.store.in_flight())
+        described = (self.describe(marker.container) for marker in self.store.in_flight())
         return [d for d in described if d is not None and d["phase"] != str(Phase.IDLE)]
 
 
-def describe_state(store: Store, list_id: str) -> dict[str, Any] | None:
-    """A list's training as the status endpoint and the CLI show it; None if nothing was ever requested."""
-    state, etag = store.load(list_id)
+def describe_state(store: Store, container: Container) -> dict[str, Any] | None:
+    """A container's training as the status endpoint and the CLI show it; None if nothing was ever requested."""
+    state, etag = store.load(container)
     if etag is None:
         return None
     run = state.run
     covered = set(run.request_ids) if run else set()
     return {
-        "listId": list_id, "phase": str(state.phase), "dueAt": to_iso(state.due_at),
-        "waitingRequests": len([r for r in store.waiting_requests(list_id) if r.request_id not in covered]),
+        container.kind.request_field: container.id, "phase": str(state.phase), "dueAt": to_iso(state.due_at),
+        "waitingRequests": len([r for r in store.waiting_requests(container) if r.request_id not in covered]),
         "lastDurationSeconds": state.last_duration_seconds,
         "run": None if run is None else {
             "runId": run.run_id, "operationLocation": run.operation_location, "submittedAt": to_iso(run.submitted_at),

@@ -13,6 +13,7 @@ from azure.storage.queue import QueueClient
 
 from localdev.emulator_client import EmulatorClient
 from localdev.world import LocalWorld
+from orchestrator.containers import Container
 from orchestrator import runtime
 from orchestrator.machine import Phase
 from orchestrator.worker import Orchestrator
@@ -132,7 +133,7 @@ def trainings_finished(emulator: str, timeout_seconds: float = 30) -> None:
 def run_until_idle(orchestrator, clock: SteppedClock, list_id: str, step_seconds: float = 2.0,
                    max_steps: int = 60) -> None:
     for _ in range(max_steps):
-        state, _ = orchestrator.store.load(list_id)
+        state, _ = orchestrator.store.load(Container.large_face_list(list_id))
         if state.phase is Phase.IDLE:
             return
         time.sleep(0.05)  # let the emulator's (scaled) training move on in real time

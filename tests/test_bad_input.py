@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from azure.data.tables import TableClient
 
+from orchestrator.containers import Container
 from tests.bad_input import BAD_MESSAGES
 from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, prepared_list, request,
                                       run_until_idle, send)
@@ -62,4 +63,4 @@ def test_a_message_id_that_cannot_key_a_table_row_still_names_its_request(world,
     named = sorted(r for e in events if e["type"] != REJECTED for r in e["data"]["requestIds"])
     assert len(named) == 2 and all(r.startswith("msg-sha256-") for r in named)
     send(request(list_id), hostile[1])  # the same message again is the same request
-    assert orchestrator.store.waiting_requests(list_id) == []
+    assert orchestrator.store.waiting_requests(Container.large_face_list(list_id)) == []

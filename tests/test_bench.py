@@ -17,17 +17,18 @@ from bench.simulation import EPOCH, MemoryStore, Scheduler, SimFace, VirtualCloc
 from localdev.face_emulator.model import training_seconds
 from localdev.face_emulator.throttle import RateLimit
 from localdev.world import REPO_ROOT
+from orchestrator.containers import Container
 from orchestrator.face_errors import Throttled, TrainingConflict
-from orchestrator.machine import ListState, Phase
+from orchestrator.machine import ContainerState, Phase
 from orchestrator.store import ConcurrencyConflict
 
 
 def test_the_simulated_face_trains_for_the_emulators_duration_and_refuses_a_second_training() -> None:
     clock = VirtualClock()
     face = SimFace(clock, face_counts={"a": 10_000})
-    location = face.train("a")
+    location = face.train(Container.large_face_list("a"))
     with pytest.raises(TrainingConflict):
-        face.train("a")
+        face.train(Container.large_face_list("a"))
     clock.at(training_seconds(10_000) - 0.01)
     assert face.training_status(location).status == "running"
     clock.at(training_seconds(10_000))
@@ -39,24 +40,24 @@ def test_the_simulated_face_trains_for_the_emulators_duration_and_refuses_a_seco
 def test_the_simulated_face_throttles_with_the_emulators_sliding_window() -> None:
     clock = VirtualClock()
     face = SimFace(clock, rate_limit=RateLimit(2, 60.0), face_counts={"a": 1000, "b": 1000, "c": 1000})
-    face.train("a")
+    face.train(Container.large_face_list("a"))
     clock.at(10)
-    face.train("b")
+    face.train(Container.large_face_list("b"))
     with pytest.raises(Throttled) as throttled:
-        face.train("c")
+        face.train(Container.large_face_list("c"))
     assert throttled.value.retry_after_seconds == 50
     clock.at(60)
-    face.train("c")
+    face.train(Container.large_face_list("c"))
 
 
 def test_the_memory_store_keeps_the_table_stores_etag_rules() -> None:
     store = MemoryStore()
-    state, etag = store.load("a")
+    state, etag = store.load(Container.large_face_list("a"))
     assert etag is None
     first = store.save(state, None)
     with pytest.raises(ConcurrencyConflict):
         store.save(state, None)
-    store.save(ListState("a", Phase.WAITING), first)
+    store.save(ContainerState(Container.large_face_list("a"), Phase.WAITING), first)
     with pytest.raises(ConcurrencyConflict):
         store.save(state, first)
 

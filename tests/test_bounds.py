@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from orchestrator.bounds import MAX_FACE_MESSAGE_CHARS, bounded_id, bounded_text
+from orchestrator.containers import Container, Kind
 from orchestrator.events import (MAX_MESSAGE_WIRE_BYTES, EventType, Rejection, TrainingOutcome, rejection_event,
                                  terminal_event, wire_bytes)
 from orchestrator.machine import Policy, requests_for_one_run
@@ -37,13 +38,17 @@ def test_an_id_that_could_not_key_a_table_row_becomes_a_stable_digest() -> None:
     assert bounded_id("a/b") != bounded_id("a#b")
 
 
+# The kind with the longest key and the longest request field.
+COSTLIEST_CONTAINER = max((Container(kind, "l" * 64) for kind in Kind),
+                          key=lambda container: len(container.key) + len(container.kind.request_field))
+
+
 def worst_outcome(error_message_chars: int) -> TrainingOutcome:
     """Every field at its largest and costliest: as many 128-character request ids as a run may name, an
     operation-Location, code and message made of the costliest characters."""
     request_ids = requests_for_one_run(tuple(f"{n:05d}" + "r" * 123 for n in range(2000)), POLICY)
-    list_id = "l" * 64
     return TrainingOutcome(
-        run_id=f"{list_id}/run-{10**12}", list_id=list_id, api_version=POLICY.api_version,
+        run_id=f"{COSTLIEST_CONTAINER.key}/run-{10**12}", container=COSTLIEST_CONTAINER, api_version=POLICY.api_version,
         operation_location="https://face.example/" + COSTLY * 512, status="protocolError", request_ids=request_ids,
         submitted_at=NOW, finished_at=NOW, error_code=COSTLY * 64, error_message=COSTLY * (error_message_chars // 2))
 
@@ -54,7 +59,7 @@ def test_the_costliest_event_fits_a_queue_message() -> None:
 
 
 def test_the_costliest_rejection_fits_a_queue_message() -> None:
-    rejection = Rejection(COSTLY * 100_000, bounded_id("m" * 70_000), "l" * 64, "r" * 128)
+    rejection = Rejection(COSTLY * 100_000, bounded_id("m" * 70_000), COSTLIEST_CONTAINER, "r" * 128)
     assert wire_bytes(rejection_event(rejection, NOW).to_message()) <= MAX_MESSAGE_WIRE_BYTES
 
 

@@ -16,7 +16,8 @@ from azure.data.tables import TableClient
 
 from chaos.harness import FAULTS, IndexWatch
 from localdev.world import REPO_ROOT
-from orchestrator.machine import ListState, Phase
+from orchestrator.containers import Container
+from orchestrator.machine import ContainerState, Phase
 from orchestrator.records import DueMarker, state_to_entity
 
 pytestmark = pytest.mark.world  # the short run starts the whole stack
@@ -51,9 +52,10 @@ def test_the_index_watch_sees_a_training_its_marker_leaves_unpolled(world) -> No
                                  ("early", now + timedelta(seconds=30), now - timedelta(seconds=5)),
                                  ("idle", None, None)]:
         phase = Phase.IDLE if due is None else Phase.WAITING
-        table.create_entity(state_to_entity(ListState(list_id, phase=phase, due_at=due)))
+        container = Container.large_face_list(list_id)
+        table.create_entity(state_to_entity(ContainerState(container, phase=phase, due_at=due)))
         if marker is not None:
-            table.create_entity(DueMarker(list_id, marker).to_entity())
+            table.create_entity(DueMarker(container, marker).to_entity())
     watch = IndexWatch(world.storage_connection_string, table_name)
     watch._sample()
     assert watch.behind == set()  # one sample is not enough: the state may have just moved

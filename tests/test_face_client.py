@@ -15,6 +15,7 @@ import requests
 from azure.identity import ManagedIdentityCredential
 
 from localdev.emulator_client import EmulatorClient
+from orchestrator.containers import Container
 from orchestrator.bounds import MAX_ANSWER_BYTES, MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHARS
 from orchestrator.face_client import SCOPE, FaceClient, parse_retry_after
 from orchestrator.face_errors import (AuthFailed, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
@@ -40,8 +41,8 @@ def test_train_then_read_the_status_on_every_version(world: LocalWorld, emulator
     face_v12.create_list(list_id)
     face_v12.add_face(list_id)
     client = keyed(world, api_version)
-    location = client.train(list_id)
-    assert location == client.training_url(list_id)  # from the header on v1.1+, built on v1.0
+    location = client.train(Container.large_face_list(list_id))
+    assert location == client.training_url(Container.large_face_list(list_id))  # from the header on v1.1+, built on v1.0
     assert client.training_status(location).status.lower() in {"notstarted", "nonstarted", "running", "succeeded"}
 
 
@@ -52,7 +53,7 @@ def test_a_managed_identity_token_is_used_when_no_key_is_configured(world: Local
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(world.trust_bundle))
     credential = ManagedIdentityCredential()
     client = FaceClient(world.face_endpoint, "v1.2", token_provider=lambda: credential.get_token(SCOPE).token)
-    assert client.training_status(client.train(trained_list)).status
+    assert client.training_status(client.train(Container.large_face_list(trained_list))).status
 
 
 @pytest.mark.parametrize("rule, error_type, retry_after", [
@@ -66,7 +67,7 @@ def test_faults_map_to_typed_errors(world: LocalWorld, emulator: str, trained_li
                                     retry_after) -> None:
     inject_fault(emulator, pathPattern="/train$", **rule)
     with pytest.raises(error_type) as raised:
-        keyed(world).train(trained_list)
+        keyed(world).train(Container.large_face_list(trained_list))
     assert raised.value.retry_after_seconds == retry_after
     assert raised.value.retryable == (error_type in (Throttled, Transient, AuthFailed))
 
@@ -74,22 +75,22 @@ def test_faults_map_to_typed_errors(world: LocalWorld, emulator: str, trained_li
 def test_a_slow_answer_is_a_transient_timeout(world: LocalWorld, emulator: str, trained_list: str) -> None:
     inject_fault(emulator, latencyMs=1500, count=1)
     with pytest.raises(Transient, match="timed out"):
-        keyed(world, read_timeout_seconds=0.3).train(trained_list)
+        keyed(world, read_timeout_seconds=0.3).train(Container.large_face_list(trained_list))
 
 
 def test_a_real_rate_limit_gives_throttled_with_retry_after(world: LocalWorld, emulator: str,
                                                            trained_list: str) -> None:
     requests.patch(f"{emulator}/config", json={"rateLimit": "1/min"}, timeout=5).raise_for_status()
     client = keyed(world)
-    client.train(trained_list)
+    client.train(Container.large_face_list(trained_list))
     with pytest.raises(Throttled) as raised:
-        client.training_status(client.training_url(trained_list))
+        client.training_status(client.training_url(Container.large_face_list(trained_list)))
     assert 1 <= raised.value.retry_after_seconds <= 60
 
 
 def test_a_missing_list_is_not_found(world: LocalWorld, emulator: str) -> None:
     with pytest.raises(NotFound) as raised:
-        keyed(world).train("no-such-list")
+        keyed(world).train(Container.large_face_list("no-such-list"))
     assert raised.value.code == "LargeFaceListNotFound"
 
 
@@ -100,16 +101,16 @@ def test_a_training_already_running_is_a_conflict(world: LocalWorld, emulator: s
     face_v12.create_list(list_id)
     EmulatorClient(emulator).add_faces(list_id, 20000)
     client = keyed(world)
-    client.train(list_id)
+    client.train(Container.large_face_list(list_id))
     with pytest.raises(TrainingConflict) as raised:
-        client.train(list_id)
+        client.train(Container.large_face_list(list_id))
     assert raised.value.code == code
 
 
 def test_a_wrong_key_and_a_principal_without_role_are_auth_failures(world: LocalWorld, emulator: str,
                                                                     trained_list: str, monkeypatch) -> None:
     with pytest.raises(AuthFailed) as wrong_key:
-        FaceClient(world.face_http_endpoint, "v1.2", api_key="wrong").train(trained_list)
+        FaceClient(world.face_http_endpoint, "v1.2", api_key="wrong").train(Container.large_face_list(trained_list))
     assert wrong_key.value.status == 401
     monkeypatch.setenv("IDENTITY_ENDPOINT", world.identity_endpoint)
     monkeypatch.setenv("IDENTITY_HEADER", world.identity_header)
@@ -117,7 +118,7 @@ def test_a_wrong_key_and_a_principal_without_role_are_auth_failures(world: Local
     no_role = FaceClient(world.face_endpoint, "v1.2", token_provider=lambda: credential.get_token(SCOPE).token,
                          session=_trusting(world))
     with pytest.raises(AuthFailed) as forbidden:
-        no_role.train(trained_list)
+        no_role.train(Container.large_face_list(trained_list))
     assert (forbidden.value.status, forbidden.value.code) == (403, "PermissionDenied")
 
 
@@ -133,7 +134,7 @@ def test_a_foreign_operation_location_is_refused_and_gets_no_credential(recordin
     rogue_face = recording_server([(202, {"operation-Location": f"{elsewhere.url}/steal"}, b"")])
     client = FaceClient(rogue_face.url, "v1.2", api_key="secret-key")
     with pytest.raises(ProtocolError, match="not on FACE_ENDPOINT"):
-        client.train("celebs")
+        client.train(Container.large_face_list("celebs"))
     with pytest.raises(ProtocolError, match="no credential was sent"):
         client.training_status(f"{elsewhere.url}/steal")
     assert elsewhere.received == []
@@ -154,14 +155,14 @@ def test_redirects_are_not_followed_with_credentials(recording_server) -> None:
     elsewhere = recording_server()
     redirecting = recording_server([(307, {"Location": f"{elsewhere.url}/train"}, b"")])
     with pytest.raises(ProtocolError, match="redirect"):
-        FaceClient(redirecting.url, "v1.2", api_key="secret-key").train("celebs")
+        FaceClient(redirecting.url, "v1.2", api_key="secret-key").train(Container.large_face_list("celebs"))
     assert elsewhere.received == []
 
 
 @pytest.mark.parametrize("status", [200, 201, 204])
 def test_a_train_answered_with_another_success_is_malformed_and_retryable(recording_server, status: int) -> None:
     with pytest.raises(MalformedAnswer, match="instead of 202") as raised:
-        FaceClient(recording_server([(status, {}, b"")]).url, "v1.2", api_key="k").train("celebs")
+        FaceClient(recording_server([(status, {}, b"")]).url, "v1.2", api_key="k").train(Container.large_face_list("celebs"))
     assert raised.value.retryable
 
 
@@ -172,7 +173,7 @@ def test_a_202_without_a_usable_operation_location_polls_the_list_s_own_status(r
     """Found by a hostile Face: a v1.1+ 202 that lost its operation-Location failed a training that was running."""
     server = recording_server([(202, headers, b"")])
     client = FaceClient(server.url, api_version, api_key="k")
-    assert client.train("celebs") == f"{server.url}/face/{api_version}/largefacelists/celebs/training"
+    assert client.train(Container.large_face_list("celebs")) == f"{server.url}/face/{api_version}/largefacelists/celebs/training"
 
 
 @pytest.mark.parametrize("content_type, payload", [

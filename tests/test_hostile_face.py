@@ -10,6 +10,7 @@ import pytest
 from azure.storage.queue import QueueClient
 
 from localdev.emulator_client import EmulatorClient
+from orchestrator.containers import Container
 from orchestrator.bounds import MAX_FACE_MESSAGE_CHARS
 from orchestrator.machine import Phase
 from orchestrator.runtime import Edges
@@ -54,7 +55,7 @@ def test_a_day_long_retry_after_is_capped_at_the_longest_wait(world, emulator, l
     clock.advance(3)
     polled_at = clock()
     tick()  # the poll is throttled "for a day"
-    state, _ = orchestrator.store.load(list_id)
+    state, _ = orchestrator.store.load(Container.large_face_list(list_id))
     assert state.phase is Phase.TRAINING and state.due_at <= polled_at + timedelta(seconds=31)
     clock.advance(31)
     tick()
@@ -67,10 +68,10 @@ def test_the_deadline_ends_a_training_whatever_face_said_to_wait(world, emulator
     clock, settings, orchestrator = app(MAX_TRAINING_MINUTES="1", MAX_RETRY_WAIT_SECONDS="3600")
     inject_fault(emulator, pathPattern="/training$", status=429, retryAfterSeconds=3000, rate=1)
     send(request(list_id, "r1"), "m1")
-    submitted_at = orchestrator.store.load(list_id)[0].run.submitted_at
+    submitted_at = orchestrator.store.load(Container.large_face_list(list_id))[0].run.submitted_at
     clock.advance(3)
     tick()
-    assert orchestrator.store.load(list_id)[0].due_at == submitted_at + timedelta(minutes=1)
+    assert orchestrator.store.load(Container.large_face_list(list_id))[0].due_at == submitted_at + timedelta(minutes=1)
     clock.advance(60)
     tick()
     (event,) = drain_events(world, settings)
@@ -109,7 +110,7 @@ def test_an_event_the_queue_refuses_is_retried_and_wedges_nothing(world, emulato
     events_queue.delete_queue()
     clock.advance(3)
     tick()  # the event cannot be sent: the tick goes on, and the step is kept for later
-    state, _ = orchestrator.store.load(list_id)
+    state, _ = orchestrator.store.load(Container.large_face_list(list_id))
     assert state.phase is Phase.TRAINING and state.attempts == 1 and state.due_at > clock()
     events_queue.create_queue()
     clock.advance(orchestrator.policy.max_retry_wait_seconds)
@@ -167,14 +168,14 @@ def test_a_tick_reading_a_list_while_intake_submits_never_leaves_its_marker_late
     tick_read, intake_indexed = threading.Event(), threading.Event()
     other = build(settings, clock, monkeypatch, as_function_app=False,
                   edges=Edges(store=lambda table: TickStore(table, tick_read, intake_indexed)))
-    racing_tick = threading.Thread(target=other.advance, args=(list_id,))
+    racing_tick = threading.Thread(target=other.advance, args=(Container.large_face_list(list_id),))
     intake = build(settings, clock, monkeypatch,
                    edges=Edges(store=lambda table: IntakeStore(table, racing_tick.start, tick_read, intake_indexed)))
 
     send(request(list_id, "r1"), "m1")
     racing_tick.join(20)
     assert not racing_tick.is_alive() and face_calls(emulator)["train"] == 1
-    state, _ = intake.store.load(list_id)
+    state, _ = intake.store.load(Container.large_face_list(list_id))
     (marker,) = intake.store.in_flight()
     assert state.phase is Phase.TRAINING and marker.due_at <= state.due_at
     trainings_finished(emulator)

@@ -7,36 +7,38 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from orchestrator.containers import Container
 from orchestrator.events import EventType
 from orchestrator.face_errors import (AuthFailed, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
                                       TrainingConflict, Transient)
-from orchestrator.machine import (AnswerRequests, Decision, Emit, EventsRefused, ListState, PendingRequest, Phase,
+from orchestrator.machine import (AnswerRequests, Decision, Emit, EventsRefused, ContainerState, PendingRequest, Phase,
                                   Policy, PollFailed, Polled, PollTraining, SubmitFailed, Submitted, SubmitTraining,
                                   claim, next_step, on_answer, on_late_requests, on_request, retry_delay)
 
 T0 = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
 POLICY = Policy(api_version="v1.2", max_training_seconds=3600, auth_retry_seconds=600)
 LOCATION = "https://face.example/face/v1.2/largefacelists/celebs/training"
+CELEBS = Container.large_face_list("celebs")
 
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def idle() -> ListState:
-    return ListState("celebs")
+def idle() -> ContainerState:
+    return ContainerState(CELEBS)
 
 
 def waiting(*request_ids: str, not_before: float = 0) -> tuple[PendingRequest, ...]:
     return tuple(PendingRequest(r, at(not_before)) for r in request_ids)
 
 
-def requested(not_before: float = 0) -> ListState:
+def requested(not_before: float = 0) -> ContainerState:
     """An idle list just woken by a request."""
     return on_request(idle(), at(not_before))
 
 
-def training(submitted: float = 0, requests=("r1",), last_duration=None) -> ListState:
+def training(submitted: float = 0, requests=("r1",), last_duration=None) -> ContainerState:
     state = replace(requested(submitted), last_duration_seconds=last_duration)
     return on_submitted(state, requests, LOCATION, at(submitted), POLICY).state
 
@@ -47,24 +49,24 @@ def events(decision) -> list:
 
 # The shell's answers, as it gives them to the core.
 
-def on_submitted(state: ListState, request_ids, location: str, now: datetime, policy: Policy) -> Decision:
+def on_submitted(state: ContainerState, request_ids, location: str, now: datetime, policy: Policy) -> Decision:
     return on_answer(state, Submitted(SubmitTraining(request_ids), location), (), now, policy)
 
 
-def on_submit_failed(state: ListState, error, request_ids, location: str, now: datetime, policy: Policy) -> Decision:
+def on_submit_failed(state: ContainerState, error, request_ids, location: str, now: datetime, policy: Policy) -> Decision:
     return on_answer(state, SubmitFailed(SubmitTraining(request_ids), error, location), (), now, policy)
 
 
-def on_polled(state: ListState, status: str, message, waiting_requests, now: datetime, policy: Policy,
+def on_polled(state: ContainerState, status: str, message, waiting_requests, now: datetime, policy: Policy,
            face_finished_at: datetime | None = None) -> Decision:
     return on_answer(state, Polled(status, message, face_finished_at), waiting_requests, now, policy)
 
 
-def on_poll_failed(state: ListState, error, waiting_requests, now: datetime, policy: Policy) -> Decision:
+def on_poll_failed(state: ContainerState, error, waiting_requests, now: datetime, policy: Policy) -> Decision:
     return on_answer(state, PollFailed(error), waiting_requests, now, policy)
 
 
-def on_events_refused(state: ListState, now: datetime, policy: Policy) -> Decision:
+def on_events_refused(state: ContainerState, now: datetime, policy: Policy) -> Decision:
     return on_answer(state, EventsRefused(), (), now, policy)
 
 
@@ -190,8 +192,8 @@ def test_transient_errors_back_off_exponentially_with_jitter_then_give_up() -> N
 
 
 def test_jitter_is_deterministic_per_list_and_differs_between_lists() -> None:
-    assert retry_delay("a", 3, POLICY) == retry_delay("a", 3, POLICY)
-    assert len({retry_delay(f"list-{n}", 3, POLICY) for n in range(20)}) > 10
+    assert retry_delay(Container.large_face_list("a"), 3, POLICY) == retry_delay(Container.large_face_list("a"), 3, POLICY)
+    assert len({retry_delay(Container.large_face_list(f"list-{n}"), 3, POLICY) for n in range(20)}) > 10
 
 
 def test_auth_failures_are_retried_for_the_window_then_reported() -> None:
@@ -277,7 +279,7 @@ def test_retry_after_is_capped_at_the_longest_wait(retry_after: float) -> None:
 
 def test_every_backoff_stops_at_the_longest_wait() -> None:
     policy = replace(POLICY, max_retry_wait_seconds=10, max_transient_attempts=50)
-    assert max(retry_delay("celebs", attempt, policy) for attempt in range(1, 2000)) <= 10
+    assert max(retry_delay(CELEBS, attempt, policy) for attempt in range(1, 2000)) <= 10
 
 
 def test_no_wait_runs_past_the_training_deadline() -> None:

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from localdev.emulator_client import EmulatorClient
+from orchestrator.containers import Container
 from orchestrator.event_queue import EventQueue
 from orchestrator.machine import Phase
 from orchestrator.records import RequestRecord
@@ -64,7 +65,7 @@ def test_a_burst_during_a_training_gets_exactly_one_follow_up(world, emulator, f
     assert first["data"]["requestIds"] == ["first"]
     assert sorted(follow_up["data"]["requestIds"]) == [f"burst-{n:02d}" for n in range(40)]
     assert face_calls(emulator)["train"] == 2
-    assert orchestrator.store.waiting_requests(list_id) == []
+    assert orchestrator.store.waiting_requests(Container.large_face_list(list_id)) == []
 
 
 def test_the_settle_window_trains_once_after_the_last_request(world, emulator, face_v12, list_id, clock,
@@ -175,7 +176,7 @@ def test_a_training_started_elsewhere_is_adopted_then_followed_up(world, emulato
     settings = app_settings(world)
     orchestrator = build(settings, clock, monkeypatch)
     send(request(list_id, "r1"), "m1")
-    state, _ = orchestrator.store.load(list_id)
+    state, _ = orchestrator.store.load(Container.large_face_list(list_id))
     assert state.run.adopted
     trainings_finished(emulator)
     run_until_idle(orchestrator, clock, list_id)
@@ -260,7 +261,7 @@ def crash_then_resume(world, emulator, face_v12, list_id, clock, monkeypatch, sa
     before = drain_events(world, settings)
     clock.advance(healthy.policy.claim_seconds + 1)
     tick()
-    assert healthy.store.load(list_id)[0].phase is Phase.IDLE
+    assert healthy.store.load(Container.large_face_list(list_id))[0].phase is Phase.IDLE
     return before, drain_events(world, settings)
 
 
@@ -411,7 +412,7 @@ def test_a_request_recorded_while_the_tick_finishes_still_gets_its_training(worl
                                                                             clock, monkeypatch) -> None:
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world)
-    late = RequestRecord(list_id, "late", clock(), None, None)
+    late = RequestRecord(Container.large_face_list(list_id), "late", clock(), None, None)
     orchestrator = build(settings, clock, monkeypatch, edges=Edges(store=lambda table: InterleavingStore(table, late)))
     send(request(list_id, "r1"), "m1")
     trainings_finished(emulator)
@@ -447,14 +448,14 @@ def test_an_identity_outage_delays_the_training_and_loses_nothing(world, emulato
     try:
         send(request(list_id, "during-outage"), "m1")  # must not raise: the host would retry, then poison
         assert face_calls(emulator)["train"] == 0
-        state, _ = orchestrator.store.load(list_id)
+        state, _ = orchestrator.store.load(Container.large_face_list(list_id))
         assert state.phase is Phase.WAITING and state.auth_failing_since is not None
     finally:
         requests.delete(outage, timeout=5).raise_for_status()
     # MSAL keeps the 503 for a few seconds after the outage: tick on real time, the clock moving with it.
     deadline = time.monotonic() + 60
-    while orchestrator.store.load(list_id)[0].phase is not Phase.IDLE:
-        assert time.monotonic() < deadline, orchestrator.store.load(list_id)[0]
+    while orchestrator.store.load(Container.large_face_list(list_id))[0].phase is not Phase.IDLE:
+        assert time.monotonic() < deadline, orchestrator.store.load(Container.large_face_list(list_id))[0]
         time.sleep(0.5)
         clock.advance(2)
         tick()
@@ -486,17 +487,18 @@ def test_answered_requests_are_pruned_after_a_day(world, monkeypatch) -> None:
 
     from orchestrator.store import ANSWERED_KEPT
 
+    one_list = Container.large_face_list("l1")
     table = TableClient.from_connection_string(world.storage_connection_string, f"prune{int(time.time() * 1000)}")
     store = TrainingStore(table)
     ensure_exists(table)
     now = datetime.now(timezone.utc)
     for request_id in ("old", "new"):
-        assert store.add_request(RequestRecord("l1", request_id, now, None, None))
-    store.answer_requests("l1", ("old",), now - ANSWERED_KEPT - timedelta(minutes=1))
-    assert store.add_request(RequestRecord("l1", "old", now, None, None))  # stale, though not pruned yet: new
-    store.answer_requests("l1", ("old",), now - ANSWERED_KEPT - timedelta(minutes=1))
-    store.answer_requests("l1", ("new",), now)  # this finish drops the stale answer
-    assert store.waiting_requests("l1") == []
+        assert store.add_request(RequestRecord(one_list, request_id, now, None, None))
+    store.answer_requests(one_list, ("old",), now - ANSWERED_KEPT - timedelta(minutes=1))
+    assert store.add_request(RequestRecord(one_list, "old", now, None, None))  # stale, though not pruned yet: new
+    store.answer_requests(one_list, ("old",), now - ANSWERED_KEPT - timedelta(minutes=1))
+    store.answer_requests(one_list, ("new",), now)  # this finish drops the stale answer
+    assert store.waiting_requests(one_list) == []
     assert [e["RowKey"] for e in table.list_entities()] == ["request:new"]
-    assert not store.add_request(RequestRecord("l1", "new", now, None, None))  # still remembered
-    assert store.add_request(RequestRecord("l1", "old", now, None, None))  # forgotten: a new request
+    assert not store.add_request(RequestRecord(one_list, "new", now, None, None))  # still remembered
+    assert store.add_request(RequestRecord(one_list, "old", now, None, None))  # forgotten: a new request

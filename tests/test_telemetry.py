@@ -75,4 +75,4 @@ def test_with_a_connection_string_face_and_storage_calls_are_traced_with_the_app
     assert [(d["name"], d["resultCode"]) for d in dependencies] == [
         ("POST /face/v1.2/largefacelists/never-created/train", "404")]
     messages = [e["data"]["baseData"]["message"] for e in envelopes if e["data"]["baseType"] == "MessageData"]
-    assert any("train never-created: Face answered 404" in message for message in messages), messages
+    assert any("train largefacelists/never-created: Face answered 404" in message for message in messages), messages
