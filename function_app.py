@@ -18,6 +18,6 @@ def poll_trainings(timer: func.TimerRequest) -> None:
     runtime.current().tick()
 
 
-@app.route(route="trainings/{listId?}", methods=["GET"])
+@app.route(route="trainings/{first?}/{second?}", methods=["GET"])
 def training_status(req: func.HttpRequest) -> func.HttpResponse:
-    return runtime.status_response(req.route_params.get("listId"))
+    return runtime.status_response(req.route_params.get("first"), req.route_params.get("second"))

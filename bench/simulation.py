@@ -9,6 +9,7 @@ emulator's own `RateLimiter`), and an event sink. The baselines run against the 
 from __future__ import annotations
 
 import heapq
+import json
 import math
 import threading
 from dataclasses import dataclass, field
@@ -94,7 +95,8 @@ class SimFace(FaceApi):
         running = self._current.get(list_id)
         if running and running.finished_s > now:
             self.conflicts += 1
-            raise TrainingConflict("Large face list is training.", status=409, code="LargeFaceListTrainingNotFinished")
+            raise TrainingConflict(f"{container.kind.described} is training.", status=409,
+                                   code=f"{container.kind.noun}TrainingNotFinished")
         training = Training(list_id, now, now + training_seconds(self.face_counts[list_id]))
         self._current[list_id] = training
         self.trainings.append(training)
@@ -199,12 +201,17 @@ class MemoryEvents(EventSink):
 
 @dataclass(frozen=True)
 class Arrival:
-    """At `at_s`, `list_id` holds `face_count` faces and a training request arrives."""
+    """At `at_s`, the container holds `face_count` faces (or persons) and a training request for it arrives."""
 
     at_s: float
-    list_id: str
+    container_id: str
     face_count: int
     request_id: str
+    kind: Kind = Kind.LARGE_FACE_LIST
+
+    @property
+    def container(self) -> Container:
+        return Container(self.kind, self.container_id)
 
 
 class Scheduler:
@@ -248,8 +255,8 @@ class SimulatedOrchestrator:
         self.scheduler.spawn(arrival.at_s, self._accept(arrival))
 
     def _accept(self, arrival: Arrival) -> Iterator[float]:
-        self.face.face_counts[arrival.list_id] = arrival.face_count
-        body = f'{{"listId": "{arrival.list_id}", "requestId": "{arrival.request_id}"}}'.encode()
+        self.face.face_counts[arrival.container.key] = arrival.face_count
+        body = json.dumps({arrival.kind.request_field: arrival.container_id, "requestId": arrival.request_id}).encode()
         self.orchestrator.accept(body, arrival.request_id)
         self._arm_timer()
         yield from ()
@@ -296,7 +303,7 @@ class PollerResult:
     failed: str | None = None
 
 
-def fixed_interval_poller(face: SimFace, list_id: str, interval_s: float, result: PollerResult,
+def fixed_interval_poller(face: SimFace, container: Container, interval_s: float, result: PollerResult,
                           retries_on_throttle: int, final_reads: int = 0) -> Iterator[float]:
     """A train call, then a status read every `interval_s` until it is done, then `final_reads` more: the naive
     loop (no retries: a refused call fails the request) and the SDK's LRO poller (azure-core retries a 429 after
@@ -305,7 +312,7 @@ def fixed_interval_poller(face: SimFace, list_id: str, interval_s: float, result
     while True:
         result.calls += 1
         try:
-            location = face.train(Container.large_face_list(list_id))
+            location = face.train(container)
             result.training = face.trainings[-1]
             break
         except Throttled as throttled:

@@ -12,7 +12,6 @@ from azure.core.credentials import AzureKeyCredential
 from azure.core.pipeline.policies import RetryPolicy
 
 from localdev.face_emulator.throttle import RateLimit
-from orchestrator.containers import Container
 from orchestrator.machine import Policy
 from orchestrator.settings import DEFAULTS
 
@@ -71,14 +70,14 @@ def run_trainings(strategy: str, arrivals: tuple[Arrival, ...], sdk_interval_s: 
 
 def _baseline(strategy: str, face: SimFace, arrival: Arrival, outcome: PollerResult,
               sdk_interval_s: float = SDK_INTERVAL_S) -> Iterator[float]:
-    face.face_counts[arrival.list_id] = arrival.face_count
+    face.face_counts[arrival.container.key] = arrival.face_count
     if strategy == "naive":
-        yield from fixed_interval_poller(face, arrival.list_id, NAIVE_INTERVAL_S, outcome, retries_on_throttle=0)
+        yield from fixed_interval_poller(face, arrival.container, NAIVE_INTERVAL_S, outcome, retries_on_throttle=0)
     elif strategy == "sdk_poller":
-        yield from fixed_interval_poller(face, arrival.list_id, sdk_interval_s, outcome, SDK_RETRIES,
+        yield from fixed_interval_poller(face, arrival.container, sdk_interval_s, outcome, SDK_RETRIES,
                                          SDK_FINAL_READS)
     else:  # the oracle knows the duration: one train, one read exactly at the finish
-        location = face.train(Container.large_face_list(arrival.list_id))
+        location = face.train(arrival.container)
         outcome.training = face.trainings[-1]
         yield outcome.training.finished_s - face.clock.seconds
         face.training_status(location)

@@ -27,7 +27,7 @@ class Mix:
 
     @property
     def lists(self) -> int:
-        return len({a.list_id for a in self.arrivals})
+        return len({a.container for a in self.arrivals})
 
 
 def training_mix(lists: int, seed: int) -> Mix:

@@ -5,7 +5,9 @@ setting (a connection string), or --account-name / the AzureWebJobsStorage__queu
 __tableServiceUri settings with DefaultAzureCredential. Queue and table names come from the app's own settings
 (TRAINING_REQUESTS_QUEUE, TRAINING_EVENTS_QUEUE, TRAININGS_TABLE), with the same defaults.
 
-Exit codes: 0 done; 1 some request was refused (the rest were sent), or the list asked about is unknown;
+Containers are Large Face Lists unless --kind says otherwise (largepersongroups, persongroups).
+
+Exit codes: 0 done; 1 some request was refused (the rest were sent), or the container asked about is unknown;
 2 usage or configuration error; 3 storage could not be reached, or lacks the queue or table.
 """
 
@@ -24,7 +26,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from orchestrator.bounds import first_line
-from orchestrator.containers import Container
+from orchestrator.containers import Container, Kind
 from orchestrator.intake import RequestRejected
 from orchestrator.settings import DEFAULTS, StorageSettings
 from orchestrator.storage_clients import ensure_exists, queue_client, table_client
@@ -37,11 +39,17 @@ EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_STORAGE = 0, 1, 2, 3
 EXAMPLES = """examples:
   facetrain enqueue celebrities --reason "bulk upload" --settle 30
   facetrain enqueue --file lists.txt
-  facetrain status                 # every list with work in flight
+  facetrain enqueue --kind largepersongroups employees
+  facetrain status                 # every container with work in flight
   facetrain status celebrities --json
+  facetrain status --kind persongroups team-1
   facetrain events --follow        # consume events as they arrive
   facetrain poison --redrive       # send poisoned requests back to the requests queue
 """
+
+
+KIND_OPTION: dict[str, Any] = {"type": Kind, "choices": list(Kind), "default": Kind.LARGE_FACE_LIST,
+                               "help": "the kind of container (default: largefacelists)"}
 
 
 class UsageError(Exception):
@@ -72,20 +80,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--account-name", help="storage account name, reached with DefaultAzureCredential")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    send = commands.add_parser("enqueue", help="request a training of one or more lists",
-                               description="Put one training request per list on the requests queue.",
-                               epilog="example: facetrain enqueue celebrities staff --settle 30",
+    send = commands.add_parser("enqueue", help="request a training of one or more containers",
+                               description="Put one training request per container on the requests queue.",
+                               epilog="examples: facetrain enqueue celebrities staff --settle 30\n"
+                                      "          facetrain enqueue --kind largepersongroups employees",
                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    send.add_argument("list_ids", nargs="*", metavar="LIST_ID")
-    send.add_argument("--file", type=Path, help="a file of list ids, one per line ('-' for standard input)")
+    send.add_argument("ids", nargs="*", metavar="ID")
+    send.add_argument("--kind", **KIND_OPTION)
+    send.add_argument("--file", type=Path, help="a file of ids, one per line ('-' for standard input)")
     send.add_argument("--reason", help="why, carried into the events")
     send.add_argument("--settle", type=float, metavar="SECONDS", help="train only once no request came for this long")
-    send.add_argument("--request-id", help="the request's id (one list only); default: the queue message id")
+    send.add_argument("--request-id", help="the request's id (one container only); default: the queue message id")
 
     status = commands.add_parser("status", help="show trainings from the table",
-                                 description="Show one list's training, or every list with work in flight.",
+                                 description="Show one container's training, or every one with work in flight.",
                                  epilog="example: facetrain status celebrities --json")
-    status.add_argument("list_id", nargs="?", metavar="LIST_ID")
+    status.add_argument("id", nargs="?", metavar="ID")
+    status.add_argument("--kind", **KIND_OPTION)
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     events = commands.add_parser("events", help="show completion and rejection events",
@@ -129,53 +140,55 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
 
 
 def _enqueue(args, storage: StorageSettings, names, console: Console, errors: Console) -> int:
-    list_ids = list(args.list_ids)
+    ids = list(args.ids)
     if args.file:
         text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text()
-        list_ids += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    if not list_ids:
-        raise UsageError("give at least one LIST_ID, or --file")
-    if args.request_id and len(list_ids) > 1:
-        raise UsageError("--request-id names one request: give one LIST_ID with it")
+        ids += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not ids:
+        raise UsageError("give at least one ID, or --file")
+    if args.request_id and len(ids) > 1:
+        raise UsageError("--request-id names one request: give one ID with it")
     queue = queue_client(storage, names["TRAINING_REQUESTS_QUEUE"])
     refused = 0
-    with console.status(f"sending {len(list_ids)} request(s)…"):
-        for list_id in list_ids:
+    with console.status(f"sending {len(ids)} request(s)…"):
+        for container_id in ids:
             try:
-                message_id = enqueue(queue, list_id, request_id=args.request_id, reason=args.reason,
-                                     settle_seconds=args.settle)
+                message_id = enqueue(queue, Container(args.kind, container_id), request_id=args.request_id,
+                                     reason=args.reason, settle_seconds=args.settle)
             except RequestRejected as rejected:
                 refused += 1
-                errors.print(f"[red]refused[/] {list_id!r}: {rejected.reason}")
+                errors.print(f"[red]refused[/] {container_id!r}: {rejected.reason}")
                 continue
-            console.print(f"[green]queued[/] {list_id} (message {message_id})")
+            console.print(f"[green]queued[/] {container_id} (message {message_id})")
     return EXIT_REFUSED if refused else EXIT_OK
 
 
 def _status(args, storage: StorageSettings, names, console: Console, errors: Console) -> int:
     store = TrainingStore(table_client(storage, names["TRAININGS_TABLE"]))
     try:
-        if args.list_id:
-            described = describe_state(store, Container.large_face_list(args.list_id))
+        if args.id:
+            described = describe_state(store, Container(args.kind, args.id))
             rows = [] if described is None else [described]
         else:
             rows = [d for d in (describe_state(store, m.container) for m in store.in_flight()) if d]
     except ResourceNotFoundError:
         rows = []  # no table yet: nothing was ever requested
     if args.json:
-        console.print_json(json.dumps(rows[0] if args.list_id and rows else rows))
+        console.print_json(json.dumps(rows[0] if args.id and rows else rows))
     elif not rows:
-        console.print("no training was ever requested for that list" if args.list_id else "nothing in flight")
+        console.print(f"no training was ever requested for {args.kind}/{args.id}" if args.id
+                      else "nothing in flight")
     else:
         table = Table("phase", "due", "run", "polls", "requests", "waiting", "last duration (s)")
-        table.columns.insert(0, Column("list", no_wrap=True))  # an id is copied from here: never split it
+        table.columns.insert(0, Column("container", no_wrap=True))  # an id is copied from here: never split it
         for row in rows:
             run = row["run"] or {}
-            table.add_row(row["listId"], row["phase"], row["dueAt"] or "", run.get("runId", ""),
+            container = Container(Kind(row["kind"]), row[Kind(row["kind"]).request_field])
+            table.add_row(str(container), row["phase"], row["dueAt"] or "", run.get("runId", ""),
                           str(run.get("polls", "")), str(run.get("requests", "")), str(row["waitingRequests"]),
                           "" if row["lastDurationSeconds"] is None else f"{row['lastDurationSeconds']:.1f}")
         console.print(table)
-    return EXIT_OK if rows or not args.list_id else EXIT_REFUSED
+    return EXIT_OK if rows or not args.id else EXIT_REFUSED
 
 
 def _events(args, storage: StorageSettings, names, console: Console, errors: Console) -> int:

@@ -8,9 +8,14 @@ different containers: each has its own key, which names its table rows, its in-f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+# The id rule of all three kinds. Always used with fullmatch: in Python `$` also matches before a trailing
+# newline, so "celebs\n" would pass.
+ID_PATTERN = re.compile(r"[a-z0-9-_]{1,64}")
+ID_RULE = "1-64 characters from lowercase letters, digits, '-' and '_'"
 KEY_SEPARATOR = ":"  # outside the id rule, and allowed in table keys (unlike '/')
 
 
@@ -31,11 +36,18 @@ class Kind(StrEnum):
         """The kind's name in event types and error codes: `LargeFaceList`, `LargePersonGroup`, `PersonGroup`."""
         return _NOUNS[self]
 
+    @property
+    def described(self) -> str:
+        """The kind in words, for messages to people: `Large Face List`."""
+        return _DESCRIBED[self]
+
 
 _REQUEST_FIELDS = {Kind.LARGE_FACE_LIST: "listId", Kind.LARGE_PERSON_GROUP: "largePersonGroupId",
                    Kind.PERSON_GROUP: "personGroupId"}
 _NOUNS = {Kind.LARGE_FACE_LIST: "LargeFaceList", Kind.LARGE_PERSON_GROUP: "LargePersonGroup",
           Kind.PERSON_GROUP: "PersonGroup"}
+_DESCRIBED = {Kind.LARGE_FACE_LIST: "Large Face List", Kind.LARGE_PERSON_GROUP: "Large Person Group",
+              Kind.PERSON_GROUP: "Person Group"}
 
 
 @dataclass(frozen=True, order=True)

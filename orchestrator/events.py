@@ -78,8 +78,10 @@ class Rejection:
     request_id: str | None
 
     def to_json(self) -> dict[str, Any]:
+        # A message that names no container is reported as a Large Face List's, as before there were other kinds.
+        field = self.container.kind.request_field if self.container else Kind.LARGE_FACE_LIST.request_field
         return {"reason": _bounded(self.reason, MAX_REJECTION_REASON_CHARS), "messageId": self.message_id,
-                "listId": self.container.id if self.container else None, "requestId": self.request_id}
+                field: self.container.id if self.container else None, "requestId": self.request_id}
 
 
 @dataclass(frozen=True)

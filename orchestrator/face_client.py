@@ -27,14 +27,15 @@ from azure.core.exceptions import ClientAuthenticationError
 
 from .bounds import (MAX_ANSWER_BYTES, MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHARS, MAX_OPERATION_LOCATION_CHARS,
                      MAX_QUOTED_HEADER_CHARS, bounded_text, first_line)
-from .containers import Container
+from .containers import Container, Kind
 from .face_errors import (AuthFailed, FaceApiError, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
                           TrainingConflict, Transient)
 from .iso_time import from_iso
 from .ports import FaceApi
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
-CONFLICT_CODES = frozenset({"LargeFaceListTrainingNotFinished", "ConcurrentOperationConflict"})
+# A training already runs: each kind's own code (the person groups' by their documented pattern), or the generic one.
+CONFLICT_CODES = frozenset({f"{kind.noun}TrainingNotFinished" for kind in Kind} | {"ConcurrentOperationConflict"})
 log = logging.getLogger("orchestrator.face")
 
 

@@ -2,7 +2,8 @@
 
 Messages are UTF-8 JSON (host.json `messageEncoding: none`), or the same JSON base64-encoded, as producers that
 follow the Functions default send it. A request may come bare or as the `data` of a CloudEvents 1.0 envelope.
-Pure: no I/O, no clock.
+It names exactly one container by its kind's field: `listId` (a Large Face List, as every request did before
+there were other kinds), `largePersonGroupId` or `personGroupId`. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
-from .containers import Container
-from .settings import LIST_ID_PATTERN, LIST_ID_RULE, MAX_SETTLE_SECONDS
+from .containers import ID_PATTERN, ID_RULE, Container, Kind
+from .settings import MAX_SETTLE_SECONDS
 
 MAX_MESSAGE_BYTES = 64 * 1024
-REQUEST_FIELDS = frozenset({"listId", "requestId", "reason", "settleSeconds"})
+CONTAINER_FIELDS = {kind.request_field: kind for kind in Kind}
+REQUEST_FIELDS = frozenset({*CONTAINER_FIELDS, "requestId", "reason", "settleSeconds"})
 # Names the Functions host lifts from a JSON body's top level into trigger metadata, overriding the real values
 # (compared case-insensitively); a request must not carry them, or the message's own metadata would be wrong.
 HOST_METADATA_NAMES = frozenset({"id", "dequeuecount", "popreceipt", "insertiontime", "expirationtime",
@@ -111,9 +113,11 @@ def _unwrap_cloud_event(envelope: dict[str, Any]) -> dict[str, Any]:
 
 
 def _identity_hints(document: dict[str, Any]) -> tuple[Container | None, str | None]:
-    list_id, request_id = document.get("listId"), document.get("requestId")
-    return (Container.large_face_list(list_id) if isinstance(list_id, str) and LIST_ID_PATTERN.fullmatch(list_id)
-            else None,
+    """What a rejection can name: the container, when exactly one is named with a valid id, and the request."""
+    named = [Container(kind, document[field]) for field, kind in CONTAINER_FIELDS.items()
+             if isinstance(document.get(field), str) and ID_PATTERN.fullmatch(document[field])]
+    request_id = document.get("requestId")
+    return (named[0] if len(named) == 1 else None,
             request_id if isinstance(request_id, str) and _REQUEST_ID.fullmatch(request_id) else None)
 
 
@@ -126,11 +130,7 @@ def _request(document: dict[str, Any], message_id: str) -> TrainingRequest:
     unknown = sorted(set(document) - REQUEST_FIELDS)
     if unknown:
         raise reject(f"Unknown field(s) {', '.join(unknown)}; a request has {', '.join(sorted(REQUEST_FIELDS))}.")
-    list_id = document.get("listId")
-    if not isinstance(list_id, str):
-        raise reject("listId is required and must be a string.")
-    if not LIST_ID_PATTERN.fullmatch(list_id):
-        raise reject(f"listId {list_id[:80]!r} is not a Large Face List id: {LIST_ID_RULE}.")
+    container = _container(document, reject)
     request_id = document.get("requestId")
     if request_id is None:
         request_id = f"msg-{message_id}"
@@ -145,4 +145,20 @@ def _request(document: dict[str, Any], message_id: str) -> TrainingRequest:
                 or not 0 <= settle <= MAX_SETTLE_SECONDS:
             raise reject(f"settleSeconds must be a number from 0 to {MAX_SETTLE_SECONDS}.")
         settle = float(settle)
-    return TrainingRequest(Container.large_face_list(list_id), request_id, reason, settle)
+    return TrainingRequest(container, request_id, reason, settle)
+
+
+def _container(document: dict[str, Any], reject: Callable[[str], RequestRejected]) -> Container:
+    named = [field for field in CONTAINER_FIELDS if field in document]
+    if not named:
+        raise reject("listId (a Large Face List), largePersonGroupId or personGroupId is required: the container "
+                     "to train.")
+    if len(named) > 1:
+        raise reject(f"A request names exactly one container; this one names {' and '.join(named)}.")
+    field = named[0]
+    container_id = document[field]
+    if not isinstance(container_id, str):
+        raise reject(f"{field} must be a string.")
+    if not ID_PATTERN.fullmatch(container_id):
+        raise reject(f"{field} {container_id[:80]!r} is not a {CONTAINER_FIELDS[field].described} id: {ID_RULE}.")
+    return Container(CONTAINER_FIELDS[field], container_id)

@@ -18,12 +18,12 @@ from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from . import telemetry
-from .containers import Container
+from .containers import ID_PATTERN, ID_RULE, Container, Kind
 from .event_queue import EventQueue
 from .face_client import SCOPE, FaceClient
 from .machine import Policy
 from .ports import EventSink, FaceApi, Store
-from .settings import LIST_ID_PATTERN, LIST_ID_RULE, Settings
+from .settings import Settings
 from .storage_clients import credential, ensure_exists, queue_client, table_client
 from .store import TrainingStore
 from .worker import Orchestrator
@@ -93,15 +93,23 @@ def assemble(settings: Settings, clock: Callable[[], datetime], edges: Edges = E
                         clock=clock, default_settle_seconds=settings.settle_seconds)
 
 
-def status_response(list_id: str | None) -> func.HttpResponse:
-    """`GET /api/trainings/{listId}` (one list) or `GET /api/trainings` (every list with work in flight)."""
-    if list_id is None:
+def status_response(first: str | None, second: str | None = None) -> func.HttpResponse:
+    """`GET /api/trainings` (every container with work in flight), `GET /api/trainings/{listId}` (a Large Face
+    List, as before there were other kinds) or `GET /api/trainings/{kind}/{id}`, the kind spelled as in Face's
+    paths (`largefacelists`, `largepersongroups`, `persongroups`)."""
+    if first is None:
         return _json({"trainings": current().describe_in_flight()}, 200)
-    if not LIST_ID_PATTERN.fullmatch(list_id):
-        return _json({"error": f"Not a Large Face List id: {LIST_ID_RULE}."}, 400)
-    described = current().describe(Container.large_face_list(list_id))
+    kind_name, container_id = (Kind.LARGE_FACE_LIST.value, first) if second is None else (first, second)
+    if kind_name not in Kind:
+        return _json({"error": f"{kind_name[:80]!r} is not a kind of container: "
+                               f"{', '.join(kind.value for kind in Kind)}."}, 400)
+    kind = Kind(kind_name)
+    if not ID_PATTERN.fullmatch(container_id):
+        return _json({"error": f"Not a {kind.described} id: {ID_RULE}."}, 400)
+    container = Container(kind, container_id)
+    described = current().describe(container)
     if described is None:
-        return _json({"error": f"No training was ever requested for {list_id!r}."}, 404)
+        return _json({"error": f"No training was ever requested for {container}."}, 404)
     return _json(described, 200)
 
 

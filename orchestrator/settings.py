@@ -13,9 +13,6 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 API_VERSIONS = ("v1.0", "v1.1-preview.1", "v1.2-preview.1", "v1.2")
-# Always used with fullmatch: in Python `$` also matches before a trailing newline, so "celebs\n" would pass.
-LIST_ID_PATTERN = re.compile(r"[a-z0-9-_]{1,64}")
-LIST_ID_RULE = "1-64 characters from lowercase letters, digits, '-' and '_'"
 # A 6-field NCRONTAB (seconds first) or a 5-field one, as the timer trigger accepts.
 _CRON_FIELD = r"[0-9A-Za-z*/,\-?]+"
 _CRON = re.compile(rf"\s*{_CRON_FIELD}(\s+{_CRON_FIELD}){{4,5}}\s*")

@@ -38,6 +38,18 @@ def test_enqueue_one_or_many_lists(world, cli_env, tmp_path, capsys) -> None:
     assert "queued celebs" in capsys.readouterr().out
 
 
+def test_enqueue_a_group_by_its_kind(world, cli_env, capsys) -> None:
+    QueueClient.from_connection_string(world.storage_connection_string, cli_env["TRAINING_REQUESTS_QUEUE"]).create_queue()
+    assert main(["enqueue", "--kind", "largepersongroups", "employees"], cli_env) == EXIT_OK
+    assert main(["enqueue", "--kind", "persongroups", "team-1", "Team 2"], cli_env) == EXIT_REFUSED
+    assert queued(world, cli_env["TRAINING_REQUESTS_QUEUE"]) == [{"largePersonGroupId": "employees"},
+                                                                  {"personGroupId": "team-1"}]
+    assert "not a Person Group id" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # argparse refuses an unknown kind, with the choices
+        main(["enqueue", "--kind", "shelves", "x"], cli_env)
+    assert refused.value.code == EXIT_USAGE
+
+
 def test_a_refused_list_is_reported_and_the_others_still_go(world, cli_env, capsys) -> None:
     QueueClient.from_connection_string(world.storage_connection_string, cli_env["TRAINING_REQUESTS_QUEUE"]).create_queue()
     assert main(["enqueue", "good-list", "Bad List"], cli_env) == EXIT_REFUSED
@@ -77,6 +89,8 @@ def test_status_and_events_of_a_real_training(world, emulator, face_v12, list_id
     assert main(["status"], env) == EXIT_OK
     assert list_id in capsys.readouterr().out
     assert main(["status", "never-seen"], env) == EXIT_REFUSED
+    assert main(["status", "--kind", "largepersongroups", list_id], env) == EXIT_REFUSED  # another container
+    assert f"largepersongroups/{list_id}" in capsys.readouterr().out
 
     QueueClient.from_connection_string(world.storage_connection_string, settings["TRAINING_EVENTS_QUEUE"]).send_message(
         rejection_event(Rejection("bad", "m9", None, None), clock()).to_message())

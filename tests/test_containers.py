@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.containers import Container, Kind
-from orchestrator.settings import LIST_ID_PATTERN
+from orchestrator.containers import ID_PATTERN, Container, Kind
 
 
 @pytest.mark.parametrize("kind", list(Kind))
 def test_a_key_names_one_container_and_reads_back(kind: Kind) -> None:
     container = Container(kind, "celebs_2-x")
     assert Container.from_key(container.key) == container
-    assert LIST_ID_PATTERN.fullmatch(container.id) and not container.key.startswith("~")  # the in-flight partition
+    assert ID_PATTERN.fullmatch(container.id) and not container.key.startswith("~")  # the in-flight partition
     assert not set(container.key) & set("/\\#?")  # characters a table key cannot hold
 
 

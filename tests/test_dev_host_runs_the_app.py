@@ -64,7 +64,10 @@ def test_enqueue_train_poll_and_report_through_the_dev_host(world, emulator, fac
         status = requests.get(f"{api}/{list_id}", headers=key, timeout=10)
         assert status.status_code == 200 and status.json()["phase"] == "idle"
         assert requests.get(api, headers=key, timeout=10).json()["trainings"] == []  # nothing in flight now
-        for other, code in (("never-seen", 404), ("Not-A-Valid-Id", 400)):
+        assert requests.get(f"{api}/largefacelists/{list_id}", headers=key, timeout=10).json() == status.json()
+        # A group with the list's id is another container, never requested.
+        for other, code in (("never-seen", 404), ("Not-A-Valid-Id", 400), (f"largepersongroups/{list_id}", 404),
+                            ("persongroups/Not-Valid", 400), (f"shelves/{list_id}", 400)):
             answer = requests.get(f"{api}/{other}", headers=key, timeout=10)
             assert answer.status_code == code and answer.json()["error"]
         assert requests.get(f"{api}/{list_id}", timeout=10).status_code == 401

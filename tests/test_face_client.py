@@ -15,7 +15,7 @@ import requests
 from azure.identity import ManagedIdentityCredential
 
 from localdev.emulator_client import EmulatorClient
-from orchestrator.containers import Container
+from orchestrator.containers import Container, Kind
 from orchestrator.bounds import MAX_ANSWER_BYTES, MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHARS
 from orchestrator.face_client import SCOPE, FaceClient, parse_retry_after
 from orchestrator.face_errors import (AuthFailed, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
@@ -157,6 +157,21 @@ def test_redirects_are_not_followed_with_credentials(recording_server) -> None:
     with pytest.raises(ProtocolError, match="redirect"):
         FaceClient(redirecting.url, "v1.2", api_key="secret-key").train(Container.large_face_list("celebs"))
     assert elsewhere.received == []
+
+
+@pytest.mark.parametrize("kind", [Kind.LARGE_PERSON_GROUP, Kind.PERSON_GROUP])
+def test_a_group_is_trained_at_its_own_path_and_its_409_is_a_running_training(recording_server, kind: Kind) -> None:
+    code = f"{kind.noun}TrainingNotFinished"
+    conflict = json.dumps({"error": {"code": code, "message": "Person group is under training."}}).encode()
+    server = recording_server()
+    client, staff = FaceClient(server.url, "v1.2", api_key="k"), Container(kind, "staff")
+    server.replies += [(202, {"operation-Location": client.training_url(staff)}, b""),
+                       (409, {"x-ms-error-code": code, "Content-Type": "application/json"}, conflict)]
+    assert client.train(staff) == f"{server.url}/face/v1.2/{kind}/staff/training"
+    with pytest.raises(TrainingConflict) as raised:
+        client.train(staff)
+    assert raised.value.code == code
+    assert [r["path"] for r in server.received] == [f"/face/v1.2/{kind}/staff/train"] * 2
 
 
 @pytest.mark.parametrize("status", [200, 201, 204])

@@ -6,19 +6,28 @@ import base64
 
 import pytest
 
-from orchestrator.containers import Container
+from orchestrator.containers import Container, Kind
 from orchestrator.intake import RequestRejected, TrainingRequest, parse_message
 from tests.bad_input import BAD_MESSAGES, body, cloud_event
 
 
+CELEBS = Container.large_face_list("celebs")
+STAFF = Container(Kind.LARGE_PERSON_GROUP, "staff")
+TEAM = Container(Kind.PERSON_GROUP, "team-1")
+
+
 @pytest.mark.parametrize("raw, expected", [
-    (body({"listId": "celebs"}), TrainingRequest(Container.large_face_list("celebs"), "msg-m1", None, None)),
+    (body({"listId": "celebs"}), TrainingRequest(CELEBS, "msg-m1", None, None)),
     (body({"listId": "a-_9", "requestId": "upload-42", "reason": "bulk", "settleSeconds": 30}),
      TrainingRequest(Container.large_face_list("a-_9"), "upload-42", "bulk", 30.0)),
-    (base64.b64encode(body({"listId": "celebs", "requestId": "b64"})), TrainingRequest(Container.large_face_list("celebs"), "b64", None, None)),
-    (cloud_event({"listId": "celebs", "requestId": "ce"}), TrainingRequest(Container.large_face_list("celebs"), "ce", None, None)),
-    (body({"listId": "x" * 64, "settleSeconds": 0}), TrainingRequest(Container.large_face_list("x" * 64), "msg-m1", None, 0.0)),
-    (body({"listId": "celebs", "settleSeconds": 3600}), TrainingRequest(Container.large_face_list("celebs"), "msg-m1", None, 3600.0)),
+    (base64.b64encode(body({"listId": "celebs", "requestId": "b64"})), TrainingRequest(CELEBS, "b64", None, None)),
+    (cloud_event({"listId": "celebs", "requestId": "ce"}), TrainingRequest(CELEBS, "ce", None, None)),
+    (body({"listId": "x" * 64, "settleSeconds": 0}),
+     TrainingRequest(Container.large_face_list("x" * 64), "msg-m1", None, 0.0)),
+    (body({"listId": "celebs", "settleSeconds": 3600}), TrainingRequest(CELEBS, "msg-m1", None, 3600.0)),
+    (body({"largePersonGroupId": "staff", "requestId": "hr-1"}), TrainingRequest(STAFF, "hr-1", None, None)),
+    (body({"personGroupId": "team-1", "settleSeconds": 5}), TrainingRequest(TEAM, "msg-m1", None, 5.0)),
+    (cloud_event({"largePersonGroupId": "staff"}), TrainingRequest(STAFF, "msg-m1", None, None)),
 ])
 def test_valid_requests(raw: bytes, expected: TrainingRequest) -> None:
     assert parse_message(raw, "m1") == expected
@@ -31,10 +40,14 @@ def test_bad_messages_are_rejected_with_a_reason(raw: bytes, mentions: str) -> N
     assert mentions in rejected.value.reason
 
 
-def test_a_rejection_names_the_list_and_request_when_it_can() -> None:
+@pytest.mark.parametrize("document, container", [
+    ({"listId": "celebs"}, CELEBS), ({"largePersonGroupId": "staff"}, STAFF), ({"personGroupId": "team-1"}, TEAM),
+    ({"listId": "celebs", "personGroupId": "team-1"}, None),  # which one the sender meant is not ours to guess
+])
+def test_a_rejection_names_the_container_and_request_when_it_can(document: dict, container) -> None:
     with pytest.raises(RequestRejected) as rejected:
-        parse_message(body({"listId": "celebs", "requestId": "r-1", "settleSeconds": -5}), "m1")
-    assert (rejected.value.container, rejected.value.request_id) == (Container.large_face_list("celebs"), "r-1")
+        parse_message(body({**document, "requestId": "r-1", "settleSeconds": -5}), "m1")
+    assert (rejected.value.container, rejected.value.request_id) == (container, "r-1")
 
 
 def test_a_request_without_id_is_named_after_its_message_so_redelivery_is_the_same_request() -> None:

@@ -40,7 +40,7 @@ def test_the_runtime_reports_our_three_functions_with_their_bindings_unresolved(
             "schedule": "%POLL_SCHEDULE%", "runOnStartup": False, "useMonitor": False}},
         "training_status": {
             "req": {"name": "req", "type": "httpTrigger", "direction": "IN", "authLevel": "FUNCTION",
-                    "route": "trainings/{listId?}", "methods": ["GET"]},
+                    "route": "trainings/{first?}/{second?}", "methods": ["GET"]},
             "$return": {"name": "$return", "type": "http", "direction": "OUT"}},
     }
 

@@ -1,7 +1,7 @@
 """HTTP triggers: routes under `/api/`, auth levels, the request handed to the worker runtime as the host's
 `RpcHttp`, and the response sent as the runtime encoded it.
 
-Route templates are the host's (`trainings/{listId?}`; a `{name:constraint}` constraint is accepted but not
+Route templates are the host's (`trainings/{first?}/{second?}`; a `{name:constraint}` constraint is accepted but not
 enforced). Function and admin levels need the key, in `x-functions-key` or `?code=`; anonymous needs none.
 """
 
@@ -31,14 +31,22 @@ def build_app(functions: list[HttpFunction], invoker: Invoker, function_key: str
 
 
 def aiohttp_paths(route: str) -> list[str]:
-    """`a/{x?}` becomes `/a/{x}` and `/a`: aiohttp has no optional parameters."""
-    route = "/" + route.strip("/")
-    optional = [m for m in _PARAMETER.finditer(route) if m.group(2)]
-    full = _PARAMETER.sub(lambda m: "{" + m.group(1) + "}", route)
-    if not optional:
-        return [full]
-    shortened = _PARAMETER.sub(lambda m: "" if m.group(2) else "{" + m.group(1) + "}", route)
-    return [full, re.sub(r"/+$", "", re.sub(r"//+", "/", shortened)) or "/"]
+    """`a/{x?}/{y?}` becomes `/a/{x}/{y}`, `/a/{x}` and `/a`: aiohttp has no optional parameters, and the host lets
+    a request leave out trailing optional segments, the last first."""
+    segments = [segment for segment in route.strip("/").split("/") if segment]
+    kept = len(segments)
+    paths = []
+    while True:
+        path = "/" + "/".join(_PARAMETER.sub(lambda m: "{" + m.group(1) + "}", s) for s in segments[:kept])
+        paths.append(path)
+        if kept == 0 or not _optional(segments[kept - 1]):
+            return paths
+        kept -= 1
+
+
+def _optional(segment: str) -> bool:
+    match = _PARAMETER.fullmatch(segment)
+    return match is not None and match.group(2) is not None
 
 
 def _handler(function: HttpFunction, invoker: Invoker, function_key: str):
