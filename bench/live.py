@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -144,6 +144,10 @@ def orchestrator_for(world: LocalWorld, edges: runtime.Edges = runtime.Edges(fac
     return runtime.build(settings, edges=edges)
 
 
+def _state(orchestrator: Orchestrator, list_id: str) -> ContainerState:
+    return orchestrator.store.load(Container.large_face_list(list_id))[0]
+
+
 def tick_every_period(orchestrator: Orchestrator, done, period_s: float = TICK_S) -> None:
     """Call the timer function on the period's wall-clock boundaries (as `*/5 * * * * *` fires) until `done()`."""
     while not done():
@@ -199,7 +203,7 @@ def _ours_overlap(world: LocalWorld, face: Face, durations_s, rounds: int, resul
         before = {list_id: orchestrator.face.calls(list_id) for list_id in lists}
         for list_id in lists:
             orchestrator.accept(json.dumps({"listId": list_id}).encode(), f"{list_id}-{number}")
-        tick_every_period(orchestrator, lambda: all(orchestrator.store.load(Container.large_face_list(l))[0].phase is Phase.IDLE
+        tick_every_period(orchestrator, lambda: all(_state(orchestrator, l).phase is Phase.IDLE
                                                     for l in lists))
         for message in events.receive_messages(messages_per_page=32, max_messages=32):
             events.delete_message(message)  # one per list; the queue's own timestamps have whole seconds only
@@ -272,10 +276,10 @@ def burst(world: LocalWorld, sizes: tuple[int, ...], training_s: float) -> dict:
         raise RuntimeError(f"the burst took {enqueue_s:.0f} s, longer than the {training_s:g} s training")
 
     def follow_ups_submitted() -> bool:
-        return all(orchestrator.store.load(Container.large_face_list(l))[0].runs_started >= 2 for l in lists.values())
+        return all(_state(orchestrator, l).runs_started >= 2 for l in lists.values())
     tick_every_period(orchestrator, follow_ups_submitted)
     found = {str(size): {"train_calls": orchestrator.face.trains[list_id] - 1,
-                         "requests_covered": len(orchestrator.store.load(Container.large_face_list(list_id))[0].run.request_ids),
+                         "requests_covered": len(_state(orchestrator, list_id).run.request_ids),
                          "requests": size}
              for size, list_id in lists.items()}
     return {"burst_enqueue_seconds": round(enqueue_s, 1), "by_size": found}
@@ -387,10 +391,11 @@ def tick_cost(world: LocalWorld, tracked: int, in_flight_counts: tuple[int, ...]
 
 
 def _create_idle_lists(orchestrator: Orchestrator, count: int) -> None:
-    done = ContainerState(Container.large_face_list("x"), last_duration_seconds=90.0, runs_started=1)
+    def tracked(n: int) -> ContainerState:
+        return ContainerState(Container.large_face_list(f"tracked-{n:05d}"), last_duration_seconds=90.0,
+                              runs_started=1)
     with ThreadPoolExecutor(max_workers=16) as pool:
-        list(pool.map(lambda n: orchestrator.store.save(replace(done, container=Container.large_face_list(f"tracked-{n:05d}")), None),
-                      range(count)))
+        list(pool.map(lambda n: orchestrator.store.save(tracked(n), None), range(count)))
 
 
 def _put_in_flight(orchestrator: Orchestrator, lists: list[Container], operation_location: str) -> None:

@@ -414,9 +414,9 @@ def _retry_or_give_up(state: ContainerState, error: FaceApiError, now: datetime,
     if isinstance(error, AuthFailed):
         since = state.auth_failing_since or now
         if (now - since).total_seconds() >= policy.auth_retry_seconds:
-            return RunEnd.gave_up(error, f"{error.message} Still refused after {policy.auth_retry_seconds / 60:g} minutes: "
-                                 "check that the app's identity holds a Face role (Cognitive Services User) on the "
-                                 "Face resource, or that FACE_API_KEY is right.")
+            return RunEnd.gave_up(error, f"{error.message} Still refused after {policy.auth_retry_seconds / 60:g} "
+                                         "minutes: check that the app's identity holds a Face role (Cognitive "
+                                         "Services User) on the Face resource, or that FACE_API_KEY is right.")
         delay = retry_delay(state.container, min(attempts, 5), policy)
         return _due_in(replace(state, attempts=attempts, auth_failing_since=since), now, delay, policy)
     if isinstance(error, Throttled) and error.retry_after_seconds is not None:

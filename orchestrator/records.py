@@ -79,7 +79,8 @@ def state_to_entity(state: ContainerState) -> dict[str, Any]:
         "Phase": str(state.phase), "Attempts": state.attempts, "MalformedAnswers": state.malformed_answers,
         "RunsStarted": state.runs_started,
     }
-    optional = {"DueAt": state.due_at, "AuthFailingSince": state.auth_failing_since, "LastDurationSeconds": state.last_duration_seconds}
+    optional = {"DueAt": state.due_at, "AuthFailingSince": state.auth_failing_since,
+                "LastDurationSeconds": state.last_duration_seconds}
     entity.update({k: v for k, v in optional.items() if v is not None})
     if state.run is not None:
         run = state.run
@@ -102,7 +103,8 @@ def state_from_entity(entity: dict[str, Any]) -> ContainerState:
                   submitted_at=_utc(entity["RunSubmittedAt"]), request_ids=tuple(json.loads("".join(chunks))),
                   polls=int(entity.get("RunPolls", 0)), adopted=bool(entity.get("RunAdopted", False)))
     return ContainerState(
-        container=Container.from_key(entity["PartitionKey"]), phase=Phase(entity["Phase"]), due_at=_utc(entity.get("DueAt")), run=run,
+        container=Container.from_key(entity["PartitionKey"]), phase=Phase(entity["Phase"]),
+        due_at=_utc(entity.get("DueAt")), run=run,
         attempts=int(entity.get("Attempts", 0)), malformed_answers=int(entity.get("MalformedAnswers", 0)),
         auth_failing_since=_utc(entity.get("AuthFailingSince")),
         last_duration_seconds=entity.get("LastDurationSeconds"), runs_started=int(entity.get("RunsStarted", 0)),

@@ -244,7 +244,8 @@ def describe_state(store: Store, container: Container) -> dict[str, Any] | None:
     run = state.run
     covered = set(run.request_ids) if run else set()
     return {
-        "kind": str(container.kind), container.kind.request_field: container.id, "phase": str(state.phase), "dueAt": to_iso(state.due_at),
+        "kind": str(container.kind), container.kind.request_field: container.id, "phase": str(state.phase),
+        "dueAt": to_iso(state.due_at),
         "waitingRequests": len([r for r in store.waiting_requests(container) if r.request_id not in covered]),
         "lastDurationSeconds": state.last_duration_seconds,
         "run": None if run is None else {
