@@ -21,7 +21,8 @@ def by_route(specs) -> dict:
 @needs_official_contract
 @pytest.mark.parametrize("version", table.API_VERSIONS)
 def test_the_table_states_what_the_official_contract_states(version: str) -> None:
-    ours, official = by_route(table.operations(version)), by_route(official_contract.operations(version))
+    ours = by_route(table.operations(version))
+    official = by_route(official_contract.operations(version, ("largefacelists", "largepersongroups", "persongroups")))
     assert ours.keys() == official.keys()
     for route, operation in official.items():
         assert ours[route] == operation, route
@@ -32,5 +33,5 @@ def test_every_version_names_each_operation_by_its_v1_2_id() -> None:
     canonical = {(s.method, s.path, s.body_media_type): s.operation_id for s in table.operations("v1.2")}
     for version in table.API_VERSIONS:
         specs = table.operations(version)
-        assert len(specs) == 13
+        assert len(specs) == 13 + 2 * 17
         assert all(s.canonical_id == canonical[(s.method, s.path, s.body_media_type)] for s in specs)
