@@ -2,8 +2,8 @@
 (development machines and CI). This repository keeps no copy of it. Tests that need it are marked with
 `needs_official_contract`; where the folder is absent they do not run, and the run's summary says so plainly.
 
-`swagger(version, collections)` is the part of a version's `Face.json` under the given collections (Large Face
-Lists by default), every `$ref` resolvable inside it (v1.0 points at a shared parameters file, whose refs are
+`swagger(version)` is the part of a version's `Face.json` the emulator serves (Large Face Lists, Large Person
+Groups and Person Groups), every `$ref` resolvable inside it (v1.0 points at a shared parameters file, whose refs are
 made local). `operations(version)` reads it into the
 emulator's own table types, so the two can be compared constraint by constraint.
 """
@@ -24,6 +24,7 @@ needs_official_contract = pytest.mark.skipif(
     not (OFFICIAL_CONTRACT / "v1.2" / "Face.json").is_file(),
     reason=f"NOT RUN: the official Face contract is not at {OFFICIAL_CONTRACT} (it is on development machines and "
            "in CI); these tests hold the emulator to it")
+SERVED_COLLECTIONS = ("largefacelists", "largepersongroups", "persongroups")
 _ENVELOPE_KEYS = ("swagger", "info", "schemes", "x-ms-parameterized-host", "consumes", "produces", "security",
                   "securityDefinitions")
 _EXTERNAL_COMMON = "../../../Common/Parameters.json"
@@ -34,14 +35,14 @@ _NOT_CONSTRAINTS = {"description", "title", "example", "x-ms-examples", "x-ms-en
 
 
 @cache
-def swagger(version: str, collections: tuple[str, ...] = ("largefacelists",)) -> dict[str, Any]:
+def swagger(version: str) -> dict[str, Any]:
     version_dir = OFFICIAL_CONTRACT / version
     spec = json.loads((version_dir / "Face.json").read_text(encoding="utf-8"))
     common_file = version_dir / "Common-Parameters.json"
     common = json.loads(common_file.read_text(encoding="utf-8")) if common_file.exists() else {}
     out: dict[str, Any] = {key: spec[key] for key in _ENVELOPE_KEYS if key in spec}
     for section in ("paths", "x-ms-paths"):
-        kept = {p: ops for p, ops in spec.get(section, {}).items() if p.split("/")[1] in collections}
+        kept = {p: ops for p, ops in spec.get(section, {}).items() if p.split("/")[1] in SERVED_COLLECTIONS}
         if kept:
             out[section] = kept
     out = _local_refs(out)
@@ -56,9 +57,9 @@ def swagger(version: str, collections: tuple[str, ...] = ("largefacelists",)) ->
     return out
 
 
-def operations(version: str, collections: tuple[str, ...] = ("largefacelists",)) -> tuple[OperationSpec, ...]:
+def operations(version: str) -> tuple[OperationSpec, ...]:
     """The official operations of one version, in the emulator's table types (canonical ids left to the caller)."""
-    spec = swagger(version, collections)
+    spec = swagger(version)
     found = []
     for section in ("paths", "x-ms-paths"):
         for raw_path, methods in spec.get(section, {}).items():

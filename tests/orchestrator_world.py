@@ -13,11 +13,11 @@ from azure.storage.queue import QueueClient
 
 from localdev.emulator_client import EmulatorClient
 from localdev.world import LocalWorld
-from orchestrator.containers import Container
 from orchestrator import runtime
+from orchestrator.containers import Container
 from orchestrator.machine import Phase
 from orchestrator.worker import Orchestrator
-from tests.face_world import FaceHttp
+from tests.face_world import FaceHttp, image_bytes
 
 
 def _import_function_app():
@@ -130,22 +130,36 @@ def trainings_finished(emulator: str, timeout_seconds: float = 30) -> None:
     raise AssertionError(f"the emulator's trainings did not end within {timeout_seconds} s")
 
 
-def run_until_idle(orchestrator, clock: SteppedClock, list_id: str, step_seconds: float = 2.0,
+def run_until_idle(orchestrator, clock: SteppedClock, container: Container | str, step_seconds: float = 2.0,
                    max_steps: int = 60) -> None:
+    """Tick until the container (a plain id names a Large Face List) is idle."""
+    if isinstance(container, str):
+        container = Container.large_face_list(container)
     for _ in range(max_steps):
-        state, _ = orchestrator.store.load(Container.large_face_list(list_id))
+        state, _ = orchestrator.store.load(container)
         if state.phase is Phase.IDLE:
             return
         time.sleep(0.05)  # let the emulator's (scaled) training move on in real time
         clock.advance(step_seconds)
         tick()
-    raise AssertionError(f"{list_id} still {state.phase} after {max_steps} steps")
+    raise AssertionError(f"{container} still {state.phase} after {max_steps} steps")
 
 
 def prepared_list(face_v12: FaceHttp, list_id: str, emulator: str, faces: int = 1) -> str:
     face_v12.create_list(list_id)
     EmulatorClient(emulator).add_faces(list_id, faces)
     return list_id
+
+
+def prepared_group(face: FaceHttp, container: Container, persons: int = 2) -> Container:
+    """A Person Group or Large Person Group with `persons` persons of one face each, made over REST."""
+    assert face.call("PUT", f"/{container.path}", json={"name": container.id}).status_code == 200
+    for number in range(persons):
+        person = face.call("POST", f"/{container.path}/persons", json={"name": f"p{number}"}).json()["personId"]
+        added = face.call("POST", f"/{container.path}/persons/{person}/persistedfaces", data=image_bytes(),
+                          headers={"Content-Type": "application/octet-stream"})
+        assert added.status_code == 200, added.text
+    return container
 
 
 class RecordingEnv(dict):

@@ -1,5 +1,5 @@
 """Property tests generated from the official contract (../shared/face-api-spec, read in place; this repository
-keeps no copy): every Large Face List operation of every version, valid and invalid data, checked by all of
+keeps no copy): every Large Face List, Large Person Group and Person Group operation of every version, valid and invalid data, checked by all of
 schemathesis's checks (server errors, status codes, content types, headers, response schemas, rejection of invalid
 data, acceptance of valid data, ignored auth, unsupported methods). Where the contract is absent they do not run,
 and the run's summary says so.

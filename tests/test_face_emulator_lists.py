@@ -225,7 +225,7 @@ def test_unknown_version_and_path_are_not_found(face: FaceHttp, world) -> None:
     key = {"Ocp-Apim-Subscription-Key": world.face_key}
     assert_face_error(face.session.get(f"{world.face_http_endpoint}/face/v9.9/largefacelists", headers=key,
                                        timeout=5), 404, "404")
-    assert_face_error(face.call("GET", "/largepersongroups"), 404, "404")
+    assert_face_error(face.call("GET", "/facelists"), 404, "404")
 
 
 def test_a_method_the_path_does_not_have_is_refused(face: FaceHttp) -> None:

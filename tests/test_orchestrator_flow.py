@@ -11,21 +11,56 @@ import pytest
 import requests
 
 from localdev.emulator_client import EmulatorClient
-from orchestrator.containers import Container
+from orchestrator.containers import Container, Kind
 from orchestrator.event_queue import EventQueue
 from orchestrator.machine import Phase
 from orchestrator.records import RequestRecord
 from orchestrator.runtime import Edges
 from orchestrator.storage_clients import ensure_exists
 from orchestrator.store import TrainingStore
-from tests.face_world import API_VERSIONS, inject_fault
-from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, prepared_list,
-                                      request, run_until_idle, send, tick, trainings_finished)
+from tests.face_world import API_VERSIONS, FaceHttp, inject_fault
+from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, prepared_group,
+                                      prepared_list, request, run_until_idle, send, tick, trainings_finished)
 
 
 @pytest.fixture
 def clock() -> SteppedClock:
     return SteppedClock()
+
+
+@pytest.mark.parametrize("api_version", ["v1.0", "v1.2"])
+@pytest.mark.parametrize("kind", [Kind.LARGE_PERSON_GROUP, Kind.PERSON_GROUP])
+def test_a_request_trains_a_group_once_and_reports_success(world, emulator, list_id, clock, monkeypatch,
+                                                           api_version, kind) -> None:
+    face = FaceHttp(world.face_http_endpoint, api_version, {"Ocp-Apim-Subscription-Key": world.face_key})
+    group = prepared_group(face, Container(kind, list_id))
+    settings = app_settings(world, api_version, key=api_version == "v1.0")
+    orchestrator = build(settings, clock, monkeypatch)
+    send(json.dumps({kind.request_field: list_id, "requestId": "hr-1"}).encode(), "m1")
+    run_until_idle(orchestrator, clock, group)
+    (event,) = drain_events(world, settings)
+    assert (event["type"], event["subject"]) == (f"Face.{kind.noun}.TrainingSucceeded", group.path)
+    assert event["data"][kind.request_field] == list_id and event["data"]["requestIds"] == ["hr-1"]
+    assert event["id"] == f"{group.key}/run-1/outcome"
+    calls = EmulatorClient(emulator).stats()["calls"]
+    assert calls[f"PersonGroupOperations_Train{kind.noun}"] == 1
+
+
+def test_a_list_and_groups_with_one_id_are_trained_and_reported_apart(world, emulator, face_v12, list_id, clock,
+                                                                      monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    groups = [prepared_group(face_v12, Container(kind, list_id)) for kind in (Kind.LARGE_PERSON_GROUP,
+                                                                               Kind.PERSON_GROUP)]
+    settings = app_settings(world)
+    orchestrator = build(settings, clock, monkeypatch)
+    for number, kind in enumerate(Kind):
+        send(json.dumps({kind.request_field: list_id}).encode(), f"m{number}")
+    for container in (Container.large_face_list(list_id), *groups):
+        run_until_idle(orchestrator, clock, container)
+    events = drain_events(world, settings)
+    assert sorted(e["type"] for e in events) == sorted(f"Face.{kind.noun}.TrainingSucceeded" for kind in Kind)
+    assert len({e["id"] for e in events}) == 3
+    assert len(EmulatorClient(emulator).trainings()) == 3
 
 
 @pytest.mark.parametrize("api_version", API_VERSIONS)

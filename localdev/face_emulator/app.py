@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import uuid
 from collections import Counter, defaultdict
@@ -16,7 +17,8 @@ from .auth import Authenticator
 from .contract import JSON, Contract, Operation
 from .errors import FaceError
 from .faults import FaultInjector
-from .model import Clock
+from .groups import KINDS
+from .model import Clock, Training
 from .service import MAX_IMAGE_BYTES, TIERS, FaceService, Reply, ServiceConfig, iso
 from .throttle import RateLimit, RateLimiter
 
@@ -78,6 +80,21 @@ class Emulator:
             "FaceListOperations_TrainLargeFaceList": self._train,
             "FaceListOperations_GetLargeFaceListTrainingStatus": self._training_status,
         }
+        for kind, (noun, _) in KINDS.items():
+            group_handlers = {
+                f"Create{noun}": self._create_group, f"Get{noun}": self._get_group, f"Get{noun}s": self._list_groups,
+                f"Update{noun}": self._update_group, f"Delete{noun}": self._delete_group,
+                f"Create{noun}Person": self._create_person, f"Get{noun}Person": self._get_person,
+                f"Get{noun}Persons": self._list_persons, f"Update{noun}Person": self._update_person,
+                f"Delete{noun}Person": self._delete_person,
+                f"Add{noun}PersonFaceFromUrl": self._add_person_face_from_url,
+                f"Add{noun}PersonFace": self._add_person_face_from_stream,
+                f"Get{noun}PersonFace": self._get_person_face, f"Update{noun}PersonFace": self._update_person_face,
+                f"Delete{noun}PersonFace": self._delete_person_face,
+                f"Train{noun}": self._train_group, f"Get{noun}TrainingStatus": self._group_training_status,
+            }
+            for name, handler in group_handlers.items():
+                self._handlers[f"PersonGroupOperations_{name}"] = functools.partial(handler, kind)
 
     def build(self) -> web.Application:
         app = web.Application(middlewares=[self._face_errors], client_max_size=MAX_BODY_BYTES)
@@ -222,6 +239,81 @@ class Emulator:
     async def _training_status(self, request, operation, params) -> Reply:
         return self.service.training_status(params["largeFaceListId"], operation.api_version)
 
+    # Person Groups and Large Person Groups: `kind` is the collection, and the group's id is its path parameter.
+
+    async def _create_group(self, kind, request, operation, params) -> Reply:
+        self.service.groups.create_group(kind, _group_id(params), await self._json_body(request, operation))
+        return Reply(200)
+
+    async def _get_group(self, kind, request, operation, params) -> Reply:
+        return Reply(200, self.service.groups.get_group(kind, _group_id(params),
+                                                        params.get("returnRecognitionModel", False)))
+
+    async def _list_groups(self, kind, request, operation, params) -> Reply:
+        return Reply(200, self.service.groups.list_groups(kind, params.get("start"), params.get("top", 1000),
+                                                          params.get("returnRecognitionModel", False)))
+
+    async def _update_group(self, kind, request, operation, params) -> Reply:
+        self.service.groups.update_group(kind, _group_id(params), await self._json_body(request, operation))
+        return Reply(200)
+
+    async def _delete_group(self, kind, request, operation, params) -> Reply:
+        self.service.groups.delete_group(kind, _group_id(params))
+        return Reply(200)
+
+    async def _create_person(self, kind, request, operation, params) -> Reply:
+        body = await self._json_body(request, operation)
+        return Reply(200, self.service.groups.create_person(kind, _group_id(params), body))
+
+    async def _get_person(self, kind, request, operation, params) -> Reply:
+        return Reply(200, self.service.groups.get_person(kind, _group_id(params), params["personId"]))
+
+    async def _list_persons(self, kind, request, operation, params) -> Reply:
+        return Reply(200, self.service.groups.list_persons(kind, _group_id(params), params.get("start"),
+                                                           params.get("top", 1000)))
+
+    async def _update_person(self, kind, request, operation, params) -> Reply:
+        body = await self._json_body(request, operation)
+        self.service.groups.update_person(kind, _group_id(params), params["personId"], body)
+        return Reply(200)
+
+    async def _delete_person(self, kind, request, operation, params) -> Reply:
+        self.service.groups.delete_person(kind, _group_id(params), params["personId"])
+        return Reply(200)
+
+    async def _add_person_face_from_url(self, kind, request, operation, params) -> Reply:
+        body = await self._json_body(request, operation)
+        self.service.groups.person(kind, _group_id(params), params["personId"])  # reported before a download
+        image = await _download(body["url"])
+        return self.service.add_group_face(kind, _group_id(params), params["personId"], image,
+                                           params.get("targetFace"), params.get("userData"))
+
+    async def _add_person_face_from_stream(self, kind, request, operation, params) -> Reply:
+        image = await _read_body(request, FaceError(400, "InvalidImageSize", "Image size is too big."))
+        return self.service.add_group_face(kind, _group_id(params), params["personId"], image,
+                                           params.get("targetFace"), params.get("userData"))
+
+    async def _get_person_face(self, kind, request, operation, params) -> Reply:
+        return Reply(200, self.service.groups.get_face(kind, _group_id(params), params["personId"],
+                                                       params["persistedFaceId"]))
+
+    async def _update_person_face(self, kind, request, operation, params) -> Reply:
+        body = await self._json_body(request, operation)
+        self.service.groups.update_face(kind, _group_id(params), params["personId"], params["persistedFaceId"], body)
+        return Reply(200)
+
+    async def _delete_person_face(self, kind, request, operation, params) -> Reply:
+        self.service.groups.delete_face(kind, _group_id(params), params["personId"], params["persistedFaceId"])
+        return Reply(200)
+
+    async def _train_group(self, kind, request, operation, params) -> Reply:
+        group_id = _group_id(params)
+        training_url = f"{request.scheme}://{request.host}/face/{operation.api_version}/{kind}/{group_id}/training"
+        return self.service.train_group(kind, group_id, operation.api_version, training_url)
+
+    async def _group_training_status(self, kind, request, operation, params) -> Reply:
+        return self.service.group_training_status(kind, _group_id(params), operation.api_version)
+
     # The control surface
 
     def _add_controls(self, router: web.UrlDispatcher) -> None:
@@ -231,9 +323,17 @@ class Emulator:
         router.add_get("/_emulator/faults", self._get_faults)
         router.add_post("/_emulator/faults", self._add_fault)
         router.add_delete("/_emulator/faults", self._clear_faults)
-        router.add_put("/_emulator/largefacelists/{listId}/training-failure", self._fail_trainings)
-        router.add_delete("/_emulator/largefacelists/{listId}/training-failure", self._stop_failing_trainings)
+        router.add_put("/_emulator/largefacelists/{listId}/training-failure",
+                       functools.partial(self._fail_trainings, "largefacelists"))
+        router.add_delete("/_emulator/largefacelists/{listId}/training-failure",
+                          functools.partial(self._stop_failing_trainings, "largefacelists"))
         router.add_post("/_emulator/largefacelists/{listId}/faces", self._add_synthetic_faces)
+        for kind in KINDS:
+            router.add_put(f"/_emulator/{kind}/{{groupId}}/training-failure",
+                           functools.partial(self._fail_trainings, kind))
+            router.add_delete(f"/_emulator/{kind}/{{groupId}}/training-failure",
+                              functools.partial(self._stop_failing_trainings, kind))
+            router.add_post(f"/_emulator/{kind}/{{groupId}}/persons", functools.partial(self._add_synthetic_persons, kind))
         router.add_get("/_emulator/config", self._get_config)
         router.add_patch("/_emulator/config", self._update_config)
         router.add_post("/_emulator/reset", self._reset)
@@ -246,13 +346,7 @@ class Emulator:
 
     async def _get_trainings(self, request: web.Request) -> web.Response:
         now = self.clock()
-        return web.json_response([
-            {"id": t.training_id, "listId": t.list_id, "apiVersion": t.api_version, "status": t.status(now),
-             "faceCount": t.face_count, "submittedAt": iso(t.submitted_at), "startedAt": iso(t.started_at),
-             "finishedAt": iso(t.finished_at) if t.finished_at <= now else None,
-             "durationSeconds": round(t.finished_at - t.submitted_at, 3)}
-            for t in self.service.trainings()
-        ])
+        return web.json_response([_training_json(t, now) for t in self.service.trainings()])
 
     async def _get_faults(self, request: web.Request) -> web.Response:
         return web.json_response([rule.to_json() for rule in self.faults.rules])
@@ -269,18 +363,32 @@ class Emulator:
         self.faults.clear()
         return web.Response(status=204)
 
-    async def _fail_trainings(self, request: web.Request) -> web.Response:
+    async def _fail_trainings(self, kind: str, request: web.Request) -> web.Response:
         data = await _control_body(request)
         count = data.get("count")
         if count is not None and not (isinstance(count, int) and count >= 1):
             raise _control_error("count must be a whole number of at least 1, or absent for every training")
         message = data.get("message") or "Training failed (injected by the emulator)."
-        self.service.fail_trainings(request.match_info["listId"], str(message), count)
+        self.service.fail_trainings(_failure_key(kind, request), str(message), count)
         return web.Response(status=204)
 
-    async def _stop_failing_trainings(self, request: web.Request) -> web.Response:
-        self.service.failure_plans.pop(request.match_info["listId"], None)
+    async def _stop_failing_trainings(self, kind: str, request: web.Request) -> web.Response:
+        self.service.failure_plans.pop(_failure_key(kind, request), None)
         return web.Response(status=204)
+
+    async def _add_synthetic_persons(self, kind: str, request: web.Request) -> web.Response:
+        data = await _control_body(request)
+        count, faces_per_person = data.get("count"), data.get("facesPerPerson", 1)
+        if not (isinstance(count, int) and count >= 1) or not isinstance(faces_per_person, int):
+            raise _control_error("count must be a whole number of at least 1, and facesPerPerson a whole number")
+        group_id = request.match_info["groupId"]
+        try:
+            total = self.service.groups.add_synthetic_persons(kind, group_id, count, faces_per_person)
+        except FaceError as error:
+            raise _control_error(error.message, status=error.status) from None
+        except ValueError as error:
+            raise _control_error(str(error)) from None
+        return web.json_response({"kind": kind, "groupId": group_id, "personCount": total})
 
     async def _add_synthetic_faces(self, request: web.Request) -> web.Response:
         data = await _control_body(request)
@@ -325,6 +433,32 @@ class Emulator:
         self.faults.clear(seed=self._fault_seed)
         self.limiter.reset()
         return web.Response(status=204)
+
+
+def _failure_key(kind: str, request: web.Request) -> str:
+    """A planned failure's key: a list's id, or `{kind}/{id}` for a group (FaceService.failure_plans)."""
+    if kind == "largefacelists":
+        return request.match_info["listId"]
+    return f"{kind}/{request.match_info['groupId']}"
+
+
+def _group_id(params: dict[str, Any]) -> str:
+    return params.get("largePersonGroupId") or params["personGroupId"]
+
+
+# Each collection's id field, as the orchestrator's requests and events name it.
+_ID_FIELDS = {"largefacelists": "listId", "largepersongroups": "largePersonGroupId", "persongroups": "personGroupId"}
+
+
+def _training_json(training: Training, now: float) -> dict[str, Any]:
+    """A training's true timeline. A list's counts its faces, a group's its persons: what its time follows."""
+    count = "faceCount" if training.collection == "largefacelists" else "personCount"
+    return {"id": training.training_id, "kind": training.collection,
+            _ID_FIELDS[training.collection]: training.container_id, "apiVersion": training.api_version,
+            "status": training.status(now), count: training.entries, "submittedAt": iso(training.submitted_at),
+            "startedAt": iso(training.started_at),
+            "finishedAt": iso(training.finished_at) if training.finished_at <= now else None,
+            "durationSeconds": round(training.finished_at - training.submitted_at, 3)}
 
 
 def _rate_limit_from_json(value: Any) -> RateLimit:

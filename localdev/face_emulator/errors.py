@@ -30,3 +30,10 @@ class FaceError(Exception):
     @classmethod
     def unauthorized(cls, message: str) -> "FaceError":
         return cls(401, "401", message)
+
+
+def check_start(start: str | None) -> None:
+    """A listing's `start`. The spec states the limit only in prose ("no more than 64 characters"); the docs give the
+    message."""
+    if start is not None and len(start) > 64:
+        raise FaceError.bad_argument("'start' is too long.")

@@ -1,4 +1,5 @@
-"""In-memory Large Face Lists, their faces and their trainings, against an injected clock.
+"""In-memory Large Face Lists, their faces and their trainings, against an injected clock (the groups are in
+groups.py).
 
 Training is modelled as a timeline fixed when it is submitted (queued, then running, then finished), so a status
 read is a pure function of the clock: nothing runs in the background and a paused test sees a consistent world.
@@ -48,9 +49,10 @@ def face_count_for(seconds: float) -> int:
 @dataclass
 class Training:
     training_id: str
-    list_id: str
+    collection: str  # "largefacelists", "largepersongroups" or "persongroups"
+    container_id: str
     api_version: str
-    face_count: int
+    entries: int  # faces of a list, persons of a group: what its training time follows
     submitted_at: float
     started_at: float
     finished_at: float
@@ -74,8 +76,22 @@ class Face:
     user_data: str | None
 
 
+class Trainable:
+    """What a trained container has: its creation time and its trainings, the last of which its status reports."""
+
+    created_at: float
+    trainings: list[Training]
+
+    def current_training(self) -> Training | None:
+        return self.trainings[-1] if self.trainings else None
+
+    def last_success_at(self, now: float) -> float | None:
+        done = [t.finished_at for t in self.trainings if t.status(now) == "succeeded"]
+        return max(done) if done else None
+
+
 @dataclass
-class LargeFaceList:
+class LargeFaceList(Trainable):
     list_id: str
     name: str
     user_data: str | None
@@ -105,15 +121,13 @@ class LargeFaceList:
         del self.face_ids[bisect.bisect_left(self.face_ids, persisted_face_id)]
 
     def page_of_faces(self, start: str | None, top: int) -> list[Face]:
-        first = bisect.bisect_right(self.face_ids, start) if start else 0
-        return [self.faces[i] for i in self.face_ids[first:first + top]]
+        return [self.faces[i] for i in page_of_ids(self.face_ids, start, top)]
 
-    def current_training(self) -> Training | None:
-        return self.trainings[-1] if self.trainings else None
 
-    def last_success_at(self, now: float) -> float | None:
-        done = [t.finished_at for t in self.trainings if t.status(now) == "succeeded"]
-        return max(done) if done else None
+def page_of_ids(sorted_ids: list[str], start: str | None, top: int) -> list[str]:
+    """The ids after `start`, at most `top`: how every listing pages."""
+    first = bisect.bisect_right(sorted_ids, start) if start else 0
+    return sorted_ids[first:first + top]
 
 
 @dataclass
@@ -124,20 +138,18 @@ class TrainingFailurePlan:
     remaining: int | None
 
 
-def new_training(lfl: LargeFaceList, api_version: str, now: float, time_scale: float,
+def new_training(collection: str, container_id: str, entries: int, api_version: str, now: float, time_scale: float,
                  failure_message: str | None) -> Training:
-    """The timeline of a training submitted now; faces added after this moment are not part of it."""
-    face_count = len(lfl.faces)
-    total = training_seconds(face_count) / time_scale
+    """The timeline of a training submitted now over `entries` faces or persons; what is added after this moment is
+    not part of it. `failure_message` makes it fail, as an empty container's training does."""
+    total = training_seconds(entries) / time_scale
     queued = min(total * QUEUED_SHARE_OF_TRAINING, MAX_QUEUED_SECONDS / time_scale)
-    if face_count == 0 and failure_message is None:
-        # v1.0 TrainingStatus: failure "is often caused by ... no persisted face exist in the large face list".
-        failure_message = "There is no persisted face in the large face list."
     return Training(
         training_id=str(uuid.uuid4()),
-        list_id=lfl.list_id,
+        collection=collection,
+        container_id=container_id,
         api_version=api_version,
-        face_count=face_count,
+        entries=entries,
         submitted_at=now,
         started_at=now + queued,
         finished_at=now + total,
