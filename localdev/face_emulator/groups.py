@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import FaceError, check_start
-from .model import Clock, Face, Trainable, new_training, page_of_ids
+from .model import (Clock, Face, Trainable, container_json, face_json, new_training, page_of_ids,
+                    update_name_and_user_data)
 
 MAX_FACES_PER_PERSON = 248
 KINDS = {"largepersongroups": ("LargePersonGroup", "large person group"),
@@ -113,7 +114,7 @@ class GroupService:
         return [_group_json(self.groups[(kind, i)], return_recognition_model) for i in ids[:top]]
 
     def update_group(self, kind: str, group_id: str, body: dict[str, Any]) -> None:
-        _update_named(self.group(kind, group_id), body)
+        update_name_and_user_data(self.group(kind, group_id), body)
 
     def delete_group(self, kind: str, group_id: str) -> None:
         self.group(kind, group_id)
@@ -147,7 +148,7 @@ class GroupService:
         return [_person_json(group.persons[i]) for i in page_of_ids(group.person_ids, start, top)]
 
     def update_person(self, kind: str, group_id: str, person_id: str, body: dict[str, Any]) -> None:
-        _update_named(self.person(kind, group_id, person_id), body)
+        update_name_and_user_data(self.person(kind, group_id, person_id), body)
 
     def delete_person(self, kind: str, group_id: str, person_id: str) -> None:
         self.person(kind, group_id, person_id)
@@ -163,11 +164,7 @@ class GroupService:
         return {"persistedFaceId": _add_face(person, user_data).persisted_face_id}
 
     def get_face(self, kind: str, group_id: str, person_id: str, face_id: str) -> dict[str, Any]:
-        face = self._face(kind, group_id, person_id, face_id)
-        body = {"persistedFaceId": face.persisted_face_id}
-        if face.user_data is not None:
-            body["userData"] = face.user_data
-        return body
+        return face_json(self._face(kind, group_id, person_id, face_id))
 
     def update_face(self, kind: str, group_id: str, person_id: str, face_id: str, body: dict[str, Any]) -> None:
         face = self._face(kind, group_id, person_id, face_id)
@@ -242,23 +239,9 @@ def _add_face(person: Person, user_data: str | None) -> Face:
     return face
 
 
-def _update_named(target: PersonGroup | Person, body: dict[str, Any]) -> None:
-    if body.get("name") is None and body.get("userData") is None:
-        raise FaceError.bad_argument("Both 'name' and 'userData' are empty.")
-    if body.get("name") is not None:
-        target.name = body["name"]
-    if body.get("userData") is not None:
-        target.user_data = body["userData"]
-
-
 def _group_json(group: PersonGroup, return_recognition_model: bool) -> dict[str, Any]:
     id_field = "largePersonGroupId" if group.kind == "largepersongroups" else "personGroupId"
-    body = {id_field: group.group_id, "name": group.name}
-    if group.user_data is not None:
-        body["userData"] = group.user_data
-    if return_recognition_model:
-        body["recognitionModel"] = group.recognition_model
-    return body
+    return container_json(id_field, group.group_id, group, return_recognition_model)
 
 
 def _person_json(person: Person) -> dict[str, Any]:

@@ -11,7 +11,9 @@ import bisect
 import math
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
+
+from .errors import FaceError
 
 Clock = Callable[[], float]  # seconds since the epoch, UTC
 
@@ -155,3 +157,33 @@ def new_training(collection: str, container_id: str, entries: int, api_version: 
         finished_at=now + total,
         failure_message=failure_message,
     )
+
+
+# What lists and groups share in their JSON and their updates.
+
+def container_json(id_field: str, container_id: str, container: Any, return_recognition_model: bool) -> dict:
+    """A list or group as Get answers it: its id under the kind's field, name, userData (absent when unset: the
+    schemas type it as a string) and, when asked, its recognition model."""
+    body = {id_field: container_id, "name": container.name}
+    if container.user_data is not None:
+        body["userData"] = container.user_data
+    if return_recognition_model:
+        body["recognitionModel"] = container.recognition_model
+    return body
+
+
+def face_json(face: Face) -> dict[str, Any]:
+    body = {"persistedFaceId": face.persisted_face_id}
+    if face.user_data is not None:
+        body["userData"] = face.user_data
+    return body
+
+
+def update_name_and_user_data(target: Any, body: dict[str, Any]) -> None:
+    """The update of a list, a group or a person: either field, not neither."""
+    if body.get("name") is None and body.get("userData") is None:
+        raise FaceError.bad_argument("Both 'name' and 'userData' are empty.")
+    if body.get("name") is not None:
+        target.name = body["name"]
+    if body.get("userData") is not None:
+        target.user_data = body["userData"]

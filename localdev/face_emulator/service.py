@@ -24,7 +24,8 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import FaceError, check_start
 from .groups import KINDS, GroupService
-from .model import Clock, Face, LargeFaceList, Trainable, Training, TrainingFailurePlan, new_training
+from .model import (Clock, Face, LargeFaceList, Trainable, Training, TrainingFailurePlan, container_json, face_json,
+                    new_training, update_name_and_user_data)
 
 MIN_IMAGE_BYTES, MAX_IMAGE_BYTES = 1024, 6 * 1024 * 1024
 MIN_FACE_PIXELS, MAX_FACE_PIXELS = 36, 4096
@@ -137,13 +138,7 @@ class FaceService:
         return Reply(200, [self._list_json(self.lists[i], return_recognition_model) for i in ids])
 
     def update_list(self, list_id: str, body: dict[str, Any]) -> Reply:
-        lfl = self._list(list_id)
-        if body.get("name") is None and body.get("userData") is None:
-            raise FaceError.bad_argument("Both 'name' and 'userData' are empty.")
-        if body.get("name") is not None:
-            lfl.name = body["name"]
-        if body.get("userData") is not None:
-            lfl.user_data = body["userData"]
+        update_name_and_user_data(self._list(list_id), body)
         return Reply(200)
 
     def delete_list(self, list_id: str) -> Reply:
@@ -178,10 +173,10 @@ class FaceService:
     def list_faces(self, list_id: str, start: str | None, top: int) -> Reply:
         check_start(start)
         faces = self._list(list_id).page_of_faces(start, top)
-        return Reply(200, [_face_json(f) for f in faces])
+        return Reply(200, [face_json(f) for f in faces])
 
     def get_face(self, list_id: str, face_id: str) -> Reply:
-        return Reply(200, _face_json(self._face(list_id, face_id)))
+        return Reply(200, face_json(self._face(list_id, face_id)))
 
     def update_face(self, list_id: str, face_id: str, body: dict[str, Any]) -> Reply:
         face = self._face(list_id, face_id)
@@ -288,20 +283,7 @@ class FaceService:
 
     @staticmethod
     def _list_json(lfl: LargeFaceList, return_recognition_model: bool) -> dict[str, Any]:
-        body = {"largeFaceListId": lfl.list_id, "name": lfl.name}
-        if lfl.user_data is not None:
-            body["userData"] = lfl.user_data
-        if return_recognition_model:
-            body["recognitionModel"] = lfl.recognition_model
-        return body
-
-
-def _face_json(face: Face) -> dict[str, Any]:
-    # Absent rather than null: the schemas type userData as a string.
-    body = {"persistedFaceId": face.persisted_face_id}
-    if face.user_data is not None:
-        body["userData"] = face.user_data
-    return body
+        return container_json("largeFaceListId", lfl.list_id, lfl, return_recognition_model)
 
 
 def _conflict_message(code: str, container_id: str) -> str:
