@@ -333,7 +333,8 @@ class Emulator:
                            functools.partial(self._fail_trainings, kind))
             router.add_delete(f"/_emulator/{kind}/{{groupId}}/training-failure",
                               functools.partial(self._stop_failing_trainings, kind))
-            router.add_post(f"/_emulator/{kind}/{{groupId}}/persons", functools.partial(self._add_synthetic_persons, kind))
+            router.add_post(f"/_emulator/{kind}/{{groupId}}/persons",
+                            functools.partial(self._add_synthetic_persons, kind))
         router.add_get("/_emulator/config", self._get_config)
         router.add_patch("/_emulator/config", self._update_config)
         router.add_post("/_emulator/reset", self._reset)

@@ -21,10 +21,10 @@ from __future__ import annotations
 import bisect
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .errors import FaceError, check_start
-from .model import (Clock, Face, Trainable, container_json, face_json, new_training, page_of_ids,
+from .model import (Clock, Face, Trainable, Training, container_json, face_json, new_training, page_of_ids,
                     update_name_and_user_data)
 
 MAX_FACES_PER_PERSON = 248
@@ -66,7 +66,7 @@ class PersonGroup(Trainable):
     created_at: float
     persons: dict[str, Person] = field(default_factory=dict)
     person_ids: list[str] = field(default_factory=list)  # sorted: persons are listed in personId order
-    trainings: list = field(default_factory=list)
+    trainings: list[Training] = field(default_factory=list)
 
     def add_person(self, name: str | None, user_data: str | None) -> Person:
         person = Person(str(uuid.uuid4()), name, user_data)
@@ -83,9 +83,11 @@ class PersonGroup(Trainable):
 
 
 class GroupService:
-    """The group operations of one emulator; `tier_name` reads the emulator's current tier when it is asked."""
+    """The group operations of one emulator. The tier and time scale are read when needed, since the control surface
+    may change them; planned failures are the emulator's, keyed `{kind}/{id}`."""
 
-    def __init__(self, clock: Clock, tier_name, time_scale, planned_failure) -> None:
+    def __init__(self, clock: Clock, tier_name: Callable[[], str], time_scale: Callable[[], float],
+                 planned_failure: Callable[[str], str | None]) -> None:
         self.clock = clock
         self._tier_name = tier_name
         self._time_scale = time_scale
