@@ -3,8 +3,9 @@
 Starts Azurite, the Face emulator, the identity endpoint and our function app on the dev host, then plays a day
 of a user's life:
 - three Large Face Lists are created and filled: `celebrities` is large (100,000 faces, 90 s of training in
-  Azure), `staff` small, and `visitors` a list whose training fails;
-- one training request per list goes on the queue;
+  Azure), `staff` small, and `visitors` a list whose training fails; and a Large Person Group, `employees`, of
+  10,000 persons (7.5 s in Azure);
+- one training request per container goes on the queue;
 - while `celebrities` trains, a bulk upload enqueues hundreds of requests for it, which must coalesce into
   exactly one follow-up training;
 - a malformed request is sent.
@@ -31,7 +32,7 @@ from rich.live import Live
 from rich.table import Table
 
 from facetrain.enqueue import enqueue
-from orchestrator.containers import Container
+from orchestrator.containers import Container, Kind
 from orchestrator.store import TrainingStore
 from orchestrator.worker import describe_state
 
@@ -40,10 +41,15 @@ from .emulator_client import EmulatorClient
 from .world import LocalWorld, free_port
 
 LISTS = {"celebrities": 100_000, "staff": 1_000, "visitors": 2_000}
+GROUP, GROUP_PERSONS = Container(Kind.LARGE_PERSON_GROUP, "employees"), 10_000
+CONTAINERS = [*(Container.large_face_list(list_id) for list_id in LISTS), GROUP]
 FAILING_LIST = "visitors"
 BULK_REQUESTS = 300
-EXPECTED = Counter({("celebrities", "TrainingSucceeded"): 2, ("staff", "TrainingSucceeded"): 1,
-                    ("visitors", "TrainingFailed"): 1, ("unknown", "TrainingRequestRejected"): 1})
+EXPECTED = Counter({("largefacelists/celebrities", "TrainingSucceeded"): 2,
+                    ("largefacelists/staff", "TrainingSucceeded"): 1,
+                    ("largefacelists/visitors", "TrainingFailed"): 1,
+                    ("largepersongroups/employees", "TrainingSucceeded"): 1,
+                    ("largefacelists/unknown", "TrainingRequestRejected"): 1})
 TIMEOUT_SECONDS = 110
 
 
@@ -70,8 +76,10 @@ def play(console: Console, world: LocalWorld, settings: dict[str, str]) -> int:
     for list_id, faces in LISTS.items():
         emulator.create_list(list_id, faces, name=list_id.title())
     emulator.fail_training(FAILING_LIST, "Some faces could not be processed.")
+    emulator.create_group(GROUP.kind, GROUP.id, GROUP_PERSONS, name=GROUP.id.title())
     console.print("Created " + ", ".join(f"{name} ({count:,} faces)" for name, count in LISTS.items())
-                  + f"; the {FAILING_LIST} list will fail its training.")
+                  + f" and the Large Person Group {GROUP.id} ({GROUP_PERSONS:,} persons); the {FAILING_LIST} list "
+                    "will fail its training.")
 
     requests_queue = QueueClient.from_connection_string(world.storage_connection_string,
                                                         settings["TRAINING_REQUESTS_QUEUE"])
@@ -80,8 +88,8 @@ def play(console: Console, world: LocalWorld, settings: dict[str, str]) -> int:
     store = TrainingStore(TableClient.from_connection_string(world.storage_connection_string,
                                                              settings["TRAININGS_TABLE"]))
     sent = 0
-    for list_id in LISTS:
-        enqueue(requests_queue, list_id, request_id=f"{list_id}-upload-1", reason="nightly upload")
+    for container in CONTAINERS:
+        enqueue(requests_queue, container, request_id=f"{container.id}-upload-1", reason="nightly upload")
         sent += 1
     requests_queue.send_message('{"listId": "Not A Valid Id!"}')  # what a careless producer might send
     sent += 1
@@ -91,8 +99,8 @@ def play(console: Console, world: LocalWorld, settings: dict[str, str]) -> int:
     bulk_sent = False
     with Live(console=console, refresh_per_second=4, transient=False) as live:
         while seen != EXPECTED and time.monotonic() - started < TIMEOUT_SECONDS:
-            described = {list_id: describe_state(store, Container.large_face_list(list_id)) for list_id in LISTS}
-            if not bulk_sent and (described["celebrities"] or {}).get("phase") == "training":
+            described = {str(container): describe_state(store, container) for container in CONTAINERS}
+            if not bulk_sent and (described["largefacelists/celebrities"] or {}).get("phase") == "training":
                 for n in range(BULK_REQUESTS):  # a bulk upload: one request per uploaded photo
                     enqueue(requests_queue, "celebrities", request_id=f"celebrities-photo-{n:03d}",
                             reason="bulk upload")
@@ -104,11 +112,11 @@ def play(console: Console, world: LocalWorld, settings: dict[str, str]) -> int:
                 event = json.loads(message.content)
                 arrivals.append((time.monotonic() - started, event))
                 kind = event["type"].rsplit(".", 1)[-1]
-                seen[(event["data"].get("listId") or "unknown", kind)] += 1
+                seen[(event["subject"], kind)] += 1
                 live.console.print(_event_line(arrivals[-1]))
             live.update(_progress(described, time.monotonic() - started))
             time.sleep(0.25)
-        live.update(_progress({list_id: describe_state(store, Container.large_face_list(list_id)) for list_id in LISTS},
+        live.update(_progress({str(container): describe_state(store, container) for container in CONTAINERS},
                               time.monotonic() - started))
 
     stats = emulator.stats()
@@ -145,11 +153,11 @@ def _event_line(arrival: tuple[float, dict]) -> str:
 
 def _progress(described: dict, elapsed: float) -> Table:
     table = Table(title=f"Trainings ({elapsed:.0f} s)", title_justify="left")
-    for column in ("list", "phase", "run", "polls", "requests in run", "waiting"):
-        table.add_column(column)
-    for list_id, row in described.items():
+    for column in ("container", "phase", "run", "polls", "requests in run", "waiting"):
+        table.add_column(column, no_wrap=column == "container")  # a name is copied from here: never split it
+    for name, row in described.items():
         run = (row or {}).get("run") or {}
-        table.add_row(list_id, (row or {}).get("phase", "-"), run.get("runId", ""), str(run.get("polls", "")),
+        table.add_row(name, (row or {}).get("phase", "-"), run.get("runId", ""), str(run.get("polls", "")),
                       str(run.get("requests", "")), str((row or {}).get("waitingRequests", "")))
     return table
 
@@ -157,7 +165,9 @@ def _progress(described: dict, elapsed: float) -> Table:
 def _summary(console: Console, sent: int, arrivals: list, stats: dict, elapsed: float) -> None:
     answered = sum(len(e["data"].get("requestIds") or []) for _, e in arrivals)
     rejected = sum(1 for _, e in arrivals if e["type"].endswith("Rejected"))
-    train_answers = stats["responses"].get("FaceListOperations_TrainLargeFaceList", {})
+    train_answers = Counter()
+    for operation in ("FaceListOperations_TrainLargeFaceList", "PersonGroupOperations_TrainLargePersonGroup"):
+        train_answers.update(stats["responses"].get(operation, {}))
     table = Table(title="Summary", show_header=False, title_justify="left")
     table.add_row("requests sent", str(sent))
     table.add_row("requests answered by a training event", str(answered))

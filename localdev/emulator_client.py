@@ -1,6 +1,6 @@
 """The Face emulator as everything that sets a scene uses it (the demo, the benchmark, the chaos harness, the
-measurements and the tests): lists created through the data plane with the key, as a user would, and faces,
-training failures, faults and counters through the control surface (README, "Control surface")."""
+measurements and the tests): lists and groups created through the data plane with the key, as a user would, and
+faces, persons, training failures, faults and counters through the control surface (README, "Control surface")."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ class EmulatorClient:
     def __init__(self, control_url: str, face_endpoint: str | None = None, key: str | None = None,
                  api_version: str = "v1.2") -> None:
         self.control_url = control_url
-        self._lists_url = f"{face_endpoint}/face/{api_version}/largefacelists"
+        self._face_url = f"{face_endpoint}/face/{api_version}"
+        self._lists_url = f"{self._face_url}/largefacelists"
         self._key = {"Ocp-Apim-Subscription-Key": key or ""}
 
     @classmethod
@@ -30,6 +31,15 @@ class EmulatorClient:
                      timeout=TIMEOUT_SECONDS).raise_for_status()
         if faces:
             self.add_faces(list_id, faces)
+
+    def create_group(self, kind: str, group_id: str, persons: int, faces_per_person: int = 1,
+                     name: str | None = None) -> None:
+        """A Person Group or Large Person Group (`kind` as in its path) of `persons` persons, `faces_per_person`
+        faces each: the group through the data plane, its persons at once through the control surface."""
+        requests.put(f"{self._face_url}/{kind}/{group_id}", json={"name": name or group_id}, headers=self._key,
+                     timeout=TIMEOUT_SECONDS).raise_for_status()
+        self._control("POST", f"/{kind}/{group_id}/persons", {"count": persons, "facesPerPerson": faces_per_person},
+                      FACES_TIMEOUT_SECONDS)
 
     def add_faces(self, list_id: str, count: int) -> None:
         self._control("POST", f"/largefacelists/{list_id}/faces", {"count": count}, FACES_TIMEOUT_SECONDS)
