@@ -17,7 +17,7 @@ from .auth import Authenticator
 from .contract import JSON, Contract, Operation
 from .errors import FaceError
 from .faults import FaultInjector
-from .groups import KINDS
+from .groups import ID_FIELDS, KINDS
 from .model import Clock, Training
 from .service import MAX_IMAGE_BYTES, TIERS, FaceService, Reply, ServiceConfig, iso
 from .throttle import RateLimit, RateLimiter
@@ -242,11 +242,11 @@ class Emulator:
     # Person Groups and Large Person Groups: `kind` is the collection, and the group's id is its path parameter.
 
     async def _create_group(self, kind, request, operation, params) -> Reply:
-        self.service.groups.create_group(kind, _group_id(params), await self._json_body(request, operation))
+        self.service.groups.create_group(kind, _group_id(kind, params), await self._json_body(request, operation))
         return Reply(200)
 
     async def _get_group(self, kind, request, operation, params) -> Reply:
-        return Reply(200, self.service.groups.get_group(kind, _group_id(params),
+        return Reply(200, self.service.groups.get_group(kind, _group_id(kind, params),
                                                         params.get("returnRecognitionModel", False)))
 
     async def _list_groups(self, kind, request, operation, params) -> Reply:
@@ -254,65 +254,65 @@ class Emulator:
                                                           params.get("returnRecognitionModel", False)))
 
     async def _update_group(self, kind, request, operation, params) -> Reply:
-        self.service.groups.update_group(kind, _group_id(params), await self._json_body(request, operation))
+        self.service.groups.update_group(kind, _group_id(kind, params), await self._json_body(request, operation))
         return Reply(200)
 
     async def _delete_group(self, kind, request, operation, params) -> Reply:
-        self.service.groups.delete_group(kind, _group_id(params))
+        self.service.groups.delete_group(kind, _group_id(kind, params))
         return Reply(200)
 
     async def _create_person(self, kind, request, operation, params) -> Reply:
         body = await self._json_body(request, operation)
-        return Reply(200, self.service.groups.create_person(kind, _group_id(params), body))
+        return Reply(200, self.service.groups.create_person(kind, _group_id(kind, params), body))
 
     async def _get_person(self, kind, request, operation, params) -> Reply:
-        return Reply(200, self.service.groups.get_person(kind, _group_id(params), params["personId"]))
+        return Reply(200, self.service.groups.get_person(kind, _group_id(kind, params), params["personId"]))
 
     async def _list_persons(self, kind, request, operation, params) -> Reply:
-        return Reply(200, self.service.groups.list_persons(kind, _group_id(params), params.get("start"),
+        return Reply(200, self.service.groups.list_persons(kind, _group_id(kind, params), params.get("start"),
                                                            params.get("top", 1000)))
 
     async def _update_person(self, kind, request, operation, params) -> Reply:
         body = await self._json_body(request, operation)
-        self.service.groups.update_person(kind, _group_id(params), params["personId"], body)
+        self.service.groups.update_person(kind, _group_id(kind, params), params["personId"], body)
         return Reply(200)
 
     async def _delete_person(self, kind, request, operation, params) -> Reply:
-        self.service.groups.delete_person(kind, _group_id(params), params["personId"])
+        self.service.groups.delete_person(kind, _group_id(kind, params), params["personId"])
         return Reply(200)
 
     async def _add_person_face_from_url(self, kind, request, operation, params) -> Reply:
         body = await self._json_body(request, operation)
-        self.service.groups.person(kind, _group_id(params), params["personId"])  # reported before a download
+        self.service.groups.person(kind, _group_id(kind, params), params["personId"])  # reported before a download
         image = await _download(body["url"])
-        return self.service.add_group_face(kind, _group_id(params), params["personId"], image,
+        return self.service.add_group_face(kind, _group_id(kind, params), params["personId"], image,
                                            params.get("targetFace"), params.get("userData"))
 
     async def _add_person_face_from_stream(self, kind, request, operation, params) -> Reply:
         image = await _read_body(request, FaceError(400, "InvalidImageSize", "Image size is too big."))
-        return self.service.add_group_face(kind, _group_id(params), params["personId"], image,
+        return self.service.add_group_face(kind, _group_id(kind, params), params["personId"], image,
                                            params.get("targetFace"), params.get("userData"))
 
     async def _get_person_face(self, kind, request, operation, params) -> Reply:
-        return Reply(200, self.service.groups.get_face(kind, _group_id(params), params["personId"],
+        return Reply(200, self.service.groups.get_face(kind, _group_id(kind, params), params["personId"],
                                                        params["persistedFaceId"]))
 
     async def _update_person_face(self, kind, request, operation, params) -> Reply:
         body = await self._json_body(request, operation)
-        self.service.groups.update_face(kind, _group_id(params), params["personId"], params["persistedFaceId"], body)
+        self.service.groups.update_face(kind, _group_id(kind, params), params["personId"], params["persistedFaceId"], body)
         return Reply(200)
 
     async def _delete_person_face(self, kind, request, operation, params) -> Reply:
-        self.service.groups.delete_face(kind, _group_id(params), params["personId"], params["persistedFaceId"])
+        self.service.groups.delete_face(kind, _group_id(kind, params), params["personId"], params["persistedFaceId"])
         return Reply(200)
 
     async def _train_group(self, kind, request, operation, params) -> Reply:
-        group_id = _group_id(params)
+        group_id = _group_id(kind, params)
         training_url = f"{request.scheme}://{request.host}/face/{operation.api_version}/{kind}/{group_id}/training"
         return self.service.train_group(kind, group_id, operation.api_version, training_url)
 
     async def _group_training_status(self, kind, request, operation, params) -> Reply:
-        return self.service.group_training_status(kind, _group_id(params), operation.api_version)
+        return self.service.group_training_status(kind, _group_id(kind, params), operation.api_version)
 
     # The control surface
 
@@ -443,12 +443,12 @@ def _failure_key(kind: str, request: web.Request) -> str:
     return f"{kind}/{request.match_info['groupId']}"
 
 
-def _group_id(params: dict[str, Any]) -> str:
-    return params.get("largePersonGroupId") or params["personGroupId"]
+def _group_id(kind: str, params: dict[str, Any]) -> str:
+    return params[ID_FIELDS[kind]]
 
 
 # Each collection's id field, as the orchestrator's requests and events name it.
-_ID_FIELDS = {"largefacelists": "listId", "largepersongroups": "largePersonGroupId", "persongroups": "personGroupId"}
+_ID_FIELDS = {"largefacelists": "listId", **ID_FIELDS}
 
 
 def _training_json(training: Training, now: float) -> dict[str, Any]:

@@ -30,6 +30,8 @@ from .model import (Clock, Face, Trainable, Training, container_json, face_json,
 MAX_FACES_PER_PERSON = 248
 KINDS = {"largepersongroups": ("LargePersonGroup", "large person group"),
          "persongroups": ("PersonGroup", "person group")}
+# The path parameter, and the field of Get's answer, that names a group of each kind.
+ID_FIELDS = {"largepersongroups": "largePersonGroupId", "persongroups": "personGroupId"}
 
 
 @dataclass(frozen=True)
@@ -242,8 +244,7 @@ def _add_face(person: Person, user_data: str | None) -> Face:
 
 
 def _group_json(group: PersonGroup, return_recognition_model: bool) -> dict[str, Any]:
-    id_field = "largePersonGroupId" if group.kind == "largepersongroups" else "personGroupId"
-    return container_json(id_field, group.group_id, group, return_recognition_model)
+    return container_json(ID_FIELDS[group.kind], group.group_id, group, return_recognition_model)
 
 
 def _person_json(person: Person) -> dict[str, Any]:
