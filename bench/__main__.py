@@ -26,6 +26,7 @@ from pathlib import Path
 
 from localdev.face_emulator.model import face_count_for
 from localdev.world import REPO_ROOT, LocalWorld
+from orchestrator.containers import Kind
 
 from . import live, runtime_cost, virtual, workload
 from .simulation import Arrival
@@ -35,7 +36,7 @@ STRATEGY_NAMES = {"ours": "ours", "naive": "naive 5 s loop", "sdk_poller": "SDK 
 
 @dataclass(frozen=True)
 class Scale:
-    mix_lists: int
+    mix_containers: int
     overlap_durations_s: tuple[float, ...]
     overlap_rounds: int
     sdk_interval_s: float
@@ -51,12 +52,12 @@ class Scale:
 
 
 # Short durations off the 5 s grid: a training that ends exactly on a poll is a coin toss between real and virtual.
-FULL = Scale(mix_lists=40, overlap_durations_s=(3, 7, 12, 22), overlap_rounds=2,
+FULL = Scale(mix_containers=60, overlap_durations_s=(3, 7, 12, 22), overlap_rounds=2,
              sdk_interval_s=virtual.SDK_INTERVAL_S, live_burst_sizes=workload.BURST_SIZES, live_burst_training_s=40,
              intake_messages=2000, intake_lists=20, tracked_lists=10_000, in_flight=(1, 100, 1000),
              idle_seconds=60, rush_lists=30, runtime_invocations=5000)
 # The SDK's 30 s default interval alone would take half the quick minute: quick polls it every 2 s.
-QUICK = Scale(mix_lists=8, overlap_durations_s=(3,), overlap_rounds=1, sdk_interval_s=2.0, live_burst_sizes=(10,),
+QUICK = Scale(mix_containers=9, overlap_durations_s=(3,), overlap_rounds=1, sdk_interval_s=2.0, live_burst_sizes=(10,),
               live_burst_training_s=4, intake_messages=100, intake_lists=5, tracked_lists=300, in_flight=(1, 10, 100),
               idle_seconds=5, rush_lists=30, runtime_invocations=300)
 
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:5.0f} s] {message}", file=sys.stderr, flush=True)
 
     progress("virtual time: the training mix, bursts, the free tier")
-    mix = workload.training_mix(scale.mix_lists, args.seed)
+    mix = workload.training_mix(scale.mix_containers, args.seed)
     simulated = virtual.run_all(mix.arrivals, {n: workload.burst(n, args.seed) for n in workload.BURST_SIZES},
                                 workload.free_tier_rush(scale.rush_lists, args.seed), progress)
     with tempfile.TemporaryDirectory() as state:
@@ -124,7 +125,7 @@ def _overlap_arrivals(scale: Scale, real: dict[str, list]) -> tuple[Arrival, ...
 def _by_duration(results: list[virtual.TrainingResult]) -> dict[str, list[dict]]:
     grouped: dict[str, list[dict]] = {}
     for result in results:  # in the order they ran: first training, then second
-        grouped.setdefault(result.list_id.removeprefix("overlap-").removesuffix("s"), []).append(
+        grouped.setdefault(result.container.id.removeprefix("overlap-").removesuffix("s"), []).append(
             {"duration_s": result.duration_s, "calls": result.calls, "delay_s": result.delay_s})
     return grouped
 
@@ -146,7 +147,7 @@ def _agreement(real: dict, simulated: dict) -> dict:
 
 def _results(args, scale: Scale, mix, simulated, overlap_live, overlap_virtual, agreement, burst_live, intake,
              ticks, idle, runtime, seconds: float) -> dict:
-    mix_results = simulated["mix"]
+    mix_results, by_kind = simulated["mix"], simulated["mix_by_kind"]
     with_tracked = ticks["with_tracked"]
     ours = mix_results["ours"]
     return {
@@ -160,12 +161,17 @@ def _results(args, scale: Scale, mix, simulated, overlap_live, overlap_virtual, 
         "scale": asdict(scale),
         "calls_per_training": {s: round(r["calls_per_training"], 3) for s, r in mix_results.items()},
         "detection_delay_p95_share": {s: round(r["delay_p95_share"], 3) for s, r in mix_results.items()},
+        "calls_per_training_by_kind": {kind: {s: round(r["calls_per_training"], 3) for s, r in by_strategy.items()}
+                                       for kind, by_strategy in by_kind.items()},
+        "detection_delay_p95_s_by_kind": {kind: {s: r["delay_p95_s"] for s, r in by_strategy.items()}
+                                          for kind, by_strategy in by_kind.items()},
         "trains_per_burst": {size: {s: r["train_calls"] for s, r in by_strategy.items()}
                              for size, by_strategy in simulated["bursts"].items()},
         "intake_ratio_to_floor": intake["ratio_to_floor"],
         "tick_entities_read": {k: r["entities_read"] for k, r in with_tracked.items()},
         "idle_face_calls_per_hour": idle["face_calls_per_hour"],
-        "mix": {"lists": mix.lists, "trainings": len(mix.arrivals), "by_strategy": mix_results},
+        "mix": {"containers": mix.containers, "trainings": len(mix.arrivals), "by_strategy": mix_results,
+                "by_kind": by_kind},
         "bursts": simulated["bursts"],
         "burst_live_ours": burst_live,
         "free_tier": simulated["free_tier"],
@@ -197,9 +203,10 @@ def render(results: dict) -> str:
 
     row("", [STRATEGY_NAMES[s] for s in strategies])
     m = results["mix"]
-    lines.append(f"Training mix: {m['trainings']} trainings of {m['lists']} lists, 1k-1M faces (virtual time)")
+    lines.append(f"Training mix: {m['trainings']} trainings of {m['containers']} containers, a third of each kind, "
+                 "1k-1M faces or persons (virtual time)")
     row("  Face calls per training", [f"{mix[s]['calls_per_training']:.2f}" for s in strategies])
-    row("    first training of a list / later ones",
+    row("    first training of a container / later ones",
         [f"{mix[s]['calls_per_first_training']:.1f} / {mix[s]['calls_per_later_training']:.1f}" for s in strategies])
     row("  delay, finish to event, p50 / p95 (s)",
         [f"{mix[s]['delay_p50_s']:.1f} / {mix[s]['delay_p95_s']:.1f}" for s in strategies])
@@ -207,6 +214,15 @@ def render(results: dict) -> str:
         [f"{mix[s]['delay_p50_share']:.0%} / {mix[s]['delay_p95_share']:.0%}" for s in strategies])
     row("  within max(10% of duration, one 5 s tick): all / later",
         [f"{mix[s]['within_delay_target']:.0%} / {mix[s]['within_delay_target_later']:.0%}" for s in strategies])
+    for kind, by_strategy in m["by_kind"].items():
+        lines.append(f"  {Kind(kind).described}s: {by_strategy['ours']['trainings']} trainings")
+        row("    Face calls per training", [f"{by_strategy[s]['calls_per_training']:.2f}" for s in strategies])
+        row("      first training / later ones", [f"{by_strategy[s]['calls_per_first_training']:.1f} / "
+                                                  f"{by_strategy[s]['calls_per_later_training']:.1f}"
+                                                  for s in strategies])
+        row("    delay p50 / p95 (s)", [f"{by_strategy[s]['delay_p50_s']:.1f} / {by_strategy[s]['delay_p95_s']:.1f}"
+                                        for s in strategies])
+        row("    within max(10%, one tick)", [f"{by_strategy[s]['within_delay_target']:.0%}" for s in strategies])
     lines.append("Burst of N requests to one list while it trains (virtual time)")
     for size, by_strategy in results["bursts"].items():
         row(f"  N={size}: train calls / requests whose faces get trained",

@@ -39,6 +39,12 @@ def seconds_of(iso: str) -> float:
     return (from_iso(iso) - EPOCH).total_seconds()
 
 
+def container_at(path: str) -> Container:
+    """The container a path ends with (`…/largepersongroups/celebs`): an event's subject, a Face URL."""
+    kind, container_id = path.split("/")[-2:]
+    return Container(Kind(kind), container_id)
+
+
 class VirtualClock:
     def __init__(self) -> None:
         self.seconds = 0.0
@@ -52,7 +58,7 @@ class VirtualClock:
 
 @dataclass
 class Training:
-    list_id: str
+    key: str  # its container's
     started_s: float
     finished_s: float
 
@@ -65,7 +71,7 @@ class SimFace(FaceApi):
     rate_limit: RateLimit | None = None
     face_counts: dict[str, int] = field(default_factory=dict)
     trainings: list[Training] = field(default_factory=list)
-    calls_log: list[tuple[float, str, str]] = field(default_factory=list)  # (at, list, "train" | "status")
+    calls_log: list[tuple[float, str, str]] = field(default_factory=list)  # (at, container key, "train" | "status")
     throttled: int = 0
     conflicts: int = 0
 
@@ -79,40 +85,39 @@ class SimFace(FaceApi):
 
     @property
     def train_calls(self) -> int:
-        return sum(1 for _, _, kind in self.calls_log if kind == "train")
+        return sum(1 for _, _, call in self.calls_log if call == "train")
 
-    def calls_between(self, list_id: str, start_s: float, end_s: float) -> int:
-        return sum(1 for at, listed, _ in self.calls_log if listed == list_id and start_s <= at <= end_s)
+    def calls_between(self, key: str, start_s: float, end_s: float) -> int:
+        return sum(1 for at, called, _ in self.calls_log if called == key and start_s <= at <= end_s)
 
     # What FaceClient offers the orchestrator. Containers are told apart by their key (a list's is its id).
     def training_url(self, container: Container) -> str:
         return f"{ENDPOINT}/face/v1.2/{container.path}/training"
 
     def train(self, container: Container) -> str:
-        list_id = container.key
-        self._admit(list_id, "train")
+        key = container.key
+        self._admit(key, "train")
         now = self.clock.seconds
-        running = self._current.get(list_id)
+        running = self._current.get(key)
         if running and running.finished_s > now:
             self.conflicts += 1
             raise TrainingConflict(f"{container.kind.described} is training.", status=409,
                                    code=f"{container.kind.noun}TrainingNotFinished")
-        training = Training(list_id, now, now + training_seconds(self.face_counts[list_id]))
-        self._current[list_id] = training
+        training = Training(key, now, now + training_seconds(self.face_counts[key]))
+        self._current[key] = training
         self.trainings.append(training)
         return self.training_url(container)
 
     def training_status(self, operation_location: str) -> TrainingStatus:
-        kind, container_id = operation_location.rsplit("/", 3)[-3:-1]
-        list_id = Container(Kind(kind), container_id).key
-        self._admit(list_id, "status")
-        training = self._current[list_id]
+        key = container_at(operation_location.removesuffix("/training")).key
+        self._admit(key, "status")
+        training = self._current[key]
         if self.clock.seconds < training.finished_s:
             return TrainingStatus("running", None, None)
         return TrainingStatus("succeeded", None, EPOCH + timedelta(seconds=training.finished_s))
 
-    def _admit(self, list_id: str, kind: str) -> None:
-        self.calls_log.append((self.clock.seconds, list_id, kind))
+    def _admit(self, key: str, call: str) -> None:
+        self.calls_log.append((self.clock.seconds, key, call))
         if self._limiter is None:
             return
         try:

@@ -12,11 +12,12 @@ from azure.core.credentials import AzureKeyCredential
 from azure.core.pipeline.policies import RetryPolicy
 
 from localdev.face_emulator.throttle import RateLimit
+from orchestrator.containers import Container, Kind
 from orchestrator.machine import Policy
 from orchestrator.settings import DEFAULTS
 
 from .simulation import (Arrival, PollerResult, Scheduler, SimFace, SimulatedOrchestrator, Training, VirtualClock,
-                         fixed_interval_poller, seconds_of, terminal_events)
+                         container_at, fixed_interval_poller, seconds_of, terminal_events)
 
 STRATEGIES = ("ours", "naive", "sdk_poller", "oracle")
 NAIVE_INTERVAL_S = 5.0  # what most samples do: sleep 5 s between status reads
@@ -35,11 +36,11 @@ POLICY = Policy(api_version=DEFAULTS["FACE_API_VERSION"],
 
 @dataclass(frozen=True)
 class TrainingResult:
-    list_id: str
+    container: Container
     duration_s: float
     calls: int
     delay_s: float
-    first: bool  # the list's first training: no history to time the polls by
+    first: bool  # the container's first training: no history to time the polls by
 
     @property
     def within_target(self) -> bool:
@@ -48,7 +49,7 @@ class TrainingResult:
 
 def run_trainings(strategy: str, arrivals: tuple[Arrival, ...], sdk_interval_s: float = SDK_INTERVAL_S
                   ) -> list[TrainingResult]:
-    """Each arrival's training, when requests for a list come one at a time (each after the last finished)."""
+    """Each arrival's training, when requests for a container come one at a time (each after the last finished)."""
     clock = VirtualClock()
     face = SimFace(clock)
     scheduler = Scheduler(clock)
@@ -57,9 +58,9 @@ def run_trainings(strategy: str, arrivals: tuple[Arrival, ...], sdk_interval_s: 
         for arrival in arrivals:
             orchestrator.request(arrival)
         scheduler.run()
-        seen = {(e["data"]["listId"], round(seconds_of(e["data"]["submittedAt"]), 3)): at_s
+        seen = {(container_at(e["subject"]).key, round(seconds_of(e["data"]["submittedAt"]), 3)): at_s
                 for at_s, e in terminal_events(orchestrator.events)}
-        return _results(face, [(t, seen[(t.list_id, round(t.started_s, 3))]) for t in face.trainings])
+        return _results(face, [(t, seen[(t.key, round(t.started_s, 3))]) for t in face.trainings])
     outcomes = [PollerResult() for _ in arrivals]
     for arrival, outcome in zip(arrivals, outcomes):
         scheduler.spawn(arrival.at_s, _baseline(strategy, face, arrival, outcome, sdk_interval_s))
@@ -87,9 +88,10 @@ def _baseline(strategy: str, face: SimFace, arrival: Arrival, outcome: PollerRes
 def _results(face: SimFace, seen: list[tuple[Training, float]]) -> list[TrainingResult]:
     firsts = {}
     for training, _ in sorted(seen, key=lambda pair: pair[0].started_s):
-        firsts.setdefault(training.list_id, training)
-    return [TrainingResult(t.list_id, t.finished_s - t.started_s, face.calls_between(t.list_id, t.started_s, at_s),
-                           at_s - t.finished_s, firsts[t.list_id] is t) for t, at_s in seen]
+        firsts.setdefault(training.key, training)
+    return [TrainingResult(Container.from_key(t.key), t.finished_s - t.started_s,
+                           face.calls_between(t.key, t.started_s, at_s), at_s - t.finished_s, firsts[t.key] is t)
+            for t, at_s in seen]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -179,12 +181,15 @@ def run_free_tier(strategy: str, arrivals: tuple[Arrival, ...], horizon_s: float
 
 def run_all(mix: tuple[Arrival, ...], bursts: dict[int, tuple[Arrival, ...]], rush: tuple[Arrival, ...],
             progress: Callable[[str], None] = lambda _: None) -> dict:
-    mix_results = {}
+    mix_results, by_kind = {}, {}
     for strategy in STRATEGIES:
         progress(f"mix: {strategy}")
-        mix_results[strategy] = summarize(run_trainings(strategy, mix))
+        results = run_trainings(strategy, mix)
+        mix_results[strategy] = summarize(results)
+        for kind in Kind:
+            by_kind.setdefault(str(kind), {})[strategy] = summarize([r for r in results if r.container.kind is kind])
     burst_results = {str(size): {s: run_burst(s, arrivals) for s in ("ours", "naive", "sdk_poller")}
                      for size, arrivals in bursts.items()}
     progress("free tier")
     free_tier = {s: run_free_tier(s, rush) for s in ("ours", "naive", "sdk_poller")}
-    return {"mix": mix_results, "bursts": burst_results, "free_tier": free_tier}
+    return {"mix": mix_results, "mix_by_kind": by_kind, "bursts": burst_results, "free_tier": free_tier}

@@ -1,8 +1,10 @@
 """The workloads, fixed before any run and seeded: nothing here is tuned to a result.
 
-The training mix: lists of 1,000 to 1,000,000 faces (log-uniform, so each decade is as common as the next),
-each retrained after every bulk upload that grows it by 2-10%, four trainings a list, six hours apart. Durations
-come from the emulator's model (1k faces 1.5 s, 10k 7.5 s, 100k 90 s, 1M 30 min).
+The training mix: the three kinds in turn, a third each. Large Face Lists of 1,000 to 1,000,000 faces and Large
+Person Groups of as many persons (log-uniform, so each decade is as common as the next), Person Groups of 1,000 to
+10,000 persons (S0's bound per group). Each container is retrained after every bulk upload that grows it by 2-10%,
+four trainings a container, six hours apart. Durations come from the emulator's model, which Microsoft documents
+alike for faces and persons (1k 1.5 s, 10k 7.5 s, 100k 90 s, 1M 30 min).
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from dataclasses import dataclass
 
 from localdev.face_emulator.model import training_seconds
 
+from orchestrator.containers import Kind
+
 from .simulation import Arrival
 
-MIN_FACES, MAX_FACES = 1_000, 1_000_000
-TRAININGS_PER_LIST = 4
+MIN_ENTRIES = 1_000
+MAX_ENTRIES = {Kind.LARGE_FACE_LIST: 1_000_000, Kind.LARGE_PERSON_GROUP: 1_000_000, Kind.PERSON_GROUP: 10_000}
+TRAININGS_PER_CONTAINER = 4
 HOURS_BETWEEN_UPLOADS = 6
 BURST_SIZES = (10, 100, 1000)
 BURST_LIST_FACES = 100_000  # a 90 s training, during which the burst arrives
@@ -26,21 +31,23 @@ class Mix:
     arrivals: tuple[Arrival, ...]
 
     @property
-    def lists(self) -> int:
+    def containers(self) -> int:
         return len({a.container for a in self.arrivals})
 
 
-def training_mix(lists: int, seed: int) -> Mix:
+def training_mix(containers: int, seed: int) -> Mix:
     rng = random.Random(seed)
+    kinds = tuple(Kind)
     arrivals = []
-    for number in range(lists):
-        list_id = f"mix-{number:03d}"
-        faces = int(MIN_FACES * (MAX_FACES / MIN_FACES) ** rng.random())
+    for number in range(containers):
+        kind = kinds[number % len(kinds)]
+        container_id = f"mix-{number:03d}"
+        entries = int(MIN_ENTRIES * (MAX_ENTRIES[kind] / MIN_ENTRIES) ** rng.random())
         start_s = rng.uniform(0, 3600)
-        for training in range(TRAININGS_PER_LIST):
-            arrivals.append(Arrival(start_s + training * HOURS_BETWEEN_UPLOADS * 3600, list_id, faces,
-                                    f"{list_id}-upload-{training}"))
-            faces = min(MAX_FACES, int(faces * rng.uniform(1.02, 1.10)))
+        for training in range(TRAININGS_PER_CONTAINER):
+            arrivals.append(Arrival(start_s + training * HOURS_BETWEEN_UPLOADS * 3600, container_id, entries,
+                                    f"{container_id}-upload-{training}", kind))
+            entries = min(MAX_ENTRIES[kind], int(entries * rng.uniform(1.02, 1.10)))
     return Mix(tuple(arrivals))
 
 

@@ -7,17 +7,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bench import virtual, workload
-from bench.simulation import EPOCH, MemoryStore, Scheduler, SimFace, VirtualClock
+from bench.simulation import EPOCH, Arrival, MemoryStore, Scheduler, SimFace, VirtualClock
 from localdev.face_emulator.model import training_seconds
 from localdev.face_emulator.throttle import RateLimit
 from localdev.world import REPO_ROOT
-from orchestrator.containers import Container
+from orchestrator.containers import Container, Kind
 from orchestrator.face_errors import Throttled, TrainingConflict
 from orchestrator.machine import ContainerState, Phase
 from orchestrator.store import ConcurrencyConflict
@@ -86,6 +87,25 @@ def test_the_oracle_makes_two_calls_and_the_naive_loop_one_train_call_per_reques
     assert naive["train_calls"] == 10
 
 
+def test_the_mix_holds_a_third_of_each_kind_within_each_kinds_bounds() -> None:
+    arrivals = workload.training_mix(9, seed=1).arrivals
+    kinds = Counter(a.kind for a in arrivals)
+    assert kinds == {kind: 3 * workload.TRAININGS_PER_CONTAINER for kind in Kind}
+    assert all(workload.MIN_ENTRIES <= a.face_count <= workload.MAX_ENTRIES[a.kind] for a in arrivals)
+    assert max(a.face_count for a in arrivals if a.kind is Kind.PERSON_GROUP) <= 10_000
+
+
+def test_containers_of_different_kinds_with_one_id_are_trained_and_reported_apart() -> None:
+    """Three containers named `shared`, one of each kind, each of its own size: each training is its own, with
+    its own duration, and is reported under its own kind."""
+    sizes = {Kind.LARGE_FACE_LIST: 1_000, Kind.LARGE_PERSON_GROUP: 100_000, Kind.PERSON_GROUP: 10_000}
+    arrivals = tuple(Arrival(0.0, "shared", faces, f"shared-{kind}", kind) for kind, faces in sizes.items())
+    results = virtual.run_trainings("ours", arrivals)
+    assert {r.container.kind: round(r.duration_s, 1) for r in results} == {
+        kind: round(training_seconds(faces), 1) for kind, faces in sizes.items()}
+    assert all(r.container.id == "shared" and r.first for r in results)
+
+
 @pytest.mark.world
 def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> None:
     output, plot = tmp_path / "results.json", tmp_path / "polling.png"
@@ -96,6 +116,10 @@ def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> N
     results = json.loads(output.read_text())
     strategies = {"ours", "naive", "sdk_poller", "oracle"}
     assert set(results["calls_per_training"]) == set(results["detection_delay_p95_share"]) == strategies
+    kinds = {str(kind) for kind in Kind}
+    assert set(results["calls_per_training_by_kind"]) == set(results["detection_delay_p95_s_by_kind"]) == kinds
+    assert all(set(by) == strategies for by in results["calls_per_training_by_kind"].values())
+    assert sum(by["ours"]["trainings"] for by in results["mix"]["by_kind"].values()) == results["mix"]["trainings"]
     assert set(results["trains_per_burst"]) == {"10", "100", "1000"}
     assert all(set(by) == {"ours", "naive", "sdk_poller"} for by in results["trains_per_burst"].values())
     assert isinstance(results["intake_ratio_to_floor"], float) and results["intake_ratio_to_floor"] > 0
@@ -107,5 +131,6 @@ def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> N
     assert results["intake"]["failed_invocations"] == 0
     runtime = results["runtime_cost"]
     assert runtime["invocations"] == 300 and runtime["runtime"]["p50_us"] > runtime["direct"]["p50_us"] > 0
-    assert all(line in run.stdout for line in ("Face calls per training", "Worker runtime, no-op", "Targets:"))
+    assert all(line in run.stdout for line in ("Face calls per training", "Large Person Groups:", "Worker runtime, no-op",
+                                               "Targets:"))
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
