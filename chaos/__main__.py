@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  Face failed {report['face_failures']} trainings on purpose; {report['protocol_error_events']} runs "
           f"ended protocolError; success events after Face's finish: {report['success_event_delay_seconds']}; "
           f"{report['index_samples']} index samples")
+    for kind, figures in report["by_kind"].items():
+        print(f"  {kind}: {figures['requests']} requests, {figures['trainings_submitted']} trainings, "
+              f"{figures['terminal_events']} terminal events; success events after Face's finish: "
+              f"{figures['success_event_delay_seconds']}")
     for key, meaning in INVARIANTS:
         print(f"  {'ok  ' if report[key] == 0 else 'FAIL'} {key} = {report[key]}: {meaning}")
     print("passed" if report["passed"] else "FAILED", f"in {report['seconds']:g} s; report: {args.output}")

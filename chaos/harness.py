@@ -1,5 +1,9 @@
 """The whole local stack under a seeded workload while things break, then the invariants.
 
+The workload trains containers of the three kinds, each id used by one container of every kind (`chaos-00` is a
+Large Face List, a Large Person Group and a Person Group): they are different containers, and the invariants hold
+for each of them.
+
 Azurite keeps its data on disk here, so that it can be restarted; the Face emulator throttles, fails, stalls and
 drops connections at set rates, and misbehaves as a hostile peer would (gateway pages instead of a status,
 megabytes of message, day-long Retry-After, a lost operation-Location, huge headers); the identity endpoint has an
@@ -31,8 +35,10 @@ from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from localdev.emulator_client import EmulatorClient
+from localdev.face_emulator.operations import CANONICAL_VERSION, operations
 from localdev.world import REPO_ROOT, LocalWorld, ManagedProcess, free_port, http_ready
 from orchestrator.bounds import MAX_FACE_CODE_CHARS
+from orchestrator.containers import Container, Kind
 from orchestrator.events import MAX_EVENT_ERROR_MESSAGE_CHARS, MAX_REJECTION_REASON_CHARS
 from orchestrator.iso_time import from_iso
 from orchestrator.records import INFLIGHT_PARTITION, STATE_ROW
@@ -44,9 +50,11 @@ READ_TIMEOUT_SECONDS = float(DEFAULTS["FACE_READ_TIMEOUT_SECONDS"])
 LEASE_SECONDS = 30
 LOCK_SECONDS = 15  # the shortest blob lease
 LOCK_RECOVERY_SECONDS = 5
-TRAIN, STATUS = r"^/largefacelists/[^/]+/train$", r"^/largefacelists/[^/]+/training$"
-BOTH = r"^/largefacelists/[^/]+/train(ing)?$"
-TRAIN_OPERATION = "FaceListOperations_TrainLargeFaceList"  # the emulator's counters name operations by v1.2 id
+_CONTAINER = rf"^/({'|'.join(Kind)})/[^/]+"
+TRAIN, STATUS, BOTH = rf"{_CONTAINER}/train$", rf"{_CONTAINER}/training$", rf"{_CONTAINER}/train(ing)?$"
+# The emulator's counters name operations by their v1.2 id: one train operation per kind.
+TRAIN_OPERATIONS = tuple(o.canonical_id for o in operations(CANONICAL_VERSION)
+                         if o.method == "POST" and o.path.endswith("/train"))
 GATEWAY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 HUGE_ERROR = json.dumps({"error": {"code": "InternalServerError", "message": "Overloaded. " + "x" * 200_000}})
 # Faults on the two calls the orchestrator makes (train, training status), each at its own rate, by name.
@@ -69,40 +77,42 @@ FAULTS = {
 INVARIANTS = [
     ("lost", "accepted requests no terminal event names"),
     ("unaccounted", "requests named by no request we sent, or by more than one terminal event"),
+    ("answered_for_another_container", "requests named by a terminal event of a container they did not name"),
     ("conflicting_duplicates", "event ids repeated with different contents"),
     ("runs_with_more_than_one_terminal_event", "training runs with two different terminal event ids"),
-    ("double_inflight", "times a list had two trainings at once (emulator's log)"),
+    ("double_inflight", "times a container had two trainings at once (emulator's log)"),
     ("trainings_beyond_bound", "trainings beyond one per run plus the 409s that crashes forced"),
     ("rejections_missing", "bad messages without a rejection event"),
     ("unaccounted_poison", "poisoned messages without a rejection event"),
     ("secrets_found", "keys, tokens or connection secrets in logs or events"),
     ("face_failures_not_reported", "trainings Face failed whose run no 'failed' event reports"),
     ("unbounded_texts", "events whose error message, code or reason is over its bound"),
-    ("index_behind_state", "lists seen overdue while their in-flight marker said later (twice, same ETag)"),
+    ("index_behind_state", "containers seen overdue while their in-flight marker said later (twice, same ETag)"),
 ]
 # A train call sent just before a kill may start its training this much later: the emulator runs its handler after
 # an injected latency even when the client has died meanwhile.
 LATEST_START_AFTER_SEND_SECONDS = max(f.get("latencyMs", 0) for f in FAULTS.values()) / 1000 + 1.0
-# Lists whose next training fails with a megabyte of message: their event must say "failed", cut to size.
-HUGE_FAILURE_LISTS = 2
+# Containers whose next training fails with a megabyte of message: their event must say "failed", cut to size.
+HUGE_FAILURE_CONTAINERS = 2
 HUGE_FAILURE_MESSAGE = "Training failed on purpose. " + "x" * 1_000_000
 # A state due this long ago whose marker says later (or is gone) is a training nobody will poll.
 OVERDUE_GRACE = timedelta(seconds=2)
 BAD_BODIES = [b"not json", b'{"listId": "Upper"}', b'{"listId": "ok", "settle_seconds": 3}', b"",
-              b'{"specversion": "1.0", "id": "e", "source": "/s", "type": "t"}']
+              b'{"specversion": "1.0", "id": "e", "source": "/s", "type": "t"}',
+              b'{"largePersonGroupId": "ok", "personGroupId": "ok"}', b'{"personGroupId": 7}']
 
 
 @dataclass(frozen=True)
 class Scale:
-    lists: int
+    containers: int  # a third of each kind
     requests: int
     workload_seconds: float
     kills: int
     drain_seconds: float
 
 
-FULL = Scale(lists=30, requests=400, workload_seconds=150, kills=6, drain_seconds=240)
-SHORT = Scale(lists=9, requests=80, workload_seconds=45, kills=2, drain_seconds=150)
+FULL = Scale(containers=30, requests=400, workload_seconds=150, kills=6, drain_seconds=240)
+SHORT = Scale(containers=9, requests=80, workload_seconds=45, kills=2, drain_seconds=150)
 
 
 @dataclass
@@ -213,17 +223,19 @@ def run(state_dir: Path, seed: int, scale: Scale, progress=lambda message: None)
     stack.start()
     ledger = Ledger()
     try:
-        lists = [f"chaos-{n:02d}" for n in range(scale.lists)]
-        for list_id in lists:
-            stack.emulator.create_list(list_id, rng.randint(1000, 5000))
-        for list_id in lists[:HUGE_FAILURE_LISTS]:
-            stack.emulator.fail_training(list_id, HUGE_FAILURE_MESSAGE, count=1)
+        containers = [Container(kind, f"chaos-{n:02d}") for n in range(scale.containers // len(Kind)) for kind in Kind]
+        for container in containers:
+            _create(stack.emulator, container, rng.randint(1000, 5000))
+        for container in containers[:HUGE_FAILURE_CONTAINERS]:
+            stack.emulator.fail_training(container.id, HUGE_FAILURE_MESSAGE, count=1, kind=container.kind)
         for fault in FAULTS.values():
             stack.emulator.add_fault(fault)
         watch = IndexWatch(stack.world.storage_connection_string)
         watch.start()
-        progress(f"workload: {scale.requests} requests over {scale.lists} lists in {scale.workload_seconds:g} s")
-        producer = threading.Thread(target=_produce, args=(stack, ledger, lists, scale, random.Random(seed + 1)))
+        progress(f"workload: {scale.requests} requests over {len(containers)} containers of three kinds in "
+                 f"{scale.workload_seconds:g} s")
+        producer = threading.Thread(target=_produce,
+                                    args=(stack, ledger, containers, scale, random.Random(seed + 1)))
         started = time.monotonic()
         producer.start()
         _break_things(stack, scale, random.Random(seed + 2), started, progress)
@@ -282,12 +294,22 @@ class IndexWatch(threading.Thread):
         self.samples += 1
 
 
+def _create(emulator: EmulatorClient, container: Container, entries: int) -> None:
+    """A list of `entries` faces, or a group of `entries` persons with a face each."""
+    if container.kind is Kind.LARGE_FACE_LIST:
+        emulator.create_list(container.id, entries)
+    else:
+        emulator.create_group(container.kind, container.id, entries)
+
+
 def _fault_counts(stack: Stack) -> dict[str, int]:
     rules = stack.emulator.faults()
     return {name: rule["fired"] for name, rule in zip(FAULTS, rules)}
 
 
-def _produce(stack: Stack, ledger: Ledger, lists: list[str], scale: Scale, rng: random.Random) -> None:
+def _produce(stack: Stack, ledger: Ledger, containers: list[Container], scale: Scale, rng: random.Random) -> None:
+    """Requests name their container in their id (`largepersongroups:chaos-01:req-0042`, a list's without its
+    kind), so that a request sent again names the same one."""
     queue = QueueClient.from_connection_string(stack.world.storage_connection_string, REQUESTS_QUEUE)
     interval = scale.workload_seconds / scale.requests
     for number in range(scale.requests):
@@ -301,14 +323,17 @@ def _produce(stack: Stack, ledger: Ledger, lists: list[str], scale: Scale, rng: 
             continue
         if roll < 0.12 and ledger.good:  # the same request again, as a producer that retries would
             request_id = rng.choice(sorted(ledger.good))
-            list_id = request_id.split(":")[0]
         else:
-            list_id = rng.choice(lists)
-            request_id = f"{list_id}:req-{number:04d}"
-        document = {"listId": list_id, "requestId": request_id}
+            request_id = f"{rng.choice(containers).key}:req-{number:04d}"
+        container = _container_of_request(request_id)
+        document = {container.kind.request_field: container.id, "requestId": request_id}
         _retry(lambda: queue.send_message(json.dumps(document)))
         with ledger.lock:
             ledger.good[request_id] = ledger.good.get(request_id, 0) + 1
+
+
+def _container_of_request(request_id: str) -> Container:
+    return Container.from_key(request_id.rpartition(":")[0])
 
 
 def _message_id_seen_by_the_function(body: bytes, queue_message_id: str) -> str:
@@ -347,12 +372,13 @@ def _break_things(stack: Stack, scale: Scale, rng: random.Random, started: float
             stack.identity_outage(min(30.0, 0.2 * window))
 
 
-def _drain(stack: Stack, ledger: Ledger, seconds: float) -> tuple[list[dict], list[float]]:
+def _drain(stack: Stack, ledger: Ledger, seconds: float) -> tuple[list[dict], list[tuple[str, float]]]:
     """Consume the events queue until every request sent is named by a terminal event, or time runs out. Also
-    returns, per success event, how long after Face's finish the queue took it (its whole-second timestamp)."""
+    returns, per success event, its container's path and how long after Face's finish the queue took it (its
+    whole-second timestamp)."""
     queue = QueueClient.from_connection_string(stack.world.storage_connection_string, EVENTS_QUEUE)
     events: list[dict] = []
-    delays: list[float] = []
+    delays: list[tuple[str, float]] = []
     wanted = set(ledger.good)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -361,7 +387,8 @@ def _drain(stack: Stack, ledger: Ledger, seconds: float) -> tuple[list[dict], li
             event = json.loads(message.content)
             events.append(event)
             if event["type"].endswith("TrainingSucceeded"):
-                delays.append(message.inserted_on.timestamp() - _seconds(event["data"]["finishedAt"]))
+                delays.append((event["subject"],
+                               message.inserted_on.timestamp() - _seconds(event["data"]["finishedAt"])))
             _retry(lambda: queue.delete_message(message))
         named = {r for e in events for r in e["data"].get("requestIds") or ()}
         rejected = {e["data"]["messageId"] for e in events if e["type"].endswith("TrainingRequestRejected")}
@@ -373,7 +400,7 @@ def _drain(stack: Stack, ledger: Ledger, seconds: float) -> tuple[list[dict], li
 
 
 def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: Scale, fault_counts: dict[str, int],
-            delays: list[float], watch: IndexWatch) -> dict:
+            delays: list[tuple[str, float]], watch: IndexWatch) -> dict:
     wanted = set(ledger.good)
     by_id: dict[str, list[dict]] = defaultdict(list)
     for event in events:
@@ -390,14 +417,16 @@ def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: 
                                                                          f"{REQUESTS_QUEUE}-poison")))
     orphans = _orphans(trainings, terminal.values())
     unexplained = [t for t in orphans if not _near_a_disruption(t, stack.disruptions)]
-    failed_events = Counter(e["data"]["listId"] for e in terminal.values() if e["data"]["status"] == "failed")
-    face_failures = Counter(t["listId"] for t in trainings if t["status"] == "failed" and t not in orphans)
+    failed_events = Counter(e["subject"] for e in terminal.values() if e["data"]["status"] == "failed")
+    face_failures = Counter(_path_of(t) for t in trainings if t["status"] == "failed" and t not in orphans)
+    elsewhere = answered_for_another_container(terminal.values())
     unbounded = [e["id"] for copies in by_id.values() for e in copies[:1] if _unbounded(e["data"])]
     (stack.state_dir / "events.json").write_text(json.dumps(events, indent=1))
     (stack.state_dir / "trainings.json").write_text(json.dumps(trainings, indent=1))
     (stack.state_dir / "disruptions.json").write_text(json.dumps(stack.disruptions))
     logs = stack.host_logs()
-    conflicts = stack.emulator.stats()["responses"].get(TRAIN_OPERATION, {}).get("409", 0)
+    responses = stack.emulator.stats()["responses"]
+    conflicts = sum(responses.get(operation, {}).get("409", 0) for operation in TRAIN_OPERATIONS)
     secrets_found = _secrets_in(stack, logs + json.dumps(events))
     report = {
         "seed": seed,
@@ -410,6 +439,7 @@ def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: 
         "events": len(events),
         "lost": len(wanted - set(naming)),
         "unaccounted": len(set(naming) - wanted) + sum(1 for n in naming.values() if n > 1),
+        "answered_for_another_container": len(elsewhere),
         "duplicate_event_ids": sum(len(copies) - 1 for copies in by_id.values()),
         "conflicting_duplicates": sum(1 for copies in by_id.values()
                                       if any(c["data"] != copies[0]["data"] for c in copies)),
@@ -424,25 +454,49 @@ def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: 
         "poison_messages": len(poison),
         "unaccounted_poison": sum(1 for body in poison if not _rejected_body(body, ledger, rejected)),
         "secrets_found": secrets_found,
-        "face_failures_not_reported": sum(max(0, n - failed_events[list_id]) for list_id, n in face_failures.items()),
+        "face_failures_not_reported": sum(max(0, n - failed_events[path]) for path, n in face_failures.items()),
         "unbounded_texts": len(unbounded),
         "index_behind_state": len(watch.behind),
         "index_samples": watch.samples,
         "faults_fired": fault_counts,
         "face_failures": sum(face_failures.values()),
         "protocol_error_events": sum(1 for e in terminal.values() if e["data"]["status"] == "protocolError"),
-        "success_event_delay_seconds": _spread(delays),
+        "success_event_delay_seconds": _spread([delay for _, delay in delays]),
+        "by_kind": {str(kind): _kind_figures(kind, wanted, trainings, terminal.values(), delays) for kind in Kind},
         # For whoever investigates a failure: which ones (at most 20 each).
         "lost_request_ids": sorted(wanted - set(naming))[:20],
         "unaccounted_request_ids": sorted((set(naming) - wanted) | {r for r, n in naming.items() if n > 1})[:20],
         "bad_messages_without_rejection": sorted(set(ledger.bad) - rejected)[:20],
-        "lists_behind_their_state": sorted({list_id for list_id, _ in watch.behind})[:20],
+        "requests_answered_for_another_container": elsewhere[:20],
+        "containers_behind_their_state": sorted({key for key, _ in watch.behind})[:20],
         "events_with_unbounded_texts": unbounded[:20],
     }
     report["passed"] = all(report[key] == 0 for key, _ in INVARIANTS)
     return report
 
 
+
+
+def answered_for_another_container(terminal_events) -> list[str]:
+    """Requests a terminal event answers though they named another container: another kind with the same id, say."""
+    return [r for e in terminal_events for r in e["data"]["requestIds"]
+            if _container_of_request(r).path != e["subject"]]
+
+
+def _path_of(training: dict) -> str:
+    """The path of an emulator training's container: the timeline names it by kind and that kind's id field."""
+    kind = Kind(training["kind"])
+    return Container(kind, training[kind.request_field]).path
+
+
+def _kind_figures(kind: Kind, wanted: set[str], trainings: list[dict], terminal, delays: list[tuple[str, float]]
+                  ) -> dict:
+    """One kind's share of the run, so that a kind the orchestrator neglected would show."""
+    prefix = f"{kind}/"
+    return {"requests": sum(1 for r in wanted if _container_of_request(r).kind is kind),
+            "trainings_submitted": sum(1 for t in trainings if t["kind"] == kind),
+            "terminal_events": sum(1 for e in terminal if e["subject"].startswith(prefix)),
+            "success_event_delay_seconds": _spread([d for path, d in delays if path.startswith(prefix)])}
 
 
 def _unbounded(data: dict) -> bool:
@@ -465,13 +519,13 @@ def _seconds(iso: str) -> float:
 def _orphans(trainings: list[dict], terminal_events) -> list[dict]:
     """Emulator trainings no run accounts for. A run's `submittedAt` is taken just before its train call, and the
     emulator stamps the call when it arrives, up to a read timeout later (latency faults): each run takes the first
-    unmatched training of its list in that span."""
+    unmatched training of its container in that span."""
     unmatched = sorted(trainings, key=lambda t: _seconds(t["submittedAt"]))
     for event in sorted(terminal_events, key=lambda e: e["data"]["submittedAt"] or ""):
         if not event["data"]["submittedAt"]:
             continue
         at = _seconds(event["data"]["submittedAt"])
-        match = next((t for t in unmatched if t["listId"] == event["data"]["listId"]
+        match = next((t for t in unmatched if _path_of(t) == event["subject"]
                       and at - 1.0 <= _seconds(t["submittedAt"]) <= at + READ_TIMEOUT_SECONDS), None)
         if match is not None:
             unmatched.remove(match)
@@ -498,12 +552,12 @@ def _rejected_body(body: str, ledger: Ledger, rejected: set[str]) -> bool:
 
 
 def _overlaps(trainings: list[dict]) -> int:
-    """Pairs of one list's trainings that ran at the same time, by the emulator's own timeline."""
+    """Pairs of one container's trainings that ran at the same time, by the emulator's own timeline."""
     spans = defaultdict(list)
     for t in trainings:
         start = from_iso(t["submittedAt"])
         end = from_iso(t["finishedAt"] or "9999-12-31T00:00:00Z")
-        spans[t["listId"]].append((start, end))
+        spans[_path_of(t)].append((start, end))
     count = 0
     for intervals in spans.values():
         intervals.sort()

@@ -44,10 +44,12 @@ class EmulatorClient:
     def add_faces(self, list_id: str, count: int) -> None:
         self._control("POST", f"/largefacelists/{list_id}/faces", {"count": count}, FACES_TIMEOUT_SECONDS)
 
-    def fail_training(self, list_id: str, message: str, count: int | None = None) -> None:
-        """The list's next training (or next `count` trainings; all of them by default) fails with `message`."""
+    def fail_training(self, container_id: str, message: str, count: int | None = None,
+                      kind: str = "largefacelists") -> None:
+        """The container's next training (or next `count` trainings; all of them by default) fails with
+        `message`. A list's, unless `kind` (as in its path) says otherwise."""
         body = {"message": message} if count is None else {"message": message, "count": count}
-        self._control("PUT", f"/largefacelists/{list_id}/training-failure", body)
+        self._control("PUT", f"/{kind}/{container_id}/training-failure", body)
 
     def add_fault(self, rule: dict[str, Any]) -> None:
         self._control("POST", "/faults", rule)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from azure.data.tables import TableClient
 
-from chaos.harness import FAULTS, IndexWatch
+from chaos.harness import FAULTS, IndexWatch, answered_for_another_container
 from localdev.world import REPO_ROOT
-from orchestrator.containers import Container
+from orchestrator.containers import Container, Kind
 from orchestrator.machine import ContainerState, Phase
 from orchestrator.records import DueMarker, state_to_entity
 
@@ -38,6 +38,18 @@ def test_the_short_chaos_run_loses_nothing_and_leaks_nothing(tmp_path: Path) -> 
     assert report["face_failures"] >= 1 and report["index_samples"] >= 30
     assert report["passed"], report
     assert run.returncode == 0
+    by_kind = report["by_kind"]
+    assert set(by_kind) == {str(kind) for kind in Kind}
+    assert all(k["requests"] >= 5 and k["trainings_submitted"] >= 1 and k["terminal_events"] >= 1
+               for k in by_kind.values()), by_kind
+
+
+def test_an_answer_for_another_kinds_container_is_counted() -> None:
+    """The check behind `answered_for_another_container` is not vacuous: the same id of another kind is caught."""
+    event = {"subject": "largepersongroups/chaos-01",
+             "data": {"requestIds": ["largepersongroups:chaos-01:req-0001", "chaos-01:req-0002",
+                                     "persongroups:chaos-01:req-0003"]}}
+    assert answered_for_another_container([event]) == ["chaos-01:req-0002", "persongroups:chaos-01:req-0003"]
 
 
 def test_the_index_watch_sees_a_training_its_marker_leaves_unpolled(world) -> None:
