@@ -35,7 +35,7 @@ from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from localdev.emulator_client import EmulatorClient
-from localdev.face_emulator.operations import CANONICAL_VERSION, operations
+from localdev.face_emulator.operations import train_operation_ids
 from localdev.world import REPO_ROOT, LocalWorld, ManagedProcess, free_port, http_ready
 from orchestrator.bounds import MAX_FACE_CODE_CHARS
 from orchestrator.containers import Container, Kind
@@ -52,9 +52,7 @@ LOCK_SECONDS = 15  # the shortest blob lease
 LOCK_RECOVERY_SECONDS = 5
 _CONTAINER = rf"^/({'|'.join(Kind)})/[^/]+"
 TRAIN, STATUS, BOTH = rf"{_CONTAINER}/train$", rf"{_CONTAINER}/training$", rf"{_CONTAINER}/train(ing)?$"
-# The emulator's counters name operations by their v1.2 id: one train operation per kind.
-TRAIN_OPERATIONS = tuple(o.canonical_id for o in operations(CANONICAL_VERSION)
-                         if o.method == "POST" and o.path.endswith("/train"))
+TRAIN_OPERATIONS = train_operation_ids()
 GATEWAY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 HUGE_ERROR = json.dumps({"error": {"code": "InternalServerError", "message": "Overloaded. " + "x" * 200_000}})
 # Faults on the two calls the orchestrator makes (train, training status), each at its own rate, by name.
@@ -374,8 +372,8 @@ def _break_things(stack: Stack, scale: Scale, rng: random.Random, started: float
 
 def _drain(stack: Stack, ledger: Ledger, seconds: float) -> tuple[list[dict], list[tuple[str, float]]]:
     """Consume the events queue until every request sent is named by a terminal event, or time runs out. Also
-    returns, per success event, its container's path and how long after Face's finish the queue took it (its
-    whole-second timestamp)."""
+    returns, per success event, its container's path and how long after Face's finish the queue took its first
+    copy (its whole-second timestamp): a copy repeated after a crash is not a second event."""
     queue = QueueClient.from_connection_string(stack.world.storage_connection_string, EVENTS_QUEUE)
     events: list[dict] = []
     delays: list[tuple[str, float]] = []
@@ -385,8 +383,9 @@ def _drain(stack: Stack, ledger: Ledger, seconds: float) -> tuple[list[dict], li
         batch = _retry(lambda: list(queue.receive_messages(messages_per_page=32, max_messages=32)))
         for message in batch:
             event = json.loads(message.content)
+            first_copy = all(e["id"] != event["id"] for e in events)
             events.append(event)
-            if event["type"].endswith("TrainingSucceeded"):
+            if first_copy and event["type"].endswith("TrainingSucceeded"):
                 delays.append((event["subject"],
                                message.inserted_on.timestamp() - _seconds(event["data"]["finishedAt"])))
             _retry(lambda: queue.delete_message(message))

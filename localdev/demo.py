@@ -3,8 +3,9 @@
 Starts Azurite, the Face emulator, the identity endpoint and our function app on the dev host, then plays a day
 of a user's life:
 - three Large Face Lists are created and filled: `celebrities` is large (100,000 faces, 90 s of training in
-  Azure), `staff` small, and `visitors` a list whose training fails; and a Large Person Group, `employees`, of
-  10,000 persons (7.5 s in Azure);
+  Azure), `staff` small, and `visitors` a list whose training fails; a Large Person Group, `employees`, of
+  10,000 persons (7.5 s in Azure); and a Person Group also named `staff`, of 1,000 persons: the same id as the
+  list, and another container;
 - one training request per container goes on the queue;
 - while `celebrities` trains, a bulk upload enqueues hundreds of requests for it, which must coalesce into
   exactly one follow-up training;
@@ -38,17 +39,19 @@ from orchestrator.worker import describe_state
 
 from .dev import start_app
 from .emulator_client import EmulatorClient
+from .face_emulator.operations import train_operation_ids
 from .world import LocalWorld, free_port
 
 LISTS = {"celebrities": 100_000, "staff": 1_000, "visitors": 2_000}
-GROUP, GROUP_PERSONS = Container(Kind.LARGE_PERSON_GROUP, "employees"), 10_000
-CONTAINERS = [*(Container.large_face_list(list_id) for list_id in LISTS), GROUP]
+GROUPS = {Container(Kind.LARGE_PERSON_GROUP, "employees"): 10_000, Container(Kind.PERSON_GROUP, "staff"): 1_000}
+CONTAINERS = [*(Container.large_face_list(list_id) for list_id in LISTS), *GROUPS]
 FAILING_LIST = "visitors"
 BULK_REQUESTS = 300
 EXPECTED = Counter({("largefacelists/celebrities", "TrainingSucceeded"): 2,
                     ("largefacelists/staff", "TrainingSucceeded"): 1,
                     ("largefacelists/visitors", "TrainingFailed"): 1,
                     ("largepersongroups/employees", "TrainingSucceeded"): 1,
+                    ("persongroups/staff", "TrainingSucceeded"): 1,
                     ("largefacelists/unknown", "TrainingRequestRejected"): 1})
 TIMEOUT_SECONDS = 110
 
@@ -76,10 +79,11 @@ def play(console: Console, world: LocalWorld, settings: dict[str, str]) -> int:
     for list_id, faces in LISTS.items():
         emulator.create_list(list_id, faces, name=list_id.title())
     emulator.fail_training(FAILING_LIST, "Some faces could not be processed.")
-    emulator.create_group(GROUP.kind, GROUP.id, GROUP_PERSONS, name=GROUP.id.title())
-    console.print("Created " + ", ".join(f"{name} ({count:,} faces)" for name, count in LISTS.items())
-                  + f" and the Large Person Group {GROUP.id} ({GROUP_PERSONS:,} persons); the {FAILING_LIST} list "
-                    "will fail its training.")
+    for group, persons in GROUPS.items():
+        emulator.create_group(group.kind, group.id, persons, name=group.id.title())
+    lists = ", ".join(f"{name} ({count:,} faces)" for name, count in LISTS.items())
+    groups = " and ".join(f"the {g.kind.described} {g.id} ({n:,} persons)" for g, n in GROUPS.items())
+    console.print(f"Created the Large Face Lists {lists}, {groups}; the {FAILING_LIST} list will fail its training.")
 
     requests_queue = QueueClient.from_connection_string(world.storage_connection_string,
                                                         settings["TRAINING_REQUESTS_QUEUE"])
@@ -120,6 +124,7 @@ def play(console: Console, world: LocalWorld, settings: dict[str, str]) -> int:
                               time.monotonic() - started))
 
     stats = emulator.stats()
+    console.print()  # the live table's last frame ends without a line break when the output is not a terminal
     _summary(console, sent, arrivals, stats, time.monotonic() - started)
     if seen != EXPECTED:
         console.print(f"[red]Not every expected event arrived within {TIMEOUT_SECONDS} s.[/] "
@@ -166,7 +171,7 @@ def _summary(console: Console, sent: int, arrivals: list, stats: dict, elapsed: 
     answered = sum(len(e["data"].get("requestIds") or []) for _, e in arrivals)
     rejected = sum(1 for _, e in arrivals if e["type"].endswith("Rejected"))
     train_answers = Counter()
-    for operation in ("FaceListOperations_TrainLargeFaceList", "PersonGroupOperations_TrainLargePersonGroup"):
+    for operation in train_operation_ids():
         train_answers.update(stats["responses"].get(operation, {}))
     table = Table(title="Summary", show_header=False, title_justify="left")
     table.add_row("requests sent", str(sent))

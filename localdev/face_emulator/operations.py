@@ -178,6 +178,12 @@ def operations(api_version: str) -> tuple[OperationSpec, ...]:
     return tuple(specs)
 
 
+def train_operation_ids() -> tuple[str, ...]:
+    """The train operation of each kind, by the v1.2 id that names it in the emulator's counters."""
+    return tuple(o.canonical_id for o in operations(CANONICAL_VERSION) if o.method == "POST"
+                 and o.path.endswith("/train"))
+
+
 def training_statuses(api_version: str) -> tuple[str, ...]:
     """The values a training status takes, in the version's own spelling."""
     first = "nonstarted" if api_version == "v1.0" else "notStarted"
