@@ -23,7 +23,7 @@ def run(arrivals: list[Arrival]) -> SimulatedOrchestrator:
 
 def test_containers_of_every_kind_with_one_id_are_trained_and_reported_apart() -> None:
     simulated = run([Arrival(0.0, "staff", 10_000, f"r-{kind}", kind) for kind in Kind])
-    trained = sorted(t.list_id for t in simulated.face.trainings)
+    trained = sorted(t.key for t in simulated.face.trainings)
     assert trained == sorted(Container(kind, "staff").key for kind in Kind)
     events = {body["type"]: body for _, body in terminal_events(simulated.events)}
     assert set(events) == {f"Face.{kind.noun}.TrainingSucceeded" for kind in Kind}
