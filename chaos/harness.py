@@ -377,17 +377,18 @@ def _drain(stack: Stack, ledger: Ledger, seconds: float) -> tuple[list[dict], li
     queue = QueueClient.from_connection_string(stack.world.storage_connection_string, EVENTS_QUEUE)
     events: list[dict] = []
     delays: list[tuple[str, float]] = []
+    seen_ids: set[str] = set()
     wanted = set(ledger.good)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         batch = _retry(lambda: list(queue.receive_messages(messages_per_page=32, max_messages=32)))
         for message in batch:
             event = json.loads(message.content)
-            first_copy = all(e["id"] != event["id"] for e in events)
             events.append(event)
-            if first_copy and event["type"].endswith("TrainingSucceeded"):
+            if event["id"] not in seen_ids and event["type"].endswith("TrainingSucceeded"):
                 delays.append((event["subject"],
                                message.inserted_on.timestamp() - _seconds(event["data"]["finishedAt"])))
+            seen_ids.add(event["id"])
             _retry(lambda: queue.delete_message(message))
         named = {r for e in events for r in e["data"].get("requestIds") or ()}
         rejected = {e["data"]["messageId"] for e in events if e["type"].endswith("TrainingRequestRejected")}

@@ -131,6 +131,6 @@ def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> N
     assert results["intake"]["failed_invocations"] == 0
     runtime = results["runtime_cost"]
     assert runtime["invocations"] == 300 and runtime["runtime"]["p50_us"] > runtime["direct"]["p50_us"] > 0
-    assert all(line in run.stdout for line in ("Face calls per training", "Large Person Groups:", "Worker runtime, no-op",
-                                               "Targets:"))
+    assert all(line in run.stdout for line in ("Face calls per training", "Large Person Groups:",
+                                               "Worker runtime, no-op", "Targets:"))
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
