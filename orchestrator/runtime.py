@@ -14,14 +14,17 @@ from datetime import datetime, timezone
 from typing import Callable, Mapping
 
 import azure.functions as func
+from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
+from opentelemetry.metrics import Meter
 
 from . import telemetry
 from .containers import ID_PATTERN, ID_RULE, Container, Kind
 from .event_queue import EventQueue
 from .face_client import SCOPE, FaceClient
 from .machine import Policy
+from .metrics import Metrics
 from .ports import EventSink, FaceApi, Store
 from .settings import Settings
 from .storage_clients import credential, ensure_exists, queue_client, table_client
@@ -64,12 +67,15 @@ class Edges:
     face: Callable[[FaceApi], FaceApi] = _as_made
 
 
-def build(env: Mapping[str, str], clock: Callable[[], datetime] = utc_now, edges: Edges = Edges()) -> Orchestrator:
+def build(env: Mapping[str, str], clock: Callable[[], datetime] = utc_now, edges: Edges = Edges(),
+          meter: Meter | None = None) -> Orchestrator:
     """An orchestrator from app settings as the environment gives them (a bad one raises `SettingsError`)."""
-    return assemble(Settings.from_env(env), clock, edges)
+    return assemble(Settings.from_env(env), clock, edges, meter)
 
 
-def assemble(settings: Settings, clock: Callable[[], datetime], edges: Edges = Edges()) -> Orchestrator:
+def assemble(settings: Settings, clock: Callable[[], datetime], edges: Edges = Edges(),
+             meter: Meter | None = None) -> Orchestrator:
+    """`meter` is the global provider's unless given (a test reads its own)."""
     table = table_client(settings.storage, settings.trainings_table)
     queue = queue_client(settings.storage, settings.training_events_queue)
     ensure_exists(table)
@@ -89,8 +95,21 @@ def assemble(settings: Settings, clock: Callable[[], datetime], edges: Edges = E
                     max_training_seconds=settings.max_training_minutes * 60,
                     auth_retry_seconds=settings.auth_retry_minutes * 60,
                     max_retry_wait_seconds=settings.max_retry_wait_seconds)
-    return Orchestrator(policy=policy, store=edges.store(table), face=edges.face(face), events=edges.events(queue),
-                        clock=clock, default_settle_seconds=settings.settle_seconds)
+    store = edges.store(table)
+    metrics = Metrics(meter)
+    poison = queue_client(settings.storage, f"{settings.training_requests_queue}-poison")
+    metrics.observe(in_flight=store.in_flight, poison_depth=lambda: _depth(poison))
+    return Orchestrator(policy=policy, store=store, face=edges.face(face), events=edges.events(queue),
+                        clock=clock, default_settle_seconds=settings.settle_seconds, metrics=metrics)
+
+
+def _depth(queue: QueueClient) -> int:
+    """A queue's approximate message count: one cheap call, no message read. The host makes the poison queue when
+    it first poisons a message, so none means none poisoned."""
+    try:
+        return queue.get_queue_properties().approximate_message_count
+    except ResourceNotFoundError:
+        return 0
 
 
 def status_response(first: str | None, second: str | None = None) -> func.HttpResponse:

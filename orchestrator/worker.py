@@ -31,7 +31,9 @@ from .events import Rejection, rejection_event
 from .face_errors import FaceApiError
 from .intake import RequestRejected, parse_message
 from .iso_time import to_iso
-from .machine import AnswerRequests, Emit, ContainerState, Phase, Policy, PollTraining, SubmitTraining
+from .machine import (FAILED, SUCCEEDED, AnswerRequests, ContainerState, Emit, Phase, Policy, PollTraining,
+                      SubmitTraining)
+from .metrics import ACCEPTED, DUPLICATE, REJECTED, STATUS, TRAIN, Metrics
 from .ports import EventSink, FaceApi, Store
 from .records import RequestRecord
 from .store import ConcurrencyConflict
@@ -56,13 +58,14 @@ class Outcome:
 
 class Orchestrator:
     def __init__(self, *, policy: Policy, store: Store, face: FaceApi, events: EventSink,
-                 clock: Callable[[], datetime], default_settle_seconds: float) -> None:
+                 clock: Callable[[], datetime], default_settle_seconds: float, metrics: Metrics | None = None) -> None:
         self.policy = policy
         self.store = store
         self.face = face
         self.events = events
         self.clock = clock
         self.default_settle_seconds = default_settle_seconds
+        self.metrics = metrics or Metrics()
 
     # The queue trigger
 
@@ -75,10 +78,12 @@ class Orchestrator:
             self.events.publish(rejection_event(
                 Rejection(rejected.reason, message_id, rejected.container, rejected.request_id), self.clock()))
             log.warning("rejected message %s: %s", message_id, rejected.reason)
+            self.metrics.request(REJECTED, rejected.container)
             return Outcome(False, rejected.container, rejected.request_id, rejected.reason)
         record = RequestRecord(request.container, request.request_id, self.clock(), request.reason,
                                request.settle_seconds)
         fresh = self.store.add_request(record)
+        self.metrics.request(ACCEPTED if fresh else DUPLICATE, request.container)
         log.info("request %s for %s %s", request.request_id, request.container,
                  "recorded" if fresh else "was already recorded (redelivery)")
         # Recorded first, state read after: a tick finishing the container meanwhile re-checks the waiting records
@@ -136,6 +141,8 @@ class Orchestrator:
         decision = machine.next_step(state, waiting, now, self.policy)
         if decision.call is not None:
             answer = self._call_face(container, decision.call)
+            if isinstance(answer, machine.Polled) and answer.status not in (SUCCEEDED, FAILED):
+                self.metrics.still_running(container, state.run.submitted_at if state.run else None, now)
             decision = machine.on_answer(state, answer, waiting, self.clock(), self.policy)
         try:
             self._send_events_and_answer_requests(container, decision.effects)
@@ -167,7 +174,10 @@ class Orchestrator:
             location = self.face.train(container)
         except FaceApiError as error:
             log.warning("train %s: %s", container, error)
+            self.metrics.face_call(TRAIN, error=error)
             return machine.SubmitFailed(submit, error, self.face.training_url(container))
+        self.metrics.face_call(TRAIN, status=202)
+        self.metrics.submitted(container)
         log.info("train %s accepted: %d request(s), polling %s", container, len(submit.request_ids), location)
         return machine.Submitted(submit, location)
 
@@ -176,7 +186,9 @@ class Orchestrator:
             status = self.face.training_status(poll.operation_location)
         except FaceApiError as error:
             log.warning("status of %s: %s", container, error)
+            self.metrics.face_call(STATUS, error=error)
             return machine.PollFailed(error)
+        self.metrics.face_call(STATUS, status=200)
         return machine.Polled(status.status, status.message, status.last_action_at)
 
     def _send_events_and_answer_requests(self, container: Container, effects: tuple[machine.Effect, ...]) -> None:
@@ -184,6 +196,7 @@ class Orchestrator:
             match effect:
                 case Emit(event):
                     self.events.publish(event)
+                    self.metrics.published(event, self.clock())
                     log.info("event %s %s", event.type_name, event.event_id)
                 case AnswerRequests(request_ids):
                     self.store.answer_requests(container, request_ids, self.clock())

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from azure.functions.queue import QueueMessage
 from azure.functions.timer import TimerRequest
 from azure.storage.queue import QueueClient
+from opentelemetry.metrics import Meter
 
 from localdev.emulator_client import EmulatorClient
 from localdev.world import LocalWorld
@@ -68,13 +69,13 @@ def app_settings(world: LocalWorld, api_version: str = "v1.2", *, key: bool = Fa
 
 
 def build(settings: dict, clock: SteppedClock, monkeypatch, *, as_function_app: bool = True,
-          edges: runtime.Edges = runtime.Edges()) -> Orchestrator:
-    """An orchestrator from the real composition root, with `edges` made as given. With `as_function_app`, it is
-    the one the decorated functions use (`send` and `tick` below go through them); without, it stands for another
-    host."""
+          edges: runtime.Edges = runtime.Edges(), meter: Meter | None = None) -> Orchestrator:
+    """An orchestrator from the real composition root, with `edges` made as given and its metrics on `meter`.
+    With `as_function_app`, it is the one the decorated functions use (`send` and `tick` below go through them);
+    without, it stands for another host."""
     for name, value in settings.items():  # the SDKs and requests read these from the process environment
         monkeypatch.setenv(name, value)
-    orchestrator = runtime.build(settings, clock=clock, edges=edges)
+    orchestrator = runtime.build(settings, clock=clock, edges=edges, meter=meter)
     if as_function_app:
         monkeypatch.setattr(runtime, "current", lambda: orchestrator)
     return orchestrator

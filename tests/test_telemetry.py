@@ -20,7 +20,7 @@ from tests.orchestrator_world import app_settings
 # Builds the app as the Functions worker does (runtime.current), then makes one Face call and one storage call.
 WORKER = """
 import json, sys
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from orchestrator import runtime
 
 orchestrator = runtime.current()
@@ -28,8 +28,9 @@ orchestrator.accept(b'{"listId": "never-created"}', "message-1")
 provider = trace.get_tracer_provider()
 print(json.dumps({"provider": type(provider).__name__,
                   "distro_loaded": "azure.monitor.opentelemetry" in sys.modules}))
-if hasattr(provider, "force_flush"):
-    provider.force_flush()
+for flushed in (provider, metrics.get_meter_provider()):
+    if hasattr(flushed, "force_flush"):
+        flushed.force_flush()
 """
 
 
@@ -48,7 +49,7 @@ def test_without_a_connection_string_nothing_is_configured_or_loaded(world: Loca
     assert run_worker(world, tmp_path) == {"provider": "ProxyTracerProvider", "distro_loaded": False}
 
 
-def test_with_a_connection_string_face_and_storage_calls_are_traced_with_the_apps_identity(
+def test_with_a_connection_string_face_calls_are_traced_and_metrics_sent_with_the_apps_identity(
         world: LocalWorld, tmp_path: Path, recording_server) -> None:
     ingestion = recording_server(certificate=world.certificate)
     connection_string = (f"InstrumentationKey=00000000-0000-4000-8000-000000000000;"
@@ -76,3 +77,8 @@ def test_with_a_connection_string_face_and_storage_calls_are_traced_with_the_app
         ("POST /face/v1.2/largefacelists/never-created/train", "404")]
     messages = [e["data"]["baseData"]["message"] for e in envelopes if e["data"]["baseType"] == "MessageData"]
     assert any("train largefacelists/never-created: Face answered 404" in message for message in messages), messages
+    sent = {m["name"]: e["data"]["baseData"].get("properties", {}) for e in envelopes
+            if e["data"]["baseType"] == "MetricData" for m in e["data"]["baseData"]["metrics"]}
+    assert sent["facetrain.face.calls"] == {"facetrain.face.operation": "train", "http.response.status_code": "404",
+                                            "error.type": "NotFound"}
+    assert {"facetrain.requests", "facetrain.trainings.in_flight", "facetrain.requests.poisoned"} <= set(sent)
