@@ -52,6 +52,30 @@ param maximumInstanceCount int = 100
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
+// Alerts (modules/alerts.bicep; README, "Alerts"). Each threshold's default is what the README lists.
+@description('Who is e-mailed when an alert fires. Empty: the action group has no receiver.')
+param alertEmail string = ''
+
+@minValue(0)
+@description('Alert when the requests\' poison queue holds more messages than this.')
+param poisonedMessagesThreshold int = 0
+
+@minValue(1)
+@description('Alert when an hour holds at least this many failed or timed-out trainings.')
+param failedTrainingsPerHour int = 3
+
+@minValue(1)
+@description('Alert when a training is still running this many minutes after its submission.')
+param stuckTrainingMinutes int = 45
+
+@minValue(1)
+@description('Alert when three 5-minute windows in a row each hold at least this many Face 429s.')
+param throttledCallsPer5Minutes int = 10
+
+@minValue(1)
+@description('Alert when 15 minutes hold at least this many failed function invocations.')
+param functionFailuresPer15Minutes int = 1
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var deploymentContainerName = 'deployment-package'
@@ -128,6 +152,32 @@ module faceAccess 'modules/face-access.bicep' = {
   }
 }
 
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsId: monitoring.outputs.id
+    alertEmail: alertEmail
+    poisonedMessagesThreshold: poisonedMessagesThreshold
+    failedTrainingsPerHour: failedTrainingsPerHour
+    stuckTrainingMinutes: stuckTrainingMinutes
+    throttledCallsPer5Minutes: throttledCallsPer5Minutes
+    functionFailuresPer15Minutes: functionFailuresPer15Minutes
+  }
+}
+
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsId: monitoring.outputs.id
+  }
+}
+
 var orchestratorSettings = {
   FACE_ENDPOINT: faceAccess.outputs.endpoint
   FACE_API_VERSION: faceApiVersion
@@ -188,3 +238,5 @@ output TRAININGS_TABLE string = trainingsTable
 output FACE_ENDPOINT string = faceAccess.outputs.endpoint
 output FACE_API_VERSION string = faceApiVersion
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.name
+output AZURE_ACTION_GROUP_ID string = alerts.outputs.actionGroupId
+output AZURE_WORKBOOK_ID string = workbook.outputs.id

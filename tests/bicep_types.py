@@ -4,8 +4,8 @@ does it, for a machine without the compiler: `../shared/azure-resource-types/typ
 
 It reads pycep's parse trees. pycep writes a string literal and a symbol reference alike (`'web'` and `location`
 are both plain strings), so a string that names a declared symbol is taken as a reference: a `var` holding a
-literal is checked as that literal, anything else is an expression of unknown type, as are function calls,
-operators and interpolated strings. Everything literal is checked: property names (an unknown one is an error
+literal is checked as that literal (and a loop over such a `var` once per element, `item.field` read from it),
+anything else is an expression of unknown type, as are function calls, operators and interpolated strings. Everything literal is checked: property names (an unknown one is an error
 unless the type allows additional properties), read-only properties set, required properties missing, string
 literal and union values, lengths, patterns and integer bounds, array items, discriminated objects.
 """
@@ -64,10 +64,19 @@ def check_file(index: TypeIndex, tree: dict, file_name: str) -> list[Finding]:
         if resource.get("existing"):
             continue  # only its name is declared here
         body = index.type_at(index.type_at({"$ref": f"#/{index.resources[key]}"})["body"])
-        config = _unwrapped(resource["config"])
-        given = {k: v for k, v in config.items() if k not in BICEP_KEYWORDS}
-        findings += _check(index, body, given, where, symbols)
+        given = {k: v for k, v in _unwrapped(resource["config"]).items() if k not in BICEP_KEYWORDS}
+        for suffix, bound in _iterations(resource["config"], symbols):
+            findings += _check(index, body, given, where + suffix, bound)
     return findings
+
+
+def _iterations(config: dict, symbols: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A looped resource over a `var` of literals is checked once per element, its item bound to the element."""
+    loop = config.get("loop_type")
+    array = _literal(loop["detail"]["array_name"], symbols) if loop else _UNKNOWN
+    if not isinstance(array, list):
+        return [("", symbols)]
+    return [(f"[{number}]", {**symbols, loop["detail"]["item_name"]: element}) for number, element in enumerate(array)]
 
 
 def _unwrapped(config: dict) -> dict:
@@ -94,6 +103,12 @@ def _symbols(tree: dict) -> dict[str, Any]:
 def _literal(value: Any, symbols: dict[str, Any], seen: frozenset = frozenset()) -> Any:
     """The value as a literal, or _UNKNOWN for an expression."""
     if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("function", "operator"):
+        operator = value.get("operator", {})
+        if operator.get("type") == "property_accessor":  # `rule.query`, where `rule` is a literal object
+            base = _literal(operator["operands"]["operand_1"], symbols, seen)
+            member = operator["operands"]["operand_2"]
+            if isinstance(base, dict) and member in base:
+                return _literal(base[member], symbols, seen)
         return _UNKNOWN
     if isinstance(value, str):
         if "${" in value:

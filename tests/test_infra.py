@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from opentelemetry.metrics import NoOpMeter
 from pycep import BicepParser
 
 from localdev.world import REPO_ROOT
+from orchestrator import metrics as metrics_module
+from orchestrator.metrics import Metrics
 from orchestrator.settings import API_VERSIONS, DEFAULTS
 from tests.orchestrator_world import settings_read
 
@@ -136,8 +139,9 @@ def app_settings() -> dict:
 
 def test_the_infra_folder_has_the_main_template_and_its_modules() -> None:
     assert [p.relative_to(INFRA).as_posix() for p in BICEP_FILES] == [
-        "main.bicep", "modules/face-access.bicep", "modules/face.bicep", "modules/functionapp.bicep",
-        "modules/identity.bicep", "modules/monitoring.bicep", "modules/storage.bicep"]
+        "main.bicep", "modules/alerts.bicep", "modules/face-access.bicep", "modules/face.bicep",
+        "modules/functionapp.bicep", "modules/identity.bicep", "modules/monitoring.bicep", "modules/storage.bicep",
+        "modules/workbook.bicep"]
 
 
 @pytest.mark.parametrize("path", BICEP_FILES, ids=lambda p: p.relative_to(INFRA).as_posix())
@@ -390,3 +394,64 @@ def test_checkov_would_catch_weakened_storage_and_the_gate_fails_on_unparsable_b
     (tmp_path / "storage.bicep").write_text("resource x 'Microsoft.Storage/storageAccounts@2023-05-01' = {\n")
     with pytest.raises(AssertionError, match="could not parse"):
         checkov(tmp_path)
+
+
+class _NamesOfInstruments(NoOpMeter):
+    """The OpenTelemetry API's no-op meter, noting the name of every instrument made on it."""
+
+    def __init__(self) -> None:
+        super().__init__("names")
+        self.names: list[str] = []
+
+    def __getattribute__(self, attribute: str):
+        found = super().__getattribute__(attribute)
+        if attribute.startswith("create_"):
+            def noting(name, *args, **kwargs):
+                self.names.append(name)
+                return found(name, *args, **kwargs)
+            return noting
+        return found
+
+
+def metric_names() -> set[str]:
+    meter = _NamesOfInstruments()
+    Metrics(meter).observe(in_flight=list, poison_depth=int)
+    return set(meter.names)
+
+
+def monitoring_queries() -> dict[str, str]:
+    """Every Kusto query the deployment runs: the alert rules' and the workbook's, by name."""
+    rules = {rule["name"]: rule["query"] for rule in tree("modules/alerts.bicep")["variables"]["rules"]["value"]}
+    workbook = json.loads((INFRA / "modules" / "workbook.json").read_text())
+    return {**rules, **{item["name"]: item["content"]["query"] for item in workbook["items"] if item["type"] == 3}}
+
+
+def test_every_alert_and_chart_reads_metrics_and_attributes_the_app_records() -> None:
+    attributes = {value for name, value in vars(metrics_module).items() if name.isupper() and "." in str(value)}
+    for name, query in monitoring_queries().items():
+        assert set(re.findall(r'name == "([^"]+)"', query)) <= metric_names(), name
+        assert set(re.findall(r'customDimensions\["([^"]+)"\]', query)) <= attributes, name
+    charted = " ".join(q for name, q in monitoring_queries().items() if not name.startswith("facetrain-"))
+    assert {n for n in metric_names() if f'"{n}"' in charted} == metric_names() - {"facetrain.training.elapsed",
+                                                                                 "facetrain.trainings.submitted"}
+    assert '"429"' in charted
+
+
+def test_the_alerts_cover_the_operators_questions_and_every_threshold_is_a_main_parameter_on_its_page() -> None:
+    rules = {rule["name"]: rule for rule in tree("modules/alerts.bicep")["variables"]["rules"]["value"]}
+    assert set(rules) == {"facetrain-poisoned-requests", "facetrain-failed-trainings", "facetrain-stuck-training",
+                          "facetrain-face-throttling", "facetrain-function-failures"}
+    assert rules["facetrain-face-throttling"]["periods"] == 3  # sustained: three windows in a row
+    thresholds = {name for name in tree("modules/alerts.bicep")["parameters"]} - {
+        "location", "tags", "applicationInsightsId", "alertEmail"}
+    passed = module_body("alerts")["params"]
+    page = (REPO_ROOT / "docs" / "operations.md").read_text()
+    for name in thresholds | {"alertEmail"}:
+        assert passed[name] == name, name
+        default = tree("main.bicep")["parameters"][name]["default"]
+        assert f"| `{name}` | {default if default != '' else '(empty)'} |" in page, name
+    for name, rule in rules.items():  # the page shows each rule's query as deployed
+        assert f"| `{name}` | {rule['severity']} | `{rule['query'].replace('|', chr(92) + '|')}` |" in page, name
+    # The action group always exists, so that receivers can be added later; the e-mail is optional.
+    group = the_resource("modules/alerts.bicep", "Microsoft.Insights/actionGroups")
+    assert group["properties"]["enabled"] is True and group["location"] == "Global"

@@ -37,6 +37,14 @@ MISTAKES = """
 param location string
 var sharedKeys = 'no'
 var closedByDefault = 'Block'
+var rules = [
+  {
+    severity: 2
+  }
+  {
+    severity: 'high'
+  }
+]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: 'st'
@@ -86,6 +94,14 @@ resource group 'Microsoft.Insights/actionGroups@2023-01-01' = {
     ]
   }
 }
+
+resource alerts 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for rule in rules: {
+  name: 'alert-rule'
+  location: location
+  properties: {
+    severity: rule.severity
+  }
+}]
 """
 
 
@@ -104,4 +120,5 @@ def test_the_check_catches_each_kind_of_mistake(index: TypeIndex) -> None:
         "2018-05-01-preview, 2020-02-02, 2020-02-02-preview)",
         "mistakes.bicep: group.properties.groupShortName: length 19 is outside 0..12",
         "mistakes.bicep: group.properties.emailReceivers[0].useCommonAlertSchema: 'yes' is not a boolean",
+        "mistakes.bicep: alerts[1].properties.severity: 'high' is not an integer",
     }
