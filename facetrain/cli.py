@@ -1,9 +1,10 @@
 """facetrain: send training requests, and watch trainings, events and poisoned messages.
 
-Works against Azure as well as locally. Storage comes from --connection-string, or the AzureWebJobsStorage
-setting (a connection string), or --account-name / the AzureWebJobsStorage__queueServiceUri and
-__tableServiceUri settings with DefaultAzureCredential. Queue and table names come from the app's own settings
-(TRAINING_REQUESTS_QUEUE, TRAINING_EVENTS_QUEUE, TRAININGS_TABLE), with the same defaults.
+Works against Azure as well as locally. Storage, and the app's queue and table names (TRAINING_REQUESTS_QUEUE,
+TRAINING_EVENTS_QUEUE, TRAININGS_TABLE, with the app's defaults), come from the first of: the options
+(--connection-string, or --account-name with DefaultAzureCredential); the environment (AzureWebJobsStorage, or
+AzureWebJobsStorage__queueServiceUri and __tableServiceUri); .localdev/settings.env of a running `make dev`;
+local.settings.json, as Core Tools reads it. -v says which.
 
 Containers are Large Face Lists unless --kind says otherwise (largepersongroups, persongroups).
 
@@ -28,11 +29,12 @@ from rich.table import Column, Table
 from orchestrator.bounds import first_line
 from orchestrator.containers import Container, Kind
 from orchestrator.intake import RequestRejected
-from orchestrator.settings import DEFAULTS, StorageSettings
+from orchestrator.settings import StorageSettings
 from orchestrator.storage_clients import ensure_exists, queue_client, table_client
 from orchestrator.store import TrainingStore
 from orchestrator.worker import describe_state
 
+from . import sources
 from .enqueue import enqueue
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_STORAGE = 0, 1, 2, 3
@@ -56,28 +58,12 @@ class UsageError(Exception):
     pass
 
 
-def storage_from_args(args: argparse.Namespace, env: dict[str, str]) -> StorageSettings:
-    """The storage to use: a connection string, an account reached with the caller's login, or the app's own
-    identity-based settings."""
-    if args.connection_string or env.get("AzureWebJobsStorage"):
-        return StorageSettings(args.connection_string or env["AzureWebJobsStorage"], None, None, None)
-    if args.account_name:
-        name = args.account_name
-        return StorageSettings(None, f"https://{name}.queue.core.windows.net", f"https://{name}.table.core.windows.net",
-                               None)
-    queue_url = env.get("AzureWebJobsStorage__queueServiceUri")
-    table_url = env.get("AzureWebJobsStorage__tableServiceUri")
-    if queue_url and table_url:
-        return StorageSettings(None, queue_url, table_url, None)
-    raise UsageError("No storage given: use --connection-string, --account-name, or set AzureWebJobsStorage "
-                     "(e.g. `set -a; . .localdev/settings.env; set +a` for the local world).")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="facetrain", description=__doc__, epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connection-string", help="storage connection string (default: $AzureWebJobsStorage)")
     parser.add_argument("--account-name", help="storage account name, reached with DefaultAzureCredential")
+    parser.add_argument("-v", "--verbose", action="store_true", help="say where the settings came from")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     send = commands.add_parser("enqueue", help="request a training of one or more containers",
@@ -115,16 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, folder: Path | None = None) -> int:
+    """`folder` is where settings files are looked for: the current folder unless given."""
     env = dict(os.environ if env is None else env)
     console, errors = Console(), Console(stderr=True)
     args = build_parser().parse_args(argv)
-    names = {name: env.get(name) or DEFAULTS[name]
-             for name in ("TRAINING_REQUESTS_QUEUE", "TRAINING_EVENTS_QUEUE", "TRAININGS_TABLE")}
     try:
-        storage = storage_from_args(args, env)
+        found = sources.find(args.connection_string, args.account_name, env, folder or Path.cwd())
+        if args.verbose:
+            errors.print(f"facetrain: settings from {found.source}", highlight=False, soft_wrap=True)
         handler = {"enqueue": _enqueue, "status": _status, "events": _events, "poison": _poison}[args.command]
-        return handler(args, storage, names, console, errors)
+        return handler(args, found.storage, found.names, console, errors)
+    except sources.NoStorage as error:
+        errors.print(f"[red]facetrain:[/] {error}", highlight=False, soft_wrap=True)
+        return EXIT_USAGE
     except UsageError as error:
         errors.print(f"[red]facetrain:[/] {error}")
         return EXIT_USAGE

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from azure.storage.queue import QueueClient
 
+from facetrain.sources import DEV_PID
 from orchestrator.storage_clients import ensure_exists
 from orchestrator.settings import DEFAULTS
 
@@ -52,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = world.settings()
         if not args.no_host:
             settings.update(start_app(world, args.state_dir, args.host_port))
-        settings_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+        # With this process's id, so that the CLI can tell a file a killed `make dev` left from a running one.
+        settings_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items())
+                                 + f"{DEV_PID}={os.getpid()}\n")
         print("Local Azure world is up:")
         for key, value in settings.items():
             print(f"  {key}={value}")

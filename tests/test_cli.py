@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from azure.storage.queue import QueueClient
 
+from facetrain import sources
 from facetrain.cli import EXIT_OK, EXIT_REFUSED, EXIT_STORAGE, EXIT_USAGE, main
 from orchestrator.events import Rejection, rejection_event
+from orchestrator.storage_clients import ensure_exists
 from localdev.world import REPO_ROOT
 from tests.orchestrator_world import SteppedClock, app_settings, build, drain_events, request, send
 
@@ -62,9 +66,65 @@ def test_usage_errors_exit_2(cli_env, argv) -> None:
     assert main(argv, cli_env) == EXIT_USAGE
 
 
-def test_no_storage_configured_exits_2(capsys) -> None:
-    assert main(["status"], {}) == EXIT_USAGE
-    assert "No storage given" in capsys.readouterr().err
+def test_no_storage_anywhere_exits_2_naming_every_place_it_looked(tmp_path, capsys) -> None:
+    (tmp_path / ".localdev").mkdir()
+    (tmp_path / ".localdev" / "settings.env").write_text(f"AzureWebJobsStorage=x\nLOCALDEV_PID={_reaped_pid()}\n")
+    assert main(["status"], {}, folder=tmp_path) == EXIT_USAGE
+    error = capsys.readouterr().err
+    for place in ("--connection-string or --account-name: not given", "the environment: no AzureWebJobsStorage",
+                  f"{tmp_path}/.localdev/settings.env (a running `make dev`): left by a `make dev` that is no longer "
+                  "running", f"{tmp_path}/local.settings.json (as Core Tools reads it): not there"):
+        assert place in error
+
+
+def _reaped_pid() -> int:
+    """The id of a process that has ended: what a killed `make dev` leaves in its settings.env."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def write_settings(folder: Path, dev: dict[str, str] | None = None, core_tools: dict[str, str] | None = None) -> None:
+    if dev is not None:
+        (folder / ".localdev").mkdir(exist_ok=True)
+        (folder / ".localdev" / "settings.env").write_text("".join(f"{k}={v}\n" for k, v in dev.items()))
+    if core_tools is not None:
+        (folder / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": core_tools}))
+
+
+def test_the_first_source_with_storage_wins_and_gives_the_names(tmp_path) -> None:
+    running = {"AzureWebJobsStorage": "from-make-dev", "TRAININGS_TABLE": "devtable", "LOCALDEV_PID": str(os.getpid())}
+    write_settings(tmp_path, dev=running, core_tools={"AzureWebJobsStorage": "UseDevelopmentStorage=true"})
+    env = {"AzureWebJobsStorage": "from-env", "TRAININGS_TABLE": "envtable"}
+    assert sources.find("from-option", None, env, tmp_path).storage.connection_string == "from-option"
+    found = sources.find(None, None, env, tmp_path)
+    assert (found.source, found.storage.connection_string, found.names["TRAININGS_TABLE"]) == (
+        "the environment", "from-env", "envtable")
+    found = sources.find(None, None, {}, tmp_path)
+    assert (found.storage.connection_string, found.names["TRAININGS_TABLE"]) == ("from-make-dev", "devtable")
+    assert found.source.endswith("settings.env (a running `make dev`)")
+    write_settings(tmp_path, dev={**running, "LOCALDEV_PID": str(_reaped_pid())})  # make dev was killed
+    found = sources.find(None, None, {}, tmp_path)
+    assert (found.storage.connection_string, found.names["TRAININGS_TABLE"]) == ("UseDevelopmentStorage=true",
+                                                                                 "trainings")
+    assert found.source.endswith("local.settings.json (as Core Tools reads it)")
+
+
+@pytest.mark.parametrize("settings_file", ["settings.env", "local.settings.json"])
+def test_status_works_with_nothing_but_a_settings_file_and_says_which(world, cli_env, tmp_path, capsys,
+                                                                     settings_file) -> None:
+    if settings_file == "settings.env":
+        write_settings(tmp_path, dev={**cli_env, "LOCALDEV_PID": str(os.getpid())})
+    else:
+        write_settings(tmp_path, core_tools=cli_env)
+    ensure_exists(QueueClient.from_connection_string(world.storage_connection_string,
+                                                    cli_env["TRAINING_REQUESTS_QUEUE"]))  # as the app does
+    assert main(["-v", "enqueue", "celebs"], {}, folder=tmp_path) == EXIT_OK
+    assert main(["-v", "status"], {}, folder=tmp_path) == EXIT_OK
+    said = capsys.readouterr()
+    assert said.err.count(f"facetrain: settings from {tmp_path}/") == 2 and "nothing in flight" in said.out
+    # The file's queue name was used: the request is on the test's own queue.
+    assert [m["listId"] for m in queued(world, cli_env["TRAINING_REQUESTS_QUEUE"])] == ["celebs"]
 
 
 def test_unreachable_storage_exits_3(capsys) -> None:

@@ -72,9 +72,10 @@ def read_settings(path: Path) -> dict[str, str]:
 
 
 def test_make_dev_runs_the_app_on_the_world_and_stops_cleanly(tmp_path: Path) -> None:
-    settings_file = tmp_path / "settings.env"
+    state_dir = tmp_path / ".localdev"
+    settings_file = state_dir / "settings.env"
     host_port = free_port()
-    dev = subprocess.Popen([sys.executable, "-m", "localdev.dev", "--free-ports", "--state-dir", str(tmp_path),
+    dev = subprocess.Popen([sys.executable, "-m", "localdev.dev", "--free-ports", "--state-dir", str(state_dir),
                             "--host-port", str(host_port)],
                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -89,8 +90,14 @@ def test_make_dev_runs_the_app_on_the_world_and_stops_cleanly(tmp_path: Path) ->
         client = subprocess.run([sys.executable, "-c", CLIENT], cwd=REPO_ROOT, capture_output=True, text=True,
                                 env={**os.environ, **settings}, timeout=120)
         logs = "".join(f"\n--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}"
-                       for log in sorted(tmp_path.glob("*.log")))
+                       for log in sorted(state_dir.glob("*.log")))
         assert client.returncode == 0, client.stderr + logs
+        # The CLI in a second terminal, in the folder `make dev` runs in, with no set-up: settings.env is found.
+        bare = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+        cli = subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "facetrain"), "-v", "status", "dev-world"],
+                             cwd=tmp_path, env=bare, capture_output=True, text=True, timeout=60)
+        assert cli.returncode == 0, cli.stderr
+        assert f"settings from {settings_file} (a running `make dev`)" in cli.stderr and "idle" in cli.stdout
         # The bundle still trusts what the machine trusted before, so other HTTPS hosts keep working.
         bundle = Path(settings["REQUESTS_CA_BUNDLE"]).read_text()
         assert bundle.count("BEGIN CERTIFICATE") > 1
