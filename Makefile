@@ -59,7 +59,7 @@ dev: setup
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .localdev .pytest_cache
 
-# Ours against the usual alternatives: a table on stdout, bench/results.json, docs/polling.png (README, Performance).
+# Ours against the usual alternatives: a table on stdout, bench/results.json, docs/polling.png (docs/performance.md).
 bench: setup
 	$(BIN)/python -m bench --plot docs/polling.png
 

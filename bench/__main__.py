@@ -1,5 +1,5 @@
 """`make bench`: the orchestrator against the usual alternatives, in one run, printed as a table and written to
-bench/results.json (README, "Performance").
+bench/results.json (docs/performance.md).
 
     python -m bench [--quick] [--output PATH] [--plot PATH] [--seed N]
 

@@ -1,5 +1,5 @@
 """Face calls and detection delay against training duration, for each strategy (virtual time): the trade-off the
-poll schedule makes, drawn for the README."""
+poll schedule makes, drawn for docs/performance.md."""
 
 from __future__ import annotations
 

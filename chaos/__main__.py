@@ -1,5 +1,5 @@
 """`make chaos`: the whole local stack under a seeded workload while hosts die, storage restarts, Face misbehaves
-and tokens are refused; then every invariant with its figure. Writes chaos/report.json (README, "Resilience").
+and tokens are refused; then every invariant with its figure. Writes chaos/report.json (docs/resilience.md).
 
     python -m chaos [--short] [--seed N] [--output PATH]
 

@@ -52,7 +52,7 @@ param maximumInstanceCount int = 100
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
-// Alerts (modules/alerts.bicep; README, "Alerts"). Each threshold's default is what the README lists.
+// Alerts (modules/alerts.bicep; docs/operations.md, "Alerts"), which lists each threshold's default.
 @description('Who is e-mailed when an alert fires. Empty: the action group has no receiver.')
 param alertEmail string = ''
 

@@ -1,6 +1,6 @@
 """The Face emulator as everything that sets a scene uses it (the demo, the benchmark, the chaos harness, the
 measurements and the tests): lists and groups created through the data plane with the key, as a user would, and
-faces, persons, training failures, faults and counters through the control surface (README, "Control surface")."""
+faces, persons, training failures, faults and counters through the control surface (docs/local-world.md, "Control surface")."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ In Azure the distro (`telemetry.configure`) installs a meter provider that expor
 (`customMetrics`); elsewhere the API's default provider drops them, and the observed gauges' callbacks never run.
 Names, units and attributes follow the OpenTelemetry semantic conventions' style: a `facetrain.` namespace,
 UCUM units (`s`, `{training}`), attributes namespaced the same way, and `http.response.status_code` and
-`error.type` where those conventions define them. README, "Metrics", lists each with what it answers.
+`error.type` where those conventions define them. docs/operations.md lists each with what it answers.
 
 The two gauges read storage, so they are observed, not recorded: their callbacks run when the provider collects
 (once a minute with the distro's defaults), never on the timer's tick.

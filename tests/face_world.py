@@ -112,5 +112,5 @@ class RecordingServer:
 
 
 def inject_fault(emulator: str, **rule) -> None:
-    """Add a fault rule to the emulator (see README, control surface)."""
+    """Add a fault rule to the emulator (see docs/local-world.md, "Control surface")."""
     EmulatorClient(emulator).add_fault(rule)

@@ -1,6 +1,6 @@
 """The chaos harness's short run (`python -m chaos --short`): the whole local stack, host kills, an Azurite
 restart, Face faults, two hosts racing and an identity outage; every invariant must hold. The full run is
-`make chaos` (README, "Resilience")."""
+`make chaos` (docs/resilience.md)."""
 
 from __future__ import annotations
 

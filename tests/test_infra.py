@@ -1,7 +1,7 @@
 """The Bicep in infra/, checked offline: no Bicep compiler or Azure is reachable here, so the templates are parsed
 (pycep-parser, the parser checkov uses) and their trees asserted against what the code and the security model
 need; checkov then lints them. Only `az bicep build` / `azd provision --preview` on a networked machine checks
-types and API versions (README, "Deploy").
+types and API versions (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -344,7 +344,7 @@ def test_outputs_give_the_cli_its_settings_under_the_names_it_reads() -> None:
     outputs = tree("main.bicep")["outputs"]
     assert {"AZURE_LOCATION", "AZURE_TENANT_ID", "AZURE_RESOURCE_GROUP", "AZURE_FUNCTION_APP_NAME",
             "SERVICE_API_NAME"} <= set(outputs)
-    # `azd env get-values` into the environment is all `facetrain` needs (README, "Deploy").
+    # `azd env get-values` into the environment is all `facetrain` needs (docs/deploy.md).
     read = settings_read()
     setting_like = {name for name in outputs if not name.startswith(("AZURE_", "SERVICE_", "APPLICATIONINSIGHTS_"))}
     assert setting_like <= read

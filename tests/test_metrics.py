@@ -1,6 +1,6 @@
 """The orchestrator's metrics (orchestrator/metrics.py), read with the OpenTelemetry SDK's in-memory reader: a
 demo-like scenario on the local world gives exactly the expected counts, and each metric's attributes are as the
-README lists them."""
+docs/operations.md lists them."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 // Alerts on the orchestrator's metrics (orchestrator/metrics.py, exported to Application Insights as
 // customMetrics) and on the function host's invocations (requests), with one action group for all of them. Every
-// threshold is a parameter; main.bicep gives the defaults, which the README lists ("Alerts").
+// threshold is a parameter; main.bicep gives the defaults, which docs/operations.md lists ("Alerts").
 
 param location string
 param tags object

@@ -1,1 +1,1 @@
-"""A Face API emulator faithful to the official REST contract for Large Face Lists (see README, "Face emulator")."""
+"""A Face API emulator faithful to the official REST contract for Large Face Lists (see docs/local-world.md)."""

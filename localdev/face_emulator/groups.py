@@ -9,7 +9,7 @@ states (each version's `Face.json`, operation descriptions):
   persons": the list's documented curve, by persons (`model.training_seconds`);
 - a training fails when the group has no person, or no persisted face (v1.0 TrainingStatus description).
 
-Chosen here, where the contract is silent (listed in the README):
+Chosen here, where the contract is silent (listed in docs/local-world.md):
 - the codes follow the Large Face List's pattern with the kind's name: `PersonGroupNotFound`,
   `LargePersonGroupExists`, `PersonGroupNotTrained`, `LargePersonGroupTrainingNotFinished`, and `PersonNotFound`;
 - the failure messages of an empty group: "There is no person in the person group." and "There is no persisted

@@ -1,7 +1,7 @@
 """What each Large Face List operation does, apart from HTTP, and the training and faces of the groups (whose own
 operations are in groups.py).
 
-Behaviour the contract does not state, each chosen here and listed in the README:
+Behaviour the contract does not state, each chosen here and listed in docs/local-world.md:
 - Train while a training runs answers 409 with the kind's `…TrainingNotFinished` (docs list the list's code
   without naming the call; a Person Group's is on the old v1.0 Train page), or `ConcurrentOperationConflict` when
   so configured; `train_while_training="accept"` answers 202 and keeps the running training instead.
