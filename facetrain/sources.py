@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from orchestrator.settings import DEFAULTS, StorageSettings
+from orchestrator.settings import DEFAULTS, SettingsError, StorageSettings, storage_settings
 
 NAMES = ("TRAINING_REQUESTS_QUEUE", "TRAINING_EVENTS_QUEUE", "TRAININGS_TABLE")
 DEV_SETTINGS = Path(".localdev") / "settings.env"
@@ -57,13 +57,10 @@ def _from_options(connection_string: str | None, account_name: str | None) -> St
 
 
 def _storage_in(values: Mapping[str, str]) -> StorageSettings | None:
-    if values.get("AzureWebJobsStorage"):
-        return StorageSettings(values["AzureWebJobsStorage"], None, None, None)
-    queue_url = values.get("AzureWebJobsStorage__queueServiceUri")
-    table_url = values.get("AzureWebJobsStorage__tableServiceUri")
-    if queue_url and table_url:
-        return StorageSettings(None, queue_url, table_url, None)
-    return None
+    try:
+        return storage_settings(values)
+    except SettingsError:
+        return None
 
 
 def _names(values: Mapping[str, str]) -> dict[str, str]:

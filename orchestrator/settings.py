@@ -106,7 +106,7 @@ class Settings:
             face_api_version=version,
             face_api_key=env.get("FACE_API_KEY") or None,
             azure_client_id=env.get("AZURE_CLIENT_ID") or None,
-            storage=_storage(env),
+            storage=storage_settings(env),
             training_requests_queue=get("TRAINING_REQUESTS_QUEUE"),
             training_events_queue=get("TRAINING_EVENTS_QUEUE"),
             trainings_table=get("TRAININGS_TABLE"),
@@ -155,7 +155,8 @@ def _number(get, name: str, low: float, high: float) -> float:
     return value
 
 
-def _storage(env: Mapping[str, str]) -> StorageSettings:
+def storage_settings(env: Mapping[str, str]) -> StorageSettings:
+    """The app's storage from its settings (the CLI reads other sources with it too); SettingsError if absent."""
     prefix = "AzureWebJobsStorage"
     connection_string = env.get(prefix) or None
     queue_uri = env.get(f"{prefix}__queueServiceUri") or None
