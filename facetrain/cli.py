@@ -41,7 +41,7 @@ EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_STORAGE = 0, 1, 2, 3
 EXAMPLES = """examples:
   facetrain enqueue celebrities --reason "bulk upload" --settle 30
   facetrain enqueue --file lists.txt
-  facetrain enqueue --kind largepersongroups employees
+  facetrain enqueue --kind largepersongroups employees --size 250000
   facetrain status                 # every container with work in flight
   facetrain status celebrities --json
   facetrain status --kind persongroups team-1
@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--reason", help="why, carried into the events")
     send.add_argument("--settle", type=float, metavar="SECONDS", help="train only once no request came for this long")
     send.add_argument("--request-id", help="the request's id (one container only); default: the queue message id")
+    send.add_argument("--size", type=int, metavar="N",
+                      help="faces (a list) or persons (a group) it holds: times the first poll by Face's documented "
+                           "training times")
 
     status = commands.add_parser("status", help="show trainings from the table",
                                  description="Show one container's training, or every one with work in flight.",
@@ -144,7 +147,7 @@ def _enqueue(args, storage: StorageSettings, names, console: Console, errors: Co
         for container_id in ids:
             try:
                 message_id = enqueue(queue, Container(args.kind, container_id), request_id=args.request_id,
-                                     reason=args.reason, settle_seconds=args.settle)
+                                     reason=args.reason, settle_seconds=args.settle, size_hint=args.size)
             except RequestRejected as rejected:
                 refused += 1
                 errors.print(f"[red]refused[/] {container_id!r}: {rejected.reason}")

@@ -18,10 +18,11 @@ from typing import Any, Callable
 
 from .containers import ID_PATTERN, ID_RULE, Container, Kind
 from .settings import MAX_SETTLE_SECONDS
+from .training_time import MAX_ENTRIES
 
 MAX_MESSAGE_BYTES = 64 * 1024
 CONTAINER_FIELDS = {kind.request_field: kind for kind in Kind}
-REQUEST_FIELDS = frozenset({*CONTAINER_FIELDS, "requestId", "reason", "settleSeconds"})
+REQUEST_FIELDS = frozenset({*CONTAINER_FIELDS, "requestId", "reason", "settleSeconds", "sizeHint"})
 # Names the Functions host lifts from a JSON body's top level into trigger metadata, overriding the real values
 # (compared case-insensitively); a request must not carry them, or the message's own metadata would be wrong.
 HOST_METADATA_NAMES = frozenset({"id", "dequeuecount", "popreceipt", "insertiontime", "expirationtime",
@@ -46,6 +47,10 @@ class TrainingRequest:
     request_id: str
     reason: str | None
     settle_seconds: float | None
+    # Faces (a list) or persons (a group) the container holds, as the sender says; None when it said nothing, or
+    # something no container can hold (`ignored_size_hint`: the request stands, timed as without a hint).
+    size_hint: int | None = None
+    ignored_size_hint: int | None = None
 
 
 def parse_message(body: bytes, message_id: str) -> TrainingRequest:
@@ -145,7 +150,13 @@ def _request(document: dict[str, Any], message_id: str) -> TrainingRequest:
                 or not 0 <= settle <= MAX_SETTLE_SECONDS:
             raise reject(f"settleSeconds must be a number from 0 to {MAX_SETTLE_SECONDS}.")
         settle = float(settle)
-    return TrainingRequest(container, request_id, reason, settle)
+    size_hint = document.get("sizeHint")
+    if size_hint is not None:
+        if isinstance(size_hint, bool) or not isinstance(size_hint, int):
+            raise reject("sizeHint must be a whole number: the faces (a list) or persons (a group) it holds.")
+        if not 0 <= size_hint <= MAX_ENTRIES:
+            return TrainingRequest(container, request_id, reason, settle, None, ignored_size_hint=size_hint)
+    return TrainingRequest(container, request_id, reason, settle, size_hint)
 
 
 def _container(document: dict[str, Any], reject: Callable[[str], RequestRejected]) -> Container:

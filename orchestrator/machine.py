@@ -29,6 +29,7 @@ from .containers import Container
 from .events import EventType, TrainingEvent, TrainingOutcome, terminal_event
 from .face_errors import (AuthFailed, FaceApiError, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
                           TrainingConflict)
+from .training_time import documented_range
 
 # Every spelling the versions use: v1.0 `nonstarted` (enum) / `notstarted` (description), later `notStarted`.
 RUNNING_STATUSES = frozenset({"notstarted", "nonstarted", "running"})
@@ -51,6 +52,7 @@ class Run:
     request_ids: tuple[str, ...]
     polls: int = 0
     adopted: bool = False
+    size_hint: int | None = None  # faces or persons, as its newest request that said so
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class PendingRequest:
 
     request_id: str
     not_before: datetime
+    size_hint: int | None = None
 
 
 # The conversation. A decision names at most one Face call; the shell answers it with one of the call's answers.
@@ -115,6 +118,7 @@ class PendingRequest:
 @dataclass(frozen=True)
 class SubmitTraining:
     request_ids: tuple[str, ...]
+    size_hint: int | None = None
 
 
 @dataclass(frozen=True)
@@ -248,7 +252,8 @@ def next_step(state: ContainerState, waiting: tuple[PendingRequest, ...], now: d
         ready_at = settled_at(waiting)
         if ready_at > now:  # a request arrived since: its settle window starts again
             return Decision(replace(state, due_at=ready_at))
-        return Decision(state, SubmitTraining(requests_for_one_run(tuple(r.request_id for r in waiting), policy)))
+        chosen = requests_for_one_run(tuple(r.request_id for r in waiting), policy)
+        return Decision(state, SubmitTraining(chosen, _size_hint(waiting, chosen)))
     if state.phase is Phase.TRAINING and training_deadline(state, policy) >= now:
         return Decision(state, PollTraining(state.run.operation_location))
     # The step ends without a call: a training past its deadline, nothing left to submit, or nothing at all.
@@ -276,8 +281,8 @@ def on_answer(state: ContainerState, answer: Answer, waiting: tuple[PendingReque
     state = _without_failures(state)
     match answer:
         case Submitted(submit, operation_location):
-            started = _next_run(state, operation_location, now, submit.request_ids)
-            return _due_in(started, now, first_poll_delay(state, policy), policy)
+            started = _next_run(state, operation_location, now, submit.request_ids, size_hint=submit.size_hint)
+            return _due_in(started, now, first_poll_delay(started, policy), policy)
         case SubmitFailed(error=TrainingConflict(), training_location=location):
             # A training started elsewhere runs: follow it, and keep our requests for one training after it,
             # since it began before their faces arrived.
@@ -345,12 +350,19 @@ def training_deadline(state: ContainerState, policy: Policy) -> datetime | None:
 
 
 def _next_run(state: ContainerState, operation_location: str, now: datetime, request_ids: tuple[str, ...],
-              adopted: bool = False) -> ContainerState:
+              adopted: bool = False, size_hint: int | None = None) -> ContainerState:
     """The list training its next run. Every run (submitted, adopted or refused at submit) takes the next number,
     so that the events of two runs never share an id."""
     run_id, runs_started = _next_run_id(state)
     return replace(state, phase=Phase.TRAINING, run=Run(run_id, operation_location, now, request_ids,
-                                                        adopted=adopted), runs_started=runs_started)
+                                                        adopted=adopted, size_hint=size_hint),
+                   runs_started=runs_started)
+
+
+def _size_hint(waiting: tuple[PendingRequest, ...], chosen: tuple[str, ...]) -> int | None:
+    """The newest size a chosen request gave (waiting is oldest first): the container as the uploads left it."""
+    hints = [r.size_hint for r in waiting if r.request_id in chosen and r.size_hint is not None]
+    return hints[-1] if hints else None
 
 
 def _next_run_id(state: ContainerState) -> tuple[str, int]:
@@ -456,19 +468,30 @@ def _failure_status(error: FaceApiError) -> str:
 # Timing.
 
 def first_poll_delay(state: ContainerState, policy: Policy) -> float:
+    """The container's own last duration wins; else a size hint's documented short end, which no training of that
+    size beats (so the poll is never late for a right hint); else `first_poll_seconds`."""
     if state.last_duration_seconds is not None:
         expected = state.last_duration_seconds * (1 + policy.known_duration_margin)
         return max(policy.min_poll_interval_seconds, expected)
+    if state.run is not None and state.run.size_hint is not None:
+        short_end, _ = documented_range(state.run.size_hint)
+        return max(policy.min_poll_interval_seconds, short_end)
     return policy.first_poll_seconds
 
 
 def next_poll_delay(state: ContainerState, now: datetime, policy: Policy) -> float:
-    """Still running: poll again soon enough that the finish is seen within a small share of the training."""
+    """Still running: poll again soon enough that the finish is seen within a small share of the training. With
+    only a size hint: at the documented long end, then, past it (the hint was wrong), as without one."""
     if state.last_duration_seconds is not None:
         interval = state.last_duration_seconds * policy.known_poll_share
-    else:
-        elapsed = (now - state.run.submitted_at).total_seconds()
-        interval = elapsed * (policy.poll_growth - 1)
+        return min(policy.max_poll_interval_seconds, max(policy.min_poll_interval_seconds, interval))
+    elapsed = (now - state.run.submitted_at).total_seconds()
+    if state.run.size_hint is not None:
+        _, long_end = documented_range(state.run.size_hint)
+        until_long_end = long_end * (1 + policy.known_duration_margin) - elapsed
+        if until_long_end > 0:
+            return max(policy.min_poll_interval_seconds, until_long_end)
+    interval = elapsed * (policy.poll_growth - 1)
     return min(policy.max_poll_interval_seconds, max(policy.min_poll_interval_seconds, interval))
 
 

@@ -34,6 +34,7 @@ class RequestRecord:
     received_at: datetime
     reason: str | None
     settle_seconds: float | None
+    size_hint: int | None = None
 
     def to_entity(self) -> dict[str, Any]:
         entity: dict[str, Any] = {"PartitionKey": self.container.key, "RowKey": REQUEST_ROW_PREFIX + self.request_id,
@@ -42,16 +43,19 @@ class RequestRecord:
             entity["Reason"] = self.reason
         if self.settle_seconds is not None:
             entity["SettleSeconds"] = float(self.settle_seconds)
+        if self.size_hint is not None:
+            entity["SizeHint"] = self.size_hint
         return entity
 
     def pending(self, default_settle_seconds: float) -> PendingRequest:
         settle = self.settle_seconds if self.settle_seconds is not None else default_settle_seconds
-        return PendingRequest(self.request_id, self.received_at + timedelta(seconds=settle))
+        return PendingRequest(self.request_id, self.received_at + timedelta(seconds=settle), self.size_hint)
 
     @classmethod
     def from_entity(cls, entity: dict[str, Any]) -> "RequestRecord":
         return cls(Container.from_key(entity["PartitionKey"]), entity["RowKey"].removeprefix(REQUEST_ROW_PREFIX),
-                   _utc(entity["ReceivedAt"]), entity.get("Reason"), entity.get("SettleSeconds"))
+                   _utc(entity["ReceivedAt"]), entity.get("Reason"), entity.get("SettleSeconds"),
+                   entity.get("SizeHint"))
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,8 @@ def state_to_entity(state: ContainerState) -> dict[str, Any]:
         run = state.run
         entity.update({"RunId": run.run_id, "RunOperationLocation": run.operation_location,
                        "RunSubmittedAt": run.submitted_at, "RunPolls": run.polls, "RunAdopted": run.adopted})
+        if run.size_hint is not None:
+            entity["RunSizeHint"] = run.size_hint
         ids = json.dumps(list(run.request_ids), separators=(",", ":"))
         for index in range(0, max(len(ids), 1), _CHUNK_CHARS):
             entity[f"RunRequestIds{index // _CHUNK_CHARS}"] = ids[index:index + _CHUNK_CHARS]
@@ -101,7 +107,8 @@ def state_from_entity(entity: dict[str, Any]) -> ContainerState:
             index += 1
         run = Run(run_id=entity["RunId"], operation_location=entity["RunOperationLocation"],
                   submitted_at=_utc(entity["RunSubmittedAt"]), request_ids=tuple(json.loads("".join(chunks))),
-                  polls=int(entity.get("RunPolls", 0)), adopted=bool(entity.get("RunAdopted", False)))
+                  polls=int(entity.get("RunPolls", 0)), adopted=bool(entity.get("RunAdopted", False)),
+                  size_hint=entity.get("RunSizeHint"))
     return ContainerState(
         container=Container.from_key(entity["PartitionKey"]), phase=Phase(entity["Phase"]),
         due_at=_utc(entity.get("DueAt")), run=run,

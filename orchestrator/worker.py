@@ -81,7 +81,10 @@ class Orchestrator:
             self.metrics.request(REJECTED, rejected.container)
             return Outcome(False, rejected.container, rejected.request_id, rejected.reason)
         record = RequestRecord(request.container, request.request_id, self.clock(), request.reason,
-                               request.settle_seconds)
+                               request.settle_seconds, request.size_hint)
+        if request.ignored_size_hint is not None:
+            log.warning("request %s for %s: sizeHint %d ignored (no container holds that many); timed without one",
+                        request.request_id, request.container, request.ignored_size_hint)
         fresh = self.store.add_request(record)
         self.metrics.request(ACCEPTED if fresh else DUPLICATE, request.container)
         log.info("request %s for %s %s", request.request_id, request.container,

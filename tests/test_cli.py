@@ -44,9 +44,10 @@ def test_enqueue_one_or_many_lists(world, cli_env, tmp_path, capsys) -> None:
 
 def test_enqueue_a_group_by_its_kind(world, cli_env, capsys) -> None:
     QueueClient.from_connection_string(world.storage_connection_string, cli_env["TRAINING_REQUESTS_QUEUE"]).create_queue()
-    assert main(["enqueue", "--kind", "largepersongroups", "employees"], cli_env) == EXIT_OK
+    assert main(["enqueue", "--kind", "largepersongroups", "employees", "--size", "250000"], cli_env) == EXIT_OK
     assert main(["enqueue", "--kind", "persongroups", "team-1", "Team 2"], cli_env) == EXIT_REFUSED
-    assert queued(world, cli_env["TRAINING_REQUESTS_QUEUE"]) == [{"largePersonGroupId": "employees"},
+    assert queued(world, cli_env["TRAINING_REQUESTS_QUEUE"]) == [{"largePersonGroupId": "employees",
+                                                                   "sizeHint": 250000},
                                                                   {"personGroupId": "team-1"}]
     assert "not a Person Group id" in capsys.readouterr().err
     with pytest.raises(SystemExit) as refused:  # argparse refuses an unknown kind, with the choices

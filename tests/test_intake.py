@@ -28,6 +28,11 @@ TEAM = Container(Kind.PERSON_GROUP, "team-1")
     (body({"largePersonGroupId": "staff", "requestId": "hr-1"}), TrainingRequest(STAFF, "hr-1", None, None)),
     (body({"personGroupId": "team-1", "settleSeconds": 5}), TrainingRequest(TEAM, "msg-m1", None, 5.0)),
     (cloud_event({"largePersonGroupId": "staff"}), TrainingRequest(STAFF, "msg-m1", None, None)),
+    (body({"listId": "celebs", "sizeHint": 250_000}), TrainingRequest(CELEBS, "msg-m1", None, None, 250_000)),
+    (cloud_event({"personGroupId": "team-1", "sizeHint": 0}), TrainingRequest(TEAM, "msg-m1", None, None, 0)),
+    # No container holds these: the request stands, timed as without a hint, and the worker says so.
+    (body({"listId": "celebs", "sizeHint": -3}), TrainingRequest(CELEBS, "msg-m1", None, None, None, -3)),
+    (body({"listId": "celebs", "sizeHint": 10**12}), TrainingRequest(CELEBS, "msg-m1", None, None, None, 10**12)),
 ])
 def test_valid_requests(raw: bytes, expected: TrainingRequest) -> None:
     assert parse_message(raw, "m1") == expected

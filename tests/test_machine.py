@@ -160,6 +160,50 @@ def test_the_next_training_of_a_list_is_first_polled_at_its_last_duration() -> N
     assert (still_running.due_at - state.due_at).total_seconds() == 60  # a tenth of the known duration
 
 
+def hinted(size_hint: int, last_duration=None) -> ContainerState:
+    state = replace(requested(), last_duration_seconds=last_duration)
+    return on_answer(state, Submitted(SubmitTraining(("r1",), size_hint), LOCATION), (), at(0), POLICY).state
+
+
+def polls_until(state: ContainerState, finish_s: float) -> list[float]:
+    """When each poll of a training that ends at `finish_s` comes, the last one seeing it end."""
+    times = []
+    while True:
+        now = (state.due_at - T0).total_seconds()
+        times.append(round(now, 1))
+        if now >= finish_s:
+            return times
+        state = on_polled(state, "running", None, (), at(now), POLICY).state
+
+
+def test_a_size_hint_times_a_first_training_by_the_documented_range() -> None:
+    """100,000 faces train in 1-2 min: the first poll at the short end, the next at the long end (+2%)."""
+    state = hinted(100_000)
+    assert state.run.size_hint == 100_000 and state.due_at == at(60)
+    assert polls_until(state, 90) == [60, 122.4]
+    assert polls_until(hinted(1_000_000), 1800) == [600, 1836]
+
+
+def test_a_wrong_size_hint_costs_no_more_polls_than_none() -> None:
+    """Ten times too small: past the long end the polls grow as without a hint. Ten times too big: fewer polls,
+    seen later (the price of trusting the sender)."""
+    unhinted = training()
+    for finish in (90, 1800):
+        assert len(polls_until(hinted(100_000 // 10 if finish == 90 else 100_000), finish)) <= \
+            len(polls_until(unhinted, finish))
+    assert polls_until(hinted(1_000_000), 90) == [600]
+
+
+def test_a_containers_own_history_wins_over_its_hint() -> None:
+    assert hinted(1_000_000, last_duration=30).due_at == at(30 * (1 + POLICY.known_duration_margin))
+
+
+def test_the_run_takes_the_newest_hint_of_its_requests() -> None:
+    pending = (PendingRequest("r1", at(0), 1_000), PendingRequest("r2", at(0)), PendingRequest("r3", at(0), 5_000))
+    assert next_step(requested(), pending, at(0), POLICY).call == SubmitTraining(("r1", "r2", "r3"), 5_000)
+    assert next_step(requested(), pending[1:2], at(0), POLICY).call == SubmitTraining(("r2",), None)
+
+
 def test_a_training_running_past_the_limit_times_out_and_stops_polling() -> None:
     state = replace(training(), due_at=at(3601))
     decision = next_step(state, waiting("r1"), at(3601), POLICY)
