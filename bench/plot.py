@@ -19,16 +19,16 @@ DURATIONS_S = [1.5 * (1200 ** (n / 24)) for n in range(25)]  # 1.5 s to 30 min, 
 
 
 def curves() -> dict[str, tuple[list[float], list[float]]]:
-    """Per strategy, calls and delay share at each duration; ours twice: a list's first training, and a later
-    one of the same size (its last duration known)."""
+    """Per strategy, calls and delay share at each duration; ours three times: a container's first training
+    without a size hint and with one, and a later one of the same size (its last duration known)."""
     found: dict[str, tuple[list[float], list[float]]] = {}
     for seconds in DURATIONS_S:
         faces = face_count_for(seconds)
         arrivals = (Arrival(0.0, "plot", faces, "first"), Arrival(7200.0, "plot", faces, "later"))
         for strategy in virtual.STRATEGIES:
             first, later = sorted(virtual.run_trainings(strategy, arrivals), key=lambda r: not r.first)
-            names = {"ours": [("ours, first training", first), ("ours, later trainings", later)]}.get(
-                strategy, [(strategy, later)])
+            names = {"ours": [("ours, first training", first), ("ours, later trainings", later)],
+                     "ours_hinted": [("ours, first training, size hinted", first)]}.get(strategy, [(strategy, later)])
             for name, result in names:
                 calls, shares = found.setdefault(name, ([], []))
                 calls.append(result.calls)

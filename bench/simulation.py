@@ -14,7 +14,7 @@ import math
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from typing import Callable, Iterator
 
 from localdev.face_emulator.errors import FaceError
 from localdev.face_emulator.model import training_seconds
@@ -245,13 +245,15 @@ class SimulatedOrchestrator:
     `*/N` NCRONTAB gives, skipping ticks with nothing due (they do nothing)."""
 
     def __init__(self, scheduler: Scheduler, face: SimFace, tick_seconds: float, policy: Policy,
-                 settle_seconds: float = 0.0) -> None:
+                 settle_seconds: float = 0.0, size_hint: Callable[[Arrival], int | None] = lambda arrival: None
+                 ) -> None:
         self.scheduler = scheduler
         self.clock = face.clock
         self.face = face
         self.store = MemoryStore()
         self.events = MemoryEvents(self.clock)
         self.tick_seconds = tick_seconds
+        self.size_hint = size_hint  # what each request says of its container's size (None: nothing)
         self.orchestrator = Orchestrator(policy=policy, store=self.store, face=face, events=self.events,
                                          clock=self.clock, default_settle_seconds=settle_seconds)
         self._timer_at: float | None = None
@@ -261,7 +263,9 @@ class SimulatedOrchestrator:
 
     def _accept(self, arrival: Arrival) -> Iterator[float]:
         self.face.face_counts[arrival.container.key] = arrival.face_count
-        body = json.dumps({arrival.kind.request_field: arrival.container_id, "requestId": arrival.request_id}).encode()
+        fields = {arrival.kind.request_field: arrival.container_id, "requestId": arrival.request_id,
+                  "sizeHint": self.size_hint(arrival)}
+        body = json.dumps({k: v for k, v in fields.items() if v is not None}).encode()
         self.orchestrator.accept(body, arrival.request_id)
         self._arm_timer()
         yield from ()

@@ -15,11 +15,23 @@ from localdev.face_emulator.throttle import RateLimit
 from orchestrator.containers import Container, Kind
 from orchestrator.machine import Policy
 from orchestrator.settings import DEFAULTS
+from orchestrator.training_time import MAX_ENTRIES
 
 from .simulation import (Arrival, PollerResult, Scheduler, SimFace, SimulatedOrchestrator, Training, VirtualClock,
                          container_at, fixed_interval_poller, seconds_of, terminal_events)
 
-STRATEGIES = ("ours", "naive", "sdk_poller", "oracle")
+STRATEGIES = ("ours", "ours_hinted", "naive", "sdk_poller", "oracle")
+# What each of our variants' requests say of their container's size: nothing, the truth, or a tenth or ten times
+# the truth (at most what a container can hold: more would be ignored as absurd, which is the same as nothing).
+SIZE_HINTS: dict[str, Callable[[Arrival], int | None]] = {
+    "ours": lambda arrival: None,
+    "ours_hinted": lambda arrival: arrival.face_count,
+    "ours_hint_10x_small": lambda arrival: arrival.face_count // 10,
+    "ours_hint_10x_big": lambda arrival: min(arrival.face_count * 10, MAX_ENTRIES),
+}
+WRONG_HINTS = ("ours_hint_10x_small", "ours_hint_10x_big")
+# Training durations, bucketed for the per-duration comparison: seconds, up to the bucket's upper bound.
+DURATION_BUCKETS_S = ((10, "under 10 s"), (60, "10 s to 1 min"), (300, "1 to 5 min"), (math.inf, "over 5 min"))
 NAIVE_INTERVAL_S = 5.0  # what most samples do: sleep 5 s between status reads
 # The official SDK's defaults, read from the SDK itself: LROBasePolling every `polling_interval`, and azure-core's
 # RetryPolicy, which retries a 429 after its Retry-After up to `total_retries` times.
@@ -53,8 +65,8 @@ def run_trainings(strategy: str, arrivals: tuple[Arrival, ...], sdk_interval_s: 
     clock = VirtualClock()
     face = SimFace(clock)
     scheduler = Scheduler(clock)
-    if strategy == "ours":
-        orchestrator = SimulatedOrchestrator(scheduler, face, TICK_S, POLICY)
+    if strategy in SIZE_HINTS:
+        orchestrator = SimulatedOrchestrator(scheduler, face, TICK_S, POLICY, size_hint=SIZE_HINTS[strategy])
         for arrival in arrivals:
             orchestrator.request(arrival)
         scheduler.run()
@@ -114,7 +126,21 @@ def summarize(results: list[TrainingResult]) -> dict:
         "delay_p95_share": percentile(shares, 0.95),
         "within_delay_target": sum(r.within_target for r in results) / len(results),
         "within_delay_target_later": _mean([r.within_target for r in later]),
+        "by_duration": {label: _bucket([r for r in results if _bucket_of(r.duration_s) == label])
+                        for _, label in DURATION_BUCKETS_S},
     }
+
+
+def _bucket_of(duration_s: float) -> str:
+    return next(label for bound, label in DURATION_BUCKETS_S if duration_s < bound)
+
+
+def _bucket(results: list[TrainingResult]) -> dict | None:
+    if not results:
+        return None
+    return {"trainings": len(results), "calls_per_training": sum(r.calls for r in results) / len(results),
+            "delay_mean_s": sum(r.delay_s for r in results) / len(results),
+            "delay_p95_s": percentile([r.delay_s for r in results], 0.95)}
 
 
 def _mean(values: list[float]) -> float | None:
@@ -182,7 +208,7 @@ def run_free_tier(strategy: str, arrivals: tuple[Arrival, ...], horizon_s: float
 def run_all(mix: tuple[Arrival, ...], bursts: dict[int, tuple[Arrival, ...]], rush: tuple[Arrival, ...],
             progress: Callable[[str], None] = lambda _: None) -> dict:
     mix_results, by_kind = {}, {}
-    for strategy in STRATEGIES:
+    for strategy in (*STRATEGIES, *WRONG_HINTS):
         progress(f"mix: {strategy}")
         results = run_trainings(strategy, mix)
         mix_results[strategy] = summarize(results)

@@ -67,6 +67,7 @@ class ContainerState:
     malformed_answers: int = 0  # of those, answers that broke the contract (they have a budget of their own)
     auth_failing_since: datetime | None = None
     last_duration_seconds: float | None = None
+    last_size_hint: int | None = None  # the size hint of the run that took last_duration_seconds
     runs_started: int = 0
 
 
@@ -396,7 +397,8 @@ def _finish(state: ContainerState, end: RunEnd, waiting: tuple[PendingRequest, .
                                   run.request_ids, run.submitted_at, finished, end.error_code, end.error_message)
         effects = (Emit(terminal_event(end.event_type, outcome)), AnswerRequests(run.request_ids))
     if end.event_type is EventType.SUCCEEDED:
-        state = replace(state, last_duration_seconds=(finished - run.submitted_at).total_seconds())
+        state = replace(state, last_duration_seconds=(finished - run.submitted_at).total_seconds(),
+                        last_size_hint=run.size_hint)
     covered = set(run.request_ids)
     follow_up = tuple(r for r in waiting if r.request_id not in covered)
     if follow_up:
@@ -467,12 +469,24 @@ def _failure_status(error: FaceApiError) -> str:
 
 # Timing.
 
+def expected_duration(state: ContainerState) -> float | None:
+    """The container's own last duration, grown as Face's documented times grow from that run's size to this one's
+    when both runs said their size; None without a last duration."""
+    if state.last_duration_seconds is None:
+        return None
+    hint = state.run.size_hint if state.run is not None else None
+    if hint is None or state.last_size_hint is None:
+        return state.last_duration_seconds
+    return state.last_duration_seconds * documented_range(hint)[0] / documented_range(state.last_size_hint)[0]
+
+
 def first_poll_delay(state: ContainerState, policy: Policy) -> float:
-    """The container's own last duration wins; else a size hint's documented short end, which no training of that
-    size beats (so the poll is never late for a right hint); else `first_poll_seconds`."""
-    if state.last_duration_seconds is not None:
-        expected = state.last_duration_seconds * (1 + policy.known_duration_margin)
-        return max(policy.min_poll_interval_seconds, expected)
+    """The container's own history wins (scaled by the sizes its requests gave); else a size hint's documented
+    short end, which no training of that size beats (so the poll is never late for a right hint); else
+    `first_poll_seconds`."""
+    expected = expected_duration(state)
+    if expected is not None:
+        return max(policy.min_poll_interval_seconds, expected * (1 + policy.known_duration_margin))
     if state.run is not None and state.run.size_hint is not None:
         short_end, _ = documented_range(state.run.size_hint)
         return max(policy.min_poll_interval_seconds, short_end)
@@ -482,8 +496,9 @@ def first_poll_delay(state: ContainerState, policy: Policy) -> float:
 def next_poll_delay(state: ContainerState, now: datetime, policy: Policy) -> float:
     """Still running: poll again soon enough that the finish is seen within a small share of the training. With
     only a size hint: at the documented long end, then, past it (the hint was wrong), as without one."""
-    if state.last_duration_seconds is not None:
-        interval = state.last_duration_seconds * policy.known_poll_share
+    expected = expected_duration(state)
+    if expected is not None:
+        interval = expected * policy.known_poll_share
         return min(policy.max_poll_interval_seconds, max(policy.min_poll_interval_seconds, interval))
     elapsed = (now - state.run.submitted_at).total_seconds()
     if state.run.size_hint is not None:

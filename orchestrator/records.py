@@ -84,7 +84,7 @@ def state_to_entity(state: ContainerState) -> dict[str, Any]:
         "RunsStarted": state.runs_started,
     }
     optional = {"DueAt": state.due_at, "AuthFailingSince": state.auth_failing_since,
-                "LastDurationSeconds": state.last_duration_seconds}
+                "LastDurationSeconds": state.last_duration_seconds, "LastSizeHint": state.last_size_hint}
     entity.update({k: v for k, v in optional.items() if v is not None})
     if state.run is not None:
         run = state.run
@@ -114,7 +114,8 @@ def state_from_entity(entity: dict[str, Any]) -> ContainerState:
         due_at=_utc(entity.get("DueAt")), run=run,
         attempts=int(entity.get("Attempts", 0)), malformed_answers=int(entity.get("MalformedAnswers", 0)),
         auth_failing_since=_utc(entity.get("AuthFailingSince")),
-        last_duration_seconds=entity.get("LastDurationSeconds"), runs_started=int(entity.get("RunsStarted", 0)),
+        last_duration_seconds=entity.get("LastDurationSeconds"), last_size_hint=entity.get("LastSizeHint"),
+        runs_started=int(entity.get("RunsStarted", 0)),
     )
 
 

@@ -114,8 +114,10 @@ def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> N
     assert run.returncode == 0, run.stderr[-3000:]
     print(run.stdout)
     results = json.loads(output.read_text())
-    strategies = {"ours", "naive", "sdk_poller", "oracle"}
-    assert set(results["calls_per_training"]) == set(results["detection_delay_p95_share"]) == strategies
+    strategies = {"ours", "ours_hinted", "ours_hint_10x_small", "ours_hint_10x_big", "naive", "sdk_poller", "oracle"}
+    assert set(results["calls_per_training"]) == set(results["within_delay_target"]) == strategies
+    assert {"hinted_calls_per_training_le_2_3", "hinted_within_delay_target_ge_95pct", "intake_ge_0_6_of_floor",
+            "no_duration_bucket_where_the_sdk_poller_beats_ours_on_calls_and_delay"} <= set(results["targets"])
     kinds = {str(kind) for kind in Kind}
     assert set(results["calls_per_training_by_kind"]) == set(results["detection_delay_p95_s_by_kind"]) == kinds
     assert all(set(by) == strategies for by in results["calls_per_training_by_kind"].values())
@@ -131,6 +133,6 @@ def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> N
     assert results["intake"]["failed_invocations"] == 0
     runtime = results["runtime_cost"]
     assert runtime["invocations"] == 300 and runtime["runtime"]["p50_us"] > runtime["direct"]["p50_us"] > 0
-    assert all(line in run.stdout for line in ("Face calls per training", "Large Person Groups:",
-                                               "Worker runtime, no-op", "Targets:"))
+    assert all(line in run.stdout for line in ("Face calls per training", "Large Person Groups:", "Size hints",
+                                               "by training duration", "Worker runtime, no-op", "Targets:"))
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -198,6 +198,21 @@ def test_a_containers_own_history_wins_over_its_hint() -> None:
     assert hinted(1_000_000, last_duration=30).due_at == at(30 * (1 + POLICY.known_duration_margin))
 
 
+def test_history_is_scaled_by_how_much_the_container_grew_when_both_runs_gave_their_size() -> None:
+    """100 s at 100,000 faces; now 200,000: Face documents twice the time (60 s to 120 s at the short end)."""
+    state = on_answer(replace(requested(), last_duration_seconds=100, last_size_hint=100_000),
+                      Submitted(SubmitTraining(("r1",), 200_000), LOCATION), (), at(0), POLICY).state
+    assert state.due_at == at(200 * (1 + POLICY.known_duration_margin))
+    unsized = on_answer(replace(requested(), last_duration_seconds=100, last_size_hint=100_000),
+                        Submitted(SubmitTraining(("r1",)), LOCATION), (), at(0), POLICY).state
+    assert unsized.due_at == at(100 * (1 + POLICY.known_duration_margin))  # no size now: the history as it is
+
+
+def test_a_success_keeps_the_size_its_run_was_told() -> None:
+    done = on_polled(hinted(100_000), "succeeded", None, (), at(90), POLICY).state
+    assert (done.last_duration_seconds, done.last_size_hint) == (90, 100_000)
+
+
 def test_the_run_takes_the_newest_hint_of_its_requests() -> None:
     pending = (PendingRequest("r1", at(0), 1_000), PendingRequest("r2", at(0)), PendingRequest("r3", at(0), 5_000))
     assert next_step(requested(), pending, at(0), POLICY).call == SubmitTraining(("r1", "r2", "r3"), 5_000)

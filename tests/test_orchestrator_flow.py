@@ -65,14 +65,17 @@ def test_a_list_and_groups_with_one_id_are_trained_and_reported_apart(world, emu
 
 def test_a_size_hint_travels_from_the_request_to_the_stored_run_and_times_its_first_poll(
         world, emulator, face_v12, list_id, clock, monkeypatch) -> None:
-    """Through the table: the request's record, then the run, keep the hint; the first poll is due at the
-    documented short end for 100,000 faces (60 s), not at 2 s."""
+    """Through the table: the request's record, then the run, then the finished state keep the hint; the first
+    poll is due at the documented short end for 100,000 faces (60 s), not at 2 s."""
     prepared_list(face_v12, list_id, emulator)
     orchestrator = build(app_settings(world), clock, monkeypatch)
     send(request(list_id, "upload-1", sizeHint=100_000), "m1")
     state, _ = orchestrator.store.load(Container.large_face_list(list_id))
     assert state.run.size_hint == 100_000
     assert (state.due_at - state.run.submitted_at).total_seconds() == 60
+    run_until_idle(orchestrator, clock, list_id)
+    done, _ = orchestrator.store.load(Container.large_face_list(list_id))
+    assert done.last_size_hint == 100_000 and done.last_duration_seconds is not None  # for the next run to scale
 
 
 @pytest.mark.parametrize("api_version", API_VERSIONS)
