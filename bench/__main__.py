@@ -153,6 +153,7 @@ def _results(args, scale: Scale, mix, simulated, overlap_live, overlap_virtual, 
     mix_results, by_kind = simulated["mix"], simulated["mix_by_kind"]
     with_tracked = ticks["with_tracked"]
     ours, hinted = mix_results["ours"], mix_results["ours_hinted"]
+    shared = simulated["shared_resource"]
     return {
         "command": "python -m bench" + (" --quick" if args.quick else "") + f" --seed {args.seed}",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -173,6 +174,11 @@ def _results(args, scale: Scale, mix, simulated, overlap_live, overlap_virtual, 
         "trains_per_burst": {size: {s: r["train_calls"] for s, r in by_strategy.items()}
                              for size, by_strategy in simulated["bursts"].items()},
         "intake_ratio_to_floor": intake["ratio_to_floor"],
+        "uploader_429s": {"alone": shared["spread"]["none"]["uploader_429s"],
+                          "with_orchestrator": shared["spread"]["budgeted"]["uploader_429s"],
+                          "with_orchestrator_unbudgeted": shared["spread"]["unbudgeted"]["uploader_429s"],
+                          "import": {mode: r["uploader_429s"] for mode, r in shared["import"].items()}},
+        "shared_resource": shared,
         "tick_entities_read": {k: r["entities_read"] for k, r in with_tracked.items()},
         "idle_face_calls_per_hour": idle["face_calls_per_hour"],
         "mix": {"containers": mix.containers, "trainings": len(mix.arrivals), "by_strategy": mix_results,
@@ -196,6 +202,9 @@ def _results(args, scale: Scale, mix, simulated, overlap_live, overlap_virtual, 
             "one_follow_up_per_burst": all(r["ours"]["train_calls"] == 1 for r in simulated["bursts"].values()),
             "delay_within_max_10pct_or_tick_at_p95": ours["within_delay_target"] >= 0.95,
             "intake_ge_0_6_of_floor": intake["ratio_to_floor"] >= 0.6,
+            "uploader_429s_with_us_within_5pct_of_alone": all(
+                by_mode["budgeted"]["uploader_429s"] <= 1.05 * by_mode["none"]["uploader_429s"]
+                for by_mode in shared.values()),
             "tick_independent_of_tracked": all(
                 ticks["without_tracked"][k]["entities_read"] == with_tracked[k]["entities_read"] for k in with_tracked),
             "idle_zero_face_calls": idle["face_calls"] == 0,
@@ -273,6 +282,14 @@ def render(results: dict) -> str:
     row("  completed per minute; 429s drawn",
         [f"{free[s]['completed_per_minute']:.1f}; {free[s]['throttled_429']}" if s in free else ""
          for s in strategies])
+    lines.append(f"An upload job at {virtual.UPLOADER_CALLS_PER_SECOND:g} calls/s on the same S0 resource (10/s), "
+                 f"ours polling at most {virtual.FACE_CALLS_PER_SECOND:g}/s: the uploader's 429s")
+    for name, by_mode in results["shared_resource"].items():
+        lines.append(f"  {name}: alone {by_mode['none']['uploader_429s']}, with ours "
+                     f"{by_mode['budgeted']['uploader_429s']} (ours drew {by_mode['budgeted']['orchestrator_429s']}),"
+                     f" with ours unbudgeted {by_mode['unbudgeted']['uploader_429s']} (ours drew "
+                     f"{by_mode['unbudgeted']['orchestrator_429s']}); trainings seen "
+                     f"{by_mode['budgeted']['trainings_seen']} of {by_mode['budgeted']['trainings']}")
     intake = results["intake"]
     lines.append(f"Intake, dev host + Azurite, {intake['messages']} requests: {intake['ours_per_second']}/s; bare "
                  f"SDK receive+delete floor {intake['floor_per_second']}/s; ratio {intake['ratio_to_floor']}")

@@ -21,6 +21,7 @@ from localdev.face_emulator.model import training_seconds
 from localdev.face_emulator.throttle import RateLimit, RateLimiter
 from orchestrator.containers import Container, Kind
 from orchestrator.events import TrainingEvent
+from orchestrator.face_budget import FaceBudget
 from orchestrator.face_client import TrainingStatus
 from orchestrator.face_errors import Throttled, TrainingConflict
 from orchestrator.iso_time import from_iso
@@ -84,6 +85,10 @@ class SimFace(FaceApi):
         return len(self.calls_log)
 
     @property
+    def orchestrator_calls(self) -> int:
+        return sum(1 for _, _, call in self.calls_log if call != "upload")
+
+    @property
     def train_calls(self) -> int:
         return sum(1 for _, _, call in self.calls_log if call == "train")
 
@@ -115,6 +120,10 @@ class SimFace(FaceApi):
         if self.clock.seconds < training.finished_s:
             return TrainingStatus("running", None, None)
         return TrainingStatus("succeeded", None, EPOCH + timedelta(seconds=training.finished_s))
+
+    def upload(self) -> None:
+        """An upload job's call (add a face) on the same resource and key: it counts against the same limit."""
+        self._admit("uploader", "upload")
 
     def _admit(self, key: str, call: str) -> None:
         self.calls_log.append((self.clock.seconds, key, call))
@@ -245,8 +254,8 @@ class SimulatedOrchestrator:
     `*/N` NCRONTAB gives, skipping ticks with nothing due (they do nothing)."""
 
     def __init__(self, scheduler: Scheduler, face: SimFace, tick_seconds: float, policy: Policy,
-                 settle_seconds: float = 0.0, size_hint: Callable[[Arrival], int | None] = lambda arrival: None
-                 ) -> None:
+                 settle_seconds: float = 0.0, size_hint: Callable[[Arrival], int | None] = lambda arrival: None,
+                 face_calls_per_second: float | None = None) -> None:
         self.scheduler = scheduler
         self.clock = face.clock
         self.face = face
@@ -254,8 +263,9 @@ class SimulatedOrchestrator:
         self.events = MemoryEvents(self.clock)
         self.tick_seconds = tick_seconds
         self.size_hint = size_hint  # what each request says of its container's size (None: nothing)
+        budget = FaceBudget(face_calls_per_second, self.clock) if face_calls_per_second else None
         self.orchestrator = Orchestrator(policy=policy, store=self.store, face=face, events=self.events,
-                                         clock=self.clock, default_settle_seconds=settle_seconds)
+                                         clock=self.clock, default_settle_seconds=settle_seconds, face_budget=budget)
         self._timer_at: float | None = None
 
     def request(self, arrival: Arrival) -> None:

@@ -42,6 +42,7 @@ param settleSeconds string = '0'
 param maxTrainingMinutes string = '60'
 param authRetryMinutes string = '10'
 param maxRetryWaitSeconds string = '120'
+param faceCallsPerSecond string = '2'
 param faceConnectTimeoutSeconds string = '5'
 param faceReadTimeoutSeconds string = '30'
 
@@ -191,6 +192,7 @@ var orchestratorSettings = {
   MAX_TRAINING_MINUTES: maxTrainingMinutes
   AUTH_RETRY_MINUTES: authRetryMinutes
   MAX_RETRY_WAIT_SECONDS: maxRetryWaitSeconds
+  FACE_CALLS_PER_SECOND: faceCallsPerSecond
   FACE_CONNECT_TIMEOUT_SECONDS: faceConnectTimeoutSeconds
   FACE_READ_TIMEOUT_SECONDS: faceReadTimeoutSeconds
 }

@@ -22,6 +22,7 @@ from opentelemetry.metrics import Meter
 from . import telemetry
 from .containers import ID_PATTERN, ID_RULE, Container, Kind
 from .event_queue import EventQueue
+from .face_budget import FaceBudget
 from .face_client import SCOPE, FaceClient
 from .machine import Policy
 from .metrics import Metrics
@@ -100,7 +101,8 @@ def assemble(settings: Settings, clock: Callable[[], datetime], edges: Edges = E
     poison = queue_client(settings.storage, f"{settings.training_requests_queue}-poison")
     metrics.observe(in_flight=store.in_flight, poison_depth=lambda: _depth(poison))
     return Orchestrator(policy=policy, store=store, face=edges.face(face), events=edges.events(queue),
-                        clock=clock, default_settle_seconds=settings.settle_seconds, metrics=metrics)
+                        clock=clock, default_settle_seconds=settings.settle_seconds, metrics=metrics,
+                        face_budget=FaceBudget(settings.face_calls_per_second, clock))
 
 
 def _depth(queue: QueueClient) -> int:

@@ -38,6 +38,9 @@ DEFAULTS: dict[str, str] = {
     "MAX_RETRY_WAIT_SECONDS": "120",
     "FACE_CONNECT_TIMEOUT_SECONDS": "5",
     "FACE_READ_TIMEOUT_SECONDS": "30",
+    # Polls the orchestrator may spend in any second: a fifth of S0's 10 calls/s, leaving the rest to the upload
+    # jobs that share the Face resource. Train calls take precedence and are never held back.
+    "FACE_CALLS_PER_SECOND": "2",
 }
 MAX_SETTLE_SECONDS = 3600
 
@@ -71,6 +74,7 @@ class Settings:
     max_training_minutes: float
     auth_retry_minutes: float
     max_retry_wait_seconds: float
+    face_calls_per_second: float
     face_connect_timeout_seconds: float
     face_read_timeout_seconds: float
     applicationinsights_connection_string: str | None
@@ -115,6 +119,7 @@ class Settings:
             max_training_minutes=_number(get, "MAX_TRAINING_MINUTES", 1, 24 * 60),
             auth_retry_minutes=_number(get, "AUTH_RETRY_MINUTES", 0, 24 * 60),
             max_retry_wait_seconds=_number(get, "MAX_RETRY_WAIT_SECONDS", 1, 3600),
+            face_calls_per_second=_number(get, "FACE_CALLS_PER_SECOND", 1, 1000),
             face_connect_timeout_seconds=_number(get, "FACE_CONNECT_TIMEOUT_SECONDS", 0.1, 120),
             face_read_timeout_seconds=_number(get, "FACE_READ_TIMEOUT_SECONDS", 0.1, 600),
             applicationinsights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,

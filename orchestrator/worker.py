@@ -28,6 +28,7 @@ from .bounds import bounded_id
 from .containers import Container
 from .event_queue import EventNotSent
 from .events import Rejection, rejection_event
+from .face_budget import FaceBudget
 from .face_errors import FaceApiError
 from .intake import RequestRejected, parse_message
 from .iso_time import to_iso
@@ -58,7 +59,9 @@ class Outcome:
 
 class Orchestrator:
     def __init__(self, *, policy: Policy, store: Store, face: FaceApi, events: EventSink,
-                 clock: Callable[[], datetime], default_settle_seconds: float, metrics: Metrics | None = None) -> None:
+                 clock: Callable[[], datetime], default_settle_seconds: float, metrics: Metrics | None = None,
+                 face_budget: FaceBudget | None = None) -> None:
+        """Without `face_budget`, polls are not held back."""
         self.policy = policy
         self.store = store
         self.face = face
@@ -66,6 +69,7 @@ class Orchestrator:
         self.clock = clock
         self.default_settle_seconds = default_settle_seconds
         self.metrics = metrics or Metrics()
+        self.face_budget = face_budget
 
     # The queue trigger
 
@@ -97,24 +101,32 @@ class Orchestrator:
     # The timer trigger
 
     def tick(self) -> int:
-        """Advance every container that is due; return how many were looked at."""
-        due = self.store.due(self.clock())
+        """Advance every container that is due, trainings to submit first, then polls, oldest due first, as many
+        polls as the Face budget allows (the rest stay due for a later tick); return how many were looked at."""
+        due = sorted(self.store.due(self.clock()), key=lambda marker: marker.due_at)
         with ThreadPoolExecutor(max_workers=TICK_WORKERS) as pool:
-            list(pool.map(lambda marker: self.advance(marker.container), due))
+            loaded = list(pool.map(lambda marker: (marker.container, self.store.load(marker.container)), due))
+            to_poll = [(c, state) for c, state in loaded if state[0].phase is Phase.TRAINING]
+            to_submit = [(c, state) for c, state in loaded if state[0].phase is not Phase.TRAINING]
+            list(pool.map(lambda pair: self.advance(*pair), to_submit))
+            granted = len(to_poll) if self.face_budget is None else self.face_budget.take_polls(len(to_poll))
+            list(pool.map(lambda pair: self.advance(*pair), to_poll[:granted]))
         return len(due)
 
     # One step of one container
 
-    def advance(self, container: Container) -> None:
+    def advance(self, container: Container, loaded: tuple[ContainerState, str | None] | None = None) -> None:
         """Do what is due for the container now, if anything; safe to call from any instance at any time. A step that
-        leaves it due at once (a follow-up with nothing to wait for) is followed by the next, not a tick later."""
+        leaves it due at once (a follow-up with nothing to wait for) is followed by the next, not a tick later.
+        `loaded` is its state and ETag as the caller just read them, for the first step."""
         for _ in range(MAX_STEPS_PER_ADVANCE):
-            if not self._step(container):
+            if not self._step(container, loaded):
                 return
+            loaded = None
 
-    def _step(self, container: Container) -> bool:
+    def _step(self, container: Container, loaded: tuple[ContainerState, str | None] | None = None) -> bool:
         """One step, claimed, decided and stored; True if the container is due again right away."""
-        state, etag = self.store.load(container)
+        state, etag = loaded or self.store.load(container)
         now = self.clock()
         if not machine.is_due(state, now):
             self._index(state, etag, stored_here=False)
@@ -173,6 +185,8 @@ class Orchestrator:
                 assert_never(call)
 
     def _submit(self, container: Container, submit: SubmitTraining) -> machine.SubmitAnswer:
+        if self.face_budget is not None:
+            self.face_budget.spend_train()
         try:
             location = self.face.train(container)
         except FaceApiError as error:

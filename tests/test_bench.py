@@ -122,6 +122,9 @@ def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> N
     assert set(results["calls_per_training_by_kind"]) == set(results["detection_delay_p95_s_by_kind"]) == kinds
     assert all(set(by) == strategies for by in results["calls_per_training_by_kind"].values())
     assert sum(by["ours"]["trainings"] for by in results["mix"]["by_kind"].values()) == results["mix"]["trainings"]
+    assert {"alone", "with_orchestrator", "with_orchestrator_unbudgeted"} <= set(results["uploader_429s"])
+    assert all(r["budgeted"]["trainings_seen"] == r["budgeted"]["trainings"] > 0
+               for r in results["shared_resource"].values())
     assert set(results["trains_per_burst"]) == {"10", "100", "1000"}
     assert all(set(by) == {"ours", "naive", "sdk_poller"} for by in results["trains_per_burst"].values())
     assert isinstance(results["intake_ratio_to_floor"], float) and results["intake_ratio_to_floor"] > 0
