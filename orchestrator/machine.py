@@ -362,7 +362,8 @@ def _next_run(state: ContainerState, operation_location: str, now: datetime, req
 
 def _size_hint(waiting: tuple[PendingRequest, ...], chosen: tuple[str, ...]) -> int | None:
     """The newest size a chosen request gave (waiting is oldest first): the container as the uploads left it."""
-    hints = [r.size_hint for r in waiting if r.request_id in chosen and r.size_hint is not None]
+    in_run = set(chosen)  # a run names up to 48 KiB of request ids
+    hints = [r.size_hint for r in waiting if r.request_id in in_run and r.size_hint is not None]
     return hints[-1] if hints else None
 
 
