@@ -224,64 +224,82 @@ def _sdk_better_buckets(mix_results: dict) -> list[str]:
 
 
 def render(results: dict) -> str:
-    strategies = list(STRATEGY_NAMES)
-    mix = results["mix"]["by_strategy"]
     lines = [f"facetrain benchmark ({results['mode']}), {results['date']}, {results['machine']['cpus']} CPUs, "
              f"{results['command']}", ""]
+    _add_row(lines, "", list(STRATEGY_NAMES.values()))
+    _render_mix(results, lines)
+    _render_other_virtual(results, lines)
+    _render_real_time(results, lines)
+    lines.append("Targets: " + ", ".join(f"{name} {'met' if met else 'MISSED'}"
+                                          for name, met in results["targets"].items()))
+    return "\n".join(lines)
 
-    def row(label: str, values: list) -> None:
-        lines.append(f"{label:<52}" + "".join(f"{v:>16}" for v in values))
 
-    row("", [STRATEGY_NAMES[s] for s in strategies])
+def _add_row(lines: list[str], label: str, values: list) -> None:
+    lines.append(f"{label:<52}" + "".join(f"{v:>16}" for v in values))
+
+
+def _render_mix(results: dict, lines: list[str]) -> None:
+    """The training mix: in all, by kind, by duration, and with each kind of size hint."""
+    strategies = list(STRATEGY_NAMES)
+    mix = results["mix"]["by_strategy"]
     m = results["mix"]
     lines.append(f"Training mix: {m['trainings']} trainings of {m['containers']} containers, a third of each kind, "
                  "1k-1M faces or persons (virtual time)")
-    row("  Face calls per training", [f"{mix[s]['calls_per_training']:.2f}" for s in strategies])
-    row("    first training of a container / later ones",
-        [f"{mix[s]['calls_per_first_training']:.1f} / {mix[s]['calls_per_later_training']:.1f}" for s in strategies])
-    row("  delay, finish to event, p50 / p95 (s)",
-        [f"{mix[s]['delay_p50_s']:.1f} / {mix[s]['delay_p95_s']:.1f}" for s in strategies])
-    row("  delay as share of duration, p50 / p95",
-        [f"{mix[s]['delay_p50_share']:.0%} / {mix[s]['delay_p95_share']:.0%}" for s in strategies])
-    row("  within max(10% of duration, one 5 s tick): all / later",
-        [f"{mix[s]['within_delay_target']:.0%} / {mix[s]['within_delay_target_later']:.0%}" for s in strategies])
+    _add_row(lines, "  Face calls per training", [f"{mix[s]['calls_per_training']:.2f}" for s in strategies])
+    _add_row(lines, "    first training of a container / later ones",
+             [f"{mix[s]['calls_per_first_training']:.1f} / {mix[s]['calls_per_later_training']:.1f}"
+              for s in strategies])
+    _add_row(lines, "  delay, finish to event, p50 / p95 (s)",
+             [f"{mix[s]['delay_p50_s']:.1f} / {mix[s]['delay_p95_s']:.1f}" for s in strategies])
+    _add_row(lines, "  delay as share of duration, p50 / p95",
+             [f"{mix[s]['delay_p50_share']:.0%} / {mix[s]['delay_p95_share']:.0%}" for s in strategies])
+    _add_row(lines, "  within max(10% of duration, one 5 s tick): all / later",
+             [f"{mix[s]['within_delay_target']:.0%} / {mix[s]['within_delay_target_later']:.0%}" for s in strategies])
     for kind, by_strategy in m["by_kind"].items():
         lines.append(f"  {Kind(kind).described}s: {by_strategy['ours']['trainings']} trainings")
-        row("    Face calls per training", [f"{by_strategy[s]['calls_per_training']:.2f}" for s in strategies])
-        row("      first training / later ones", [f"{by_strategy[s]['calls_per_first_training']:.1f} / "
-                                                  f"{by_strategy[s]['calls_per_later_training']:.1f}"
-                                                  for s in strategies])
-        row("    delay p50 / p95 (s)", [f"{by_strategy[s]['delay_p50_s']:.1f} / {by_strategy[s]['delay_p95_s']:.1f}"
-                                        for s in strategies])
-        row("    within max(10%, one tick)", [f"{by_strategy[s]['within_delay_target']:.0%}" for s in strategies])
+        _add_row(lines, "    Face calls per training",
+                 [f"{by_strategy[s]['calls_per_training']:.2f}" for s in strategies])
+        _add_row(lines, "      first training / later ones",
+                 [f"{by_strategy[s]['calls_per_first_training']:.1f} / {by_strategy[s]['calls_per_later_training']:.1f}"
+                  for s in strategies])
+        _add_row(lines, "    delay p50 / p95 (s)",
+                 [f"{by_strategy[s]['delay_p50_s']:.1f} / {by_strategy[s]['delay_p95_s']:.1f}" for s in strategies])
+        _add_row(lines, "    within max(10%, one tick)",
+                 [f"{by_strategy[s]['within_delay_target']:.0%}" for s in strategies])
     lines.append("The same mix by training duration: Face calls per training; mean / p95 delay (s)")
     for bucket in mix["ours"]["by_duration"]:
         cells = [mix[s]["by_duration"][bucket] for s in strategies]
-        row(f"  {bucket} ({cells[0]['trainings'] if cells[0] else 0} trainings)",
-            [f"{c['calls_per_training']:.1f}; {c['delay_mean_s']:.0f}/{c['delay_p95_s']:.0f}" if c else ""
-             for c in cells])
+        _add_row(lines, f"  {bucket} ({cells[0]['trainings'] if cells[0] else 0} trainings)",
+                 [f"{c['calls_per_training']:.1f}; {c['delay_mean_s']:.0f}/{c['delay_p95_s']:.0f}" if c else ""
+                  for c in cells])
     lines.append("Size hints, the same mix: what each request says of its container's size")
     for strategy, said in HINT_NAMES.items():
         r = mix[strategy]
         lines.append(f"  {said:<16} calls {r['calls_per_training']:.2f} (first {r['calls_per_first_training']:.1f},"
                      f" later {r['calls_per_later_training']:.1f}); delay p50/p95 {r['delay_p50_s']:.1f}/"
                      f"{r['delay_p95_s']:.1f} s; within target {r['within_delay_target']:.0%}")
+
+
+def _render_other_virtual(results: dict, lines: list[str]) -> None:
+    """Bursts, the free tier and a shared resource: the other virtual-time experiments."""
+    strategies = list(STRATEGY_NAMES)
     lines.append("Burst of N requests to one list while it trains (virtual time)")
     for size, by_strategy in results["bursts"].items():
-        row(f"  N={size}: train calls / requests whose faces get trained",
-            [f"{by_strategy[s]['train_calls']} / {by_strategy[s]['requests_covered']}" if s in by_strategy else ""
-             for s in strategies])
+        _add_row(lines, f"  N={size}: train calls / requests whose faces get trained",
+                 [f"{by_strategy[s]['train_calls']} / {by_strategy[s]['requests_covered']}" if s in by_strategy else ""
+                  for s in strategies])
     live_burst = results["burst_live_ours"]["by_size"]
     lines.append("  real stack, ours: " + ", ".join(
         f"N={n}: {r['train_calls']} follow-up train call(s), naming {r['requests_covered']} of {r['requests']}"
         for n, r in live_burst.items()))
     free = results["free_tier"]
     lines.append("Free tier, 20 calls/min: all lists request at once (virtual time)")
-    row("  completed / failed of requests", [f"{free[s]['completed']} / {free[s]['failed']}" if s in free else ""
-                                             for s in strategies])
-    row("  completed per minute; 429s drawn",
-        [f"{free[s]['completed_per_minute']:.1f}; {free[s]['throttled_429']}" if s in free else ""
-         for s in strategies])
+    _add_row(lines, "  completed / failed of requests",
+             [f"{free[s]['completed']} / {free[s]['failed']}" if s in free else "" for s in strategies])
+    _add_row(lines, "  completed per minute; 429s drawn",
+             [f"{free[s]['completed_per_minute']:.1f}; {free[s]['throttled_429']}" if s in free else ""
+              for s in strategies])
     lines.append(f"An upload job at {virtual.UPLOADER_CALLS_PER_SECOND:g} calls/s on the same S0 resource (10/s), "
                  f"ours polling at most {virtual.FACE_CALLS_PER_SECOND:g}/s: the uploader's 429s")
     for name, by_mode in results["shared_resource"].items():
@@ -290,6 +308,10 @@ def render(results: dict) -> str:
                      f" with ours unbudgeted {by_mode['unbudgeted']['uploader_429s']} (ours drew "
                      f"{by_mode['unbudgeted']['orchestrator_429s']}); trainings seen "
                      f"{by_mode['budgeted']['trainings_seen']} of {by_mode['budgeted']['trainings']}")
+
+
+def _render_real_time(results: dict, lines: list[str]) -> None:
+    """What ran on the local world, and where it meets virtual time."""
     intake = results["intake"]
     lines.append(f"Intake, dev host + Azurite, {intake['messages']} requests: {intake['ours_per_second']}/s; bare "
                  f"SDK receive+delete floor {intake['floor_per_second']}/s; ratio {intake['ratio_to_floor']}")
@@ -318,9 +340,6 @@ def render(results: dict) -> str:
         lines.append(f"  {STRATEGY_NAMES[r['strategy']]:<16} {r['duration_s']:>4g} s #{r['training']}: calls "
                      f"{r['real']['calls']} vs {r['virtual']['calls']}, delay {r['real']['delay_s']:.1f} vs "
                      f"{r['virtual']['delay_s']:.1f} s{'' if r['agree'] else '  <- differs'}")
-    lines.append("Targets: " + ", ".join(f"{name} {'met' if met else 'MISSED'}"
-                                          for name, met in results["targets"].items()))
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":
