@@ -239,6 +239,18 @@ def _add_row(lines: list[str], label: str, values: list) -> None:
     lines.append(f"{label:<52}" + "".join(f"{v:>16}" for v in values))
 
 
+def _calls(summary: dict) -> str:
+    return f"{summary['calls_per_training']:.2f}"
+
+
+def _first_and_later(summary: dict) -> str:
+    return f"{summary['calls_per_first_training']:.1f} / {summary['calls_per_later_training']:.1f}"
+
+
+def _delays(summary: dict) -> str:
+    return f"{summary['delay_p50_s']:.1f} / {summary['delay_p95_s']:.1f}"
+
+
 def _render_mix(results: dict, lines: list[str]) -> None:
     """The training mix: in all, by kind, by duration, and with each kind of size hint."""
     strategies = list(STRATEGY_NAMES)
@@ -246,25 +258,18 @@ def _render_mix(results: dict, lines: list[str]) -> None:
     m = results["mix"]
     lines.append(f"Training mix: {m['trainings']} trainings of {m['containers']} containers, a third of each kind, "
                  "1k-1M faces or persons (virtual time)")
-    _add_row(lines, "  Face calls per training", [f"{mix[s]['calls_per_training']:.2f}" for s in strategies])
-    _add_row(lines, "    first training of a container / later ones",
-             [f"{mix[s]['calls_per_first_training']:.1f} / {mix[s]['calls_per_later_training']:.1f}"
-              for s in strategies])
-    _add_row(lines, "  delay, finish to event, p50 / p95 (s)",
-             [f"{mix[s]['delay_p50_s']:.1f} / {mix[s]['delay_p95_s']:.1f}" for s in strategies])
+    _add_row(lines, "  Face calls per training", [_calls(mix[s]) for s in strategies])
+    _add_row(lines, "    first training of a container / later ones", [_first_and_later(mix[s]) for s in strategies])
+    _add_row(lines, "  delay, finish to event, p50 / p95 (s)", [_delays(mix[s]) for s in strategies])
     _add_row(lines, "  delay as share of duration, p50 / p95",
              [f"{mix[s]['delay_p50_share']:.0%} / {mix[s]['delay_p95_share']:.0%}" for s in strategies])
     _add_row(lines, "  within max(10% of duration, one 5 s tick): all / later",
              [f"{mix[s]['within_delay_target']:.0%} / {mix[s]['within_delay_target_later']:.0%}" for s in strategies])
     for kind, by_strategy in m["by_kind"].items():
         lines.append(f"  {Kind(kind).described}s: {by_strategy['ours']['trainings']} trainings")
-        _add_row(lines, "    Face calls per training",
-                 [f"{by_strategy[s]['calls_per_training']:.2f}" for s in strategies])
-        _add_row(lines, "      first training / later ones",
-                 [f"{by_strategy[s]['calls_per_first_training']:.1f} / {by_strategy[s]['calls_per_later_training']:.1f}"
-                  for s in strategies])
-        _add_row(lines, "    delay p50 / p95 (s)",
-                 [f"{by_strategy[s]['delay_p50_s']:.1f} / {by_strategy[s]['delay_p95_s']:.1f}" for s in strategies])
+        _add_row(lines, "    Face calls per training", [_calls(by_strategy[s]) for s in strategies])
+        _add_row(lines, "      first training / later ones", [_first_and_later(by_strategy[s]) for s in strategies])
+        _add_row(lines, "    delay p50 / p95 (s)", [_delays(by_strategy[s]) for s in strategies])
         _add_row(lines, "    within max(10%, one tick)",
                  [f"{by_strategy[s]['within_delay_target']:.0%}" for s in strategies])
     lines.append("The same mix by training duration: Face calls per training; mean / p95 delay (s)")
