@@ -145,6 +145,7 @@ class MemoryStore(Store):
         self._requests: dict[Container, dict[str, RequestRecord]] = {}
         self._due: dict[Container, datetime] = {}
         self._answered: set[tuple[Container, str]] = set()
+        self._watched: set[Container] = set()
 
     def load(self, container: Container) -> tuple[ContainerState, str | None]:
         with self._lock:
@@ -153,19 +154,39 @@ class MemoryStore(Store):
 
     def save(self, state: ContainerState, etag: str | None) -> str:
         with self._lock:
-            _, version = self._states.get(state.container, (None, 0))
-            if (str(version) if version else None) != etag:
-                raise ConcurrencyConflict(str(state.container))
-            self._states[state.container] = (state, version + 1)
-            return str(version + 1)
+            return self._save(state, etag)
+
+    def save_watched(self, state: ContainerState, etag: str | None) -> str:
+        with self._lock:
+            stored = self._save(state, etag)
+            self._watched.add(state.container)
+            return stored
+
+    def _save(self, state: ContainerState, etag: str | None) -> str:
+        _, version = self._states.get(state.container, (None, 0))
+        if (str(version) if version else None) != etag:
+            raise ConcurrencyConflict(str(state.container))
+        self._states[state.container] = (state, version + 1)
+        return str(version + 1)
+
+    def unwatch(self, container: Container) -> None:
+        with self._lock:
+            self._watched.discard(container)
 
     def add_request(self, record: RequestRecord) -> bool:
         with self._lock:
-            waiting = self._requests.setdefault(record.container, {})
-            if record.request_id in waiting or (record.container, record.request_id) in self._answered:
-                return False
-            waiting[record.request_id] = record
-            return True
+            return self._add_request(record)
+
+    def add_request_if_watched(self, record: RequestRecord) -> bool:
+        with self._lock:
+            return record.container in self._watched and self._add_request(record)
+
+    def _add_request(self, record: RequestRecord) -> bool:
+        waiting = self._requests.setdefault(record.container, {})
+        if record.request_id in waiting or (record.container, record.request_id) in self._answered:
+            return False
+        waiting[record.request_id] = record
+        return True
 
     def waiting_requests(self, container: Container) -> list[RequestRecord]:
         with self._lock:

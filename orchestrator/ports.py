@@ -16,14 +16,21 @@ if TYPE_CHECKING:  # the implementations import this module: only their types ar
 
 
 class Store(Protocol):
-    """Each list's state under optimistic concurrency (a stale ETag raises `ConcurrencyConflict`), the requests
-    waiting for it, and the index of lists with work in flight."""
+    """Each container's state under optimistic concurrency (a stale ETag raises `ConcurrencyConflict`), the
+    requests waiting for it, its watch mark (there while it is not idle), and the index of containers with work in
+    flight."""
 
     def load(self, container: Container) -> tuple[ContainerState, str | None]: ...
 
     def save(self, state: ContainerState, etag: str | None) -> str: ...
 
+    def save_watched(self, state: ContainerState, etag: str | None) -> str: ...
+
+    def unwatch(self, container: Container) -> None: ...
+
     def add_request(self, record: RequestRecord) -> bool: ...
+
+    def add_request_if_watched(self, record: RequestRecord) -> bool: ...
 
     def waiting_requests(self, container: Container) -> list[RequestRecord]: ...
 

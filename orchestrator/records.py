@@ -5,6 +5,8 @@ List and `<kind>:<id>` for the other kinds (`containers.py`):
 - `PartitionKey=<key>, RowKey=state`: the container's `ContainerState`, the continuation token of its training.
 - `PartitionKey=<key>, RowKey=request:<requestId>`: one request waiting for a training. Inserting one never
   contends with another, and a redelivered message finds its own request already there.
+- `PartitionKey=<key>, RowKey=watch`: a `WatchMark`, present while the container is not idle, so that intake can
+  record a request for it in one transaction with no read (`TrainingStore.add_request_if_watched`).
 - `PartitionKey=~inflight, RowKey=<key>`: a `DueMarker`, present only while the container has work in flight.
   The tick queries this partition alone; no key starts with `~`, so nothing else lands in it.
 """
@@ -21,6 +23,7 @@ from .machine import ContainerState, PendingRequest, Phase, Run
 
 STATE_ROW = "state"
 REQUEST_ROW_PREFIX = "request:"
+WATCH_ROW = "watch"
 INFLIGHT_PARTITION = "~inflight"
 # A string property holds at most 32K UTF-16 characters; a run's request ids are split across properties.
 _CHUNK_CHARS = 30_000
@@ -71,6 +74,17 @@ class DueMarker:
     @classmethod
     def from_entity(cls, entity: dict[str, Any]) -> "DueMarker":
         return cls(Container.from_key(entity["RowKey"]), _utc(entity["DueAt"]))
+
+
+@dataclass(frozen=True)
+class WatchMark:
+    """Stored with the state that wakes the container, removed after the state that leaves it idle: while it is
+    there, a step still to come reads the container's waiting requests, so a request needs no wake."""
+
+    container: Container
+
+    def to_entity(self) -> dict[str, Any]:
+        return {"PartitionKey": self.container.key, "RowKey": WATCH_ROW}
 
 
 def iso_key(moment: datetime) -> str:

@@ -1,4 +1,5 @@
-"""Table Storage at the edge: list states with ETag concurrency, waiting requests, and the in-flight index."""
+"""Table Storage at the edge: container states with ETag concurrency, waiting requests, watch marks, and the
+in-flight index."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 from .containers import Container
 from .machine import ContainerState
 from .ports import Store
-from .records import (INFLIGHT_PARTITION, REQUEST_ROW_PREFIX, STATE_ROW, DueMarker, RequestRecord, iso_key,
-                      state_from_entity, state_to_entity)
+from .records import (INFLIGHT_PARTITION, REQUEST_ROW_PREFIX, STATE_ROW, WATCH_ROW, DueMarker, RequestRecord,
+                      WatchMark, iso_key, state_from_entity, state_to_entity)
 
 _BATCH = 100  # the most operations one entity-group transaction takes
 # How long an answered request id is remembered: the same id sent again within a day is not trained again.
 ANSWERED_KEPT = timedelta(hours=24)
+# How a transaction says that its state write met a changed state: another instance stored it first.
+_STATE_CHANGED = frozenset({"EntityAlreadyExists", "UpdateConditionNotSatisfied"})
 
 
 class ConcurrencyConflict(Exception):
@@ -48,6 +51,24 @@ class TrainingStore(Store):
             raise ConcurrencyConflict(str(state.container)) from None
         return metadata["etag"]
 
+    def save_watched(self, state: ContainerState, etag: str | None) -> str:
+        """`save`, with the container's watch mark in the same transaction: the mark is never there unless the
+        state that needs it was stored."""
+        entity = state_to_entity(state)
+        write = ("create", entity) if etag is None else \
+            ("update", entity, {"mode": UpdateMode.REPLACE, "etag": etag,
+                                "match_condition": MatchConditions.IfNotModified})
+        try:
+            (metadata, _) = self._table.submit_transaction([write, ("upsert", WatchMark(state.container).to_entity())])
+        except TableTransactionError as error:
+            if error.index == 0 and error.error_code in _STATE_CHANGED:
+                raise ConcurrencyConflict(str(state.container)) from None
+            raise
+        return metadata["etag"]
+
+    def unwatch(self, container: Container) -> None:
+        self._table.delete_entity(container.key, WATCH_ROW)
+
     def add_request(self, record: RequestRecord) -> bool:
         """Record a waiting request; False if it was already recorded, waiting or answered within
         `ANSWERED_KEPT` (a redelivered message, or a producer sending the same request again)."""
@@ -55,6 +76,16 @@ class TrainingStore(Store):
             self._table.create_entity(record.to_entity())
         except ResourceExistsError:
             return self._reuse_if_stale(record)
+        return True
+
+    def add_request_if_watched(self, record: RequestRecord) -> bool:
+        """Record a new request in one transaction if its container is watched (the transaction's merge needs the
+        mark, so it fails whole without it); False, with nothing written, if it is not, or the id is taken."""
+        touch_mark = ("update", WatchMark(record.container).to_entity(), {"mode": UpdateMode.MERGE})
+        try:
+            self._table.submit_transaction([("create", record.to_entity()), touch_mark])
+        except TableTransactionError:
+            return False
         return True
 
     def _reuse_if_stale(self, record: RequestRecord) -> bool:

@@ -12,7 +12,14 @@ time earlier except when a request wakes an idle one, so (see `_index`):
   (a concurrent removal cannot either);
 - the instance that stored a state writes its marker afterwards: a late write of it can only be early;
 - a removal, or a marker written from a state one merely read, is confirmed by reading the state's ETag again,
-  and written anew from the state found if that changed meanwhile.
+  and written anew from the state found if that changed meanwhile;
+- the step that leaves a container idle removes its marker last, after it looked for late requests, so that a
+  tick finishes that work if the step died before it.
+
+A request needs a wake only when its container is idle. A busy one carries a watch mark, stored in one
+transaction with the state that woke it: intake records a request for it in one transaction that needs the mark,
+and no read. The step that leaves the container idle removes the mark before it looks for late requests, so a
+request recorded that way is seen by that look or by a step before it, and any later request wakes the container.
 """
 
 from __future__ import annotations
@@ -89,13 +96,15 @@ class Orchestrator:
         if request.ignored_size_hint is not None:
             log.warning("request %s for %s: sizeHint %d ignored (no container holds that many); timed without one",
                         request.request_id, request.container, request.ignored_size_hint)
-        fresh = self.store.add_request(record)
+        watched = self.store.add_request_if_watched(record)
+        fresh = watched or self.store.add_request(record)
         self.metrics.request(ACCEPTED if fresh else DUPLICATE, request.container)
         log.info("request %s for %s %s", request.request_id, request.container,
                  "recorded" if fresh else "was already recorded (redelivery)")
-        # Recorded first, state read after: a tick finishing the container meanwhile re-checks the waiting records
-        # after it stores it idle, so between the two of them this request is always seen.
-        self._wake(request.container, record.pending(self.default_settle_seconds).not_before)
+        if not watched:
+            # Recorded first, state read after: a tick finishing the container meanwhile re-checks the waiting
+            # records after it stores it idle, so between the two of them this request is always seen.
+            self._wake(request.container, record.pending(self.default_settle_seconds).not_before)
         return Outcome(True, request.container, request.request_id)
 
     # The timer trigger
@@ -129,6 +138,11 @@ class Orchestrator:
         state, etag = loaded or self.store.load(container)
         now = self.clock()
         if not machine.is_due(state, now):
+            if state.phase is Phase.IDLE and etag is not None:
+                # A marker left on an idle container: the step that left it idle may have died before it looked.
+                woken = self._look_for_late_requests(container)
+                if woken is not None:
+                    return machine.is_due(woken, self.clock())
             self._index(state, etag, stored_here=False)
             return False
         try:
@@ -141,13 +155,22 @@ class Orchestrator:
         except ConcurrencyConflict:
             log.warning("%s changed while claimed (the claim ran out?); the stored state stands", container)
             return False
-        self._index(decision.state, etag, stored_here=True)
-        after = decision.state
         if decision.looks_for_late_requests:
-            late = self._waiting(container)
-            if late:
-                after = self._update(container, lambda current: machine.on_late_requests(current, late))
-        return machine.is_due(after, self.clock())
+            woken = self._look_for_late_requests(container)
+            if woken is not None:
+                return machine.is_due(woken, self.clock())  # the wake wrote the marker
+        self._index(decision.state, etag, stored_here=True)
+        return machine.is_due(decision.state, self.clock())
+
+    def _look_for_late_requests(self, container: Container) -> ContainerState | None:
+        """Wake a container just left idle if requests were recorded for it meanwhile; return its woken state, or
+        None if there were none. The watch mark goes first: a request recorded with it is older than the look,
+        and any later one finds no mark and wakes the container itself."""
+        self.store.unwatch(container)
+        late = self._waiting(container)
+        if not late:
+            return None
+        return self._update(container, lambda current: machine.on_late_requests(current, late))
 
     def _decide_and_carry_out(self, state: ContainerState, now: datetime) -> machine.Decision:
         """The core's decision on the step, once the Face call it names is answered and its effects are done."""
@@ -221,8 +244,8 @@ class Orchestrator:
                     assert_never(effect)
 
     def _update(self, container: Container, change: Callable[[ContainerState], ContainerState]) -> ContainerState:
-        """Apply a change (a wake) with optimistic concurrency, retrying on conflict; skip the write if nothing
-        changes."""
+        """Apply a wake with optimistic concurrency, retrying on conflict; skip the write if nothing changes. The
+        woken state is stored with its watch mark."""
         for _ in range(MAX_CONFLICT_RETRIES):
             state, etag = self.store.load(container)
             changed = change(state)
@@ -231,7 +254,7 @@ class Orchestrator:
             if changed.due_at is not None:
                 self.store.mark_due(container, changed.due_at)  # index first: a crash must not hide a due container
             try:
-                etag = self.store.save(changed, etag)
+                etag = self.store.save_watched(changed, etag)
             except ConcurrencyConflict:
                 continue
             self._index(changed, etag, stored_here=True)  # and after: a removal may have landed in between

@@ -34,7 +34,9 @@ def test_the_short_chaos_run_loses_nothing_and_leaks_nothing(tmp_path: Path) -> 
             "unaccounted_poison", "passed"} <= set(report)
     assert report["requests"] >= 40 and report["kills"] >= 2 and report["azurite_restarts"] == 1
     assert report["secrets_found"] == 0
-    assert report["faults_fired"].keys() == FAULTS.keys() and sum(report["faults_fired"].values()) >= 20
+    # About one Face call in three meets a fault: the short run's ~70 calls fire ~25 (19 in one run). Ten is
+    # far below what chance gives and far above a harness whose faults do not fire.
+    assert report["faults_fired"].keys() == FAULTS.keys() and sum(report["faults_fired"].values()) >= 10
     assert report["face_failures"] >= 1 and report["index_samples"] >= 30
     assert report["passed"], report
     assert run.returncode == 0

@@ -9,6 +9,7 @@ import time
 
 import pytest
 import requests
+from azure.data.tables import TableClient
 
 from localdev.emulator_client import EmulatorClient
 from orchestrator.containers import Container, Kind
@@ -18,6 +19,7 @@ from orchestrator.records import RequestRecord
 from orchestrator.runtime import Edges
 from orchestrator.storage_clients import ensure_exists
 from orchestrator.store import TrainingStore
+from orchestrator.worker import Orchestrator
 from tests.face_world import API_VERSIONS, FaceHttp, inject_fault
 from tests.orchestrator_world import (SteppedClock, app_settings, build, drain_events, face_calls, prepared_group,
                                       prepared_list, request, run_until_idle, send, tick, trainings_finished)
@@ -472,6 +474,114 @@ def test_a_request_recorded_while_the_tick_finishes_still_gets_its_training(worl
     run_until_idle(orchestrator, clock, list_id)
     first, second = drain_events(world, settings)
     assert (first["data"]["requestIds"], second["data"]["requestIds"]) == (["r1"], ["late"])
+
+
+def counted_store(trips: list[str], connection_string: str):
+    """A store on its own client to the same table, whose every HTTP response is noted."""
+    def make(table) -> TrainingStore:
+        return TrainingStore(TableClient.from_connection_string(
+            connection_string, table.table_name,
+            raw_response_hook=lambda response: trips.append(response.http_request.method)))
+    return make
+
+
+def test_a_request_for_a_busy_container_is_one_storage_round_trip(world, emulator, face_v12, list_id, clock,
+                                                                   monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    settings = app_settings(world)
+    trips: list[str] = []
+    orchestrator = build(settings, clock, monkeypatch,
+                         edges=Edges(store=counted_store(trips, world.storage_connection_string)))
+    send(request(list_id, "r1"), "m1")  # wakes the idle list: recorded, read, stored with its mark, submitted
+    assert len(trips) > 1
+    trips.clear()
+    send(request(list_id, "r2"), "m2")
+    assert trips == ["POST"]  # one transaction: the request, and the watch mark it needs; no read, no wake
+    trainings_finished(emulator)
+    clock.advance(3)
+    tick()
+    run_until_idle(orchestrator, clock, list_id)
+    first, second = drain_events(world, settings)
+    assert (first["data"]["requestIds"], second["data"]["requestIds"]) == (["r1"], ["r2"])
+
+
+class WatchSpy(TrainingStore):
+    """Another instance's store, noting whether each request was recorded with the watch mark (no wake)."""
+
+    def __init__(self, table) -> None:
+        super().__init__(table)
+        self.with_mark: dict[str, bool] = {}
+
+    def add_request_if_watched(self, record):
+        self.with_mark[record.request_id] = super().add_request_if_watched(record)
+        return self.with_mark[record.request_id]
+
+
+class UnwatchInterleavingStore(TrainingStore):
+    """The finishing step's store: another instance's intake records a request just before the step removes the
+    watch mark, so with the mark and no wake; with `dies`, the step dies instead of removing it."""
+
+    def __init__(self, table, intake, *, dies: bool = False) -> None:
+        super().__init__(table)
+        self.intake, self.dies = intake, dies
+
+    def unwatch(self, container):
+        if self.intake is not None:
+            intake, self.intake = self.intake, None
+            intake("late")
+            if self.dies:
+                raise RuntimeError("worker killed before it looked for late requests")
+        super().unwatch(container)
+
+
+def interleaved(world, list_id, clock, monkeypatch, *, dies: bool) -> tuple[dict, WatchSpy, Orchestrator]:
+    """Settings, the other instance's store, and the finishing instance, whose store is interleaved."""
+    settings = app_settings(world)
+    other = build(settings, clock, monkeypatch, as_function_app=False, edges=Edges(store=WatchSpy))
+
+    def intake(request_id: str) -> None:
+        assert other.accept(request(list_id, request_id), f"m-{request_id}").accepted
+
+    finishing = build(settings, clock, monkeypatch, as_function_app=not dies,
+                      edges=Edges(store=lambda table: UnwatchInterleavingStore(table, intake, dies=dies)))
+    return settings, other.store, finishing
+
+
+def test_a_request_recorded_with_the_mark_as_the_step_finishes_is_seen_by_its_look(world, emulator, face_v12,
+                                                                                  list_id, clock,
+                                                                                  monkeypatch) -> None:
+    """The look comes after the mark is gone: a look before it would miss this request, and nothing would wake
+    the list for it."""
+    prepared_list(face_v12, list_id, emulator)
+    settings, spy, orchestrator = interleaved(world, list_id, clock, monkeypatch, dies=False)
+    send(request(list_id, "r1"), "m1")
+    trainings_finished(emulator)
+    clock.advance(3)
+    tick()  # finishes run 1
+    assert spy.with_mark == {"late": True}
+    run_until_idle(orchestrator, clock, list_id)
+    first, second = drain_events(world, settings)
+    assert (first["data"]["requestIds"], second["data"]["requestIds"]) == (["r1"], ["late"])
+    assert face_calls(emulator)["train"] == 2
+
+
+def test_a_step_that_dies_before_it_looks_for_late_requests_leaves_that_to_the_next_tick(
+        world, emulator, face_v12, list_id, clock, monkeypatch) -> None:
+    prepared_list(face_v12, list_id, emulator)
+    settings, spy, dying = interleaved(world, list_id, clock, monkeypatch, dies=True)
+    healthy = build(settings, clock, monkeypatch)
+    send(request(list_id, "r1"), "m1")
+    trainings_finished(emulator)
+    clock.advance(3)
+    with pytest.raises(RuntimeError):
+        dying.tick()  # stored the list idle, then died: the request it was to find came with the watch mark
+    assert spy.with_mark == {"late": True}
+    assert healthy.store.load(Container.large_face_list(list_id))[0].phase is Phase.IDLE
+    tick()  # the list's marker is still there, so this tick looks in the dead step's place
+    run_until_idle(healthy, clock, list_id)
+    first, second = drain_events(world, settings)
+    assert (first["data"]["requestIds"], second["data"]["requestIds"]) == (["r1"], ["late"])
+    assert face_calls(emulator)["train"] == 2
 
 
 def test_a_follow_up_with_nothing_to_wait_for_is_submitted_by_the_same_tick(world, emulator, face_v12, list_id,

@@ -1,0 +1,67 @@
+"""The table store's watch mark on Azurite: a request for a watched container is recorded in one transaction, and
+never without the mark; the mark is stored with the state that needs it, or not at all."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from azure.data.tables import TableServiceClient
+
+from localdev.world import LocalWorld
+from orchestrator.containers import Container
+from orchestrator.machine import ContainerState, Phase
+from orchestrator.records import REQUEST_ROW_PREFIX, RequestRecord
+from orchestrator.store import ConcurrencyConflict, TrainingStore
+
+CELEBS = Container.large_face_list("celebs")
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def store(world: LocalWorld) -> TrainingStore:
+    service = TableServiceClient.from_connection_string(world.storage_connection_string)
+    return TrainingStore(service.create_table(f"t{uuid.uuid4().hex[:12]}"))
+
+
+def record(request_id: str) -> RequestRecord:
+    return RequestRecord(CELEBS, request_id, NOW, None, None)
+
+
+def rows(store: TrainingStore) -> list[str]:
+    return sorted(entity["RowKey"] for entity in store._table.list_entities())
+
+
+def test_a_container_never_woken_takes_no_request_without_a_wake(store: TrainingStore) -> None:
+    assert store.add_request_if_watched(record("r1")) is False
+    assert rows(store) == []  # the transaction failed whole: the request is not half-recorded
+    assert store.add_request(record("r1")) is True  # and the wake's path records it as new
+
+
+def test_a_woken_container_takes_requests_in_one_write_until_it_is_unwatched(store: TrainingStore) -> None:
+    etag = store.save_watched(ContainerState(CELEBS, Phase.WAITING, due_at=NOW), None)
+    assert store.load(CELEBS) == (ContainerState(CELEBS, Phase.WAITING, due_at=NOW), etag)
+    assert store.add_request_if_watched(record("r1")) is True
+    assert store.add_request_if_watched(record("r1")) is False  # a redelivery goes the wake's way, as a duplicate
+    assert store.add_request(record("r1")) is False
+    store.unwatch(CELEBS)
+    assert store.add_request_if_watched(record("r2")) is False
+    assert [r.request_id for r in store.waiting_requests(CELEBS)] == ["r1"]
+    store.unwatch(CELEBS)  # twice is harmless: a tick may finish a dead step's work
+
+
+def test_a_wake_that_lost_a_race_leaves_no_mark(store: TrainingStore) -> None:
+    _, stale = store.load(CELEBS)
+    store.save(ContainerState(CELEBS, Phase.WAITING, due_at=NOW), stale)  # another instance woke it first
+    with pytest.raises(ConcurrencyConflict):
+        store.save_watched(ContainerState(CELEBS, Phase.WAITING, due_at=NOW), stale)
+    state, etag = store.load(CELEBS)
+    with pytest.raises(ConcurrencyConflict):
+        store.save_watched(state, "W/\"datetime'2020-01-01T00%3A00%3A00Z'\"")
+    assert rows(store) == ["state"]
+    assert store.add_request_if_watched(record("r1")) is False
+    store.save_watched(state, etag)
+    assert rows(store) == ["state", "watch"]
+    assert store.add_request_if_watched(record("r1")) is True
+    assert rows(store) == [REQUEST_ROW_PREFIX + "r1", "state", "watch"]
