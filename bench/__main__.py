@@ -37,6 +37,28 @@ HINT_NAMES = {"ours": "no hint", "ours_hinted": "the true size", "ours_hint_10x_
               "ours_hint_10x_big": "ten times it"}
 
 
+# Why a target can be missed on this workload or machine, written into results.json for each one missed.
+MISSED_BECAUSE = {
+    "hinted_within_delay_target_ge_95pct":
+        "A first training can end anywhere in Face's documented range for its size, 2 to 3 times wide; seeing "
+        "every end within 10% would take 7 to 11 polls across that range, against the target of 2.3 calls per "
+        "training. Later trainings, timed by the container's own history, are within.",
+    "calls_per_training_le_3":
+        "Without a hint nothing tells how long a first training takes, so each wait is half the time elapsed; "
+        "later trainings cost about 2.3. Size hints are the answer.",
+    "delay_within_max_10pct_or_tick_at_p95":
+        "Without a hint a first training is seen up to half its duration late (each wait is half the time "
+        "elapsed). Size hints are the answer.",
+    "intake_ge_0_6_of_floor":
+        "On this 2-CPU machine the dev host (Python, Microsoft's worker runtime inside) and Azurite share the "
+        "CPUs: the dev host running a function that does nothing reaches about the floor, and our one storage "
+        "transaction per request costs more CPU in azure-core's batch path than the host's own work. Azure's "
+        "host does its part in .NET.",
+    "uploader_429s_with_us_within_5pct_of_alone":
+        "Our calls and the upload job's met in one second more often than S0 allows.",
+}
+
+
 @dataclass(frozen=True)
 class Scale:
     mix_containers: int
@@ -91,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             overlap_live = live.overlap(world, scale.overlap_durations_s, scale.overlap_rounds, scale.sdk_interval_s)
             progress("real time: bursts through the orchestrator")
             burst_live = live.burst(world, scale.live_burst_sizes, scale.live_burst_training_s)
-            progress("real time: intake through the dev host, and the bare SDK's floor")
+            progress("real time: intake through the dev host, the bare SDK's floor, and the host's own")
             intake = live.intake(world, state_dir, scale.intake_messages, scale.intake_lists)
             progress(f"real time: tick cost, {scale.tracked_lists:,} lists tracked")
             ticks = live.tick_cost(world, scale.tracked_lists, scale.in_flight)
@@ -154,7 +176,7 @@ def _results(args, scale: Scale, mix, simulated, overlap_live, overlap_virtual, 
     with_tracked = ticks["with_tracked"]
     ours, hinted = mix_results["ours"], mix_results["ours_hinted"]
     shared = simulated["shared_resource"]
-    return {
+    results = {
         "command": "python -m bench" + (" --quick" if args.quick else "") + f" --seed {args.seed}",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
@@ -210,6 +232,9 @@ def _results(args, scale: Scale, mix, simulated, overlap_live, overlap_virtual, 
             "idle_zero_face_calls": idle["face_calls"] == 0,
         },
     }
+    results["targets_missed_because"] = {name: MISSED_BECAUSE.get(name, "not known: see docs/performance.md")
+                                         for name, met in results["targets"].items() if not met}
+    return results
 
 
 def _sdk_better_buckets(mix_results: dict) -> list[str]:
@@ -319,7 +344,8 @@ def _render_real_time(results: dict, lines: list[str]) -> None:
     """What ran on the local world, and where it meets virtual time."""
     intake = results["intake"]
     lines.append(f"Intake, dev host + Azurite, {intake['messages']} requests: {intake['ours_per_second']}/s; bare "
-                 f"SDK receive+delete floor {intake['floor_per_second']}/s; ratio {intake['ratio_to_floor']}")
+                 f"SDK receive+delete floor {intake['floor_per_second']}/s; ratio {intake['ratio_to_floor']}; the dev "
+                 f"host with a no-op function {intake['noop_host_per_second']}/s; ratio {intake['ratio_to_noop_host']}")
     tick = results["tick"]
     lines.append("Poll tick, all in-flight lists due (real Azurite): entities read / transactions / ms")
     for k in tick["with_tracked"]:

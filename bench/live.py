@@ -24,7 +24,7 @@ from azure.storage.queue import QueueClient
 from localdev.dev import INVOCATIONS_FILE, start_app
 from localdev.emulator_client import EmulatorClient
 from localdev.face_emulator.model import face_count_for
-from localdev.world import LocalWorld, free_port
+from localdev.world import REPO_ROOT, LocalWorld, free_port
 from orchestrator import runtime
 from orchestrator.containers import Container, Kind
 from orchestrator.face_client import TrainingStatus
@@ -288,39 +288,24 @@ def burst(world: LocalWorld, sizes: tuple[int, ...], training_s: float) -> dict:
 # --- intake through the dev host, against the bare SDK's floor ---------------------------------------------
 
 
+NOOP_APP = Path(__file__).resolve().parent / "noop_app"
+
+
 def intake(world: LocalWorld, state_dir: Path, messages: int, lists: int) -> dict:
-    """Requests per second through the queue trigger on the dev host, and the floor: the same number of messages
-    received (32 a request) and deleted (16 at a time, as the host runs them) with the bare SDK, in the same run
-    against the same Azurite: consuming the queue with no work done at all."""
+    """Requests per second through the queue trigger on the dev host, against two floors in the same run and the
+    same Azurite: the bare SDK's (the same messages received, 32 a request, and deleted, 16 at a time as the host
+    runs them: consuming the queue with no work at all), and the dev host's running a function that does nothing
+    (bench/noop_app: what the host itself costs a message, which Azure's host does in .NET, not here)."""
     face = Face(world)
     names = [f"intake-{n:03d}" for n in range(lists)]
     for list_id in names:
         face.create(list_id, 1000)
     suffix = int(time.time())
-    queue_name = f"bench-intake-{suffix}"
-    requests_queue = QueueClient.from_connection_string(world.storage_connection_string, queue_name)
-    requests_queue.create_queue()
     bodies = [json.dumps({"listId": names[n % lists], "requestId": f"intake-{n:05d}"}) for n in range(messages)]
-    _send_all(requests_queue, bodies)
-    journal = state_dir / INVOCATIONS_FILE
-    journal.unlink(missing_ok=True)
-    app = start_app(world, state_dir, free_port(), TRAINING_REQUESTS_QUEUE=queue_name,
-                    TRAINING_EVENTS_QUEUE=f"bench-intake-events-{suffix}", TRAININGS_TABLE=f"benchintake{suffix}")
-    host = world.processes[-1]
-    try:
-        deadline = time.monotonic() + 300
-        while len(_invocations(journal, "train_requests")) < messages:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the dev host handled {len(_invocations(journal, 'train_requests'))} of {messages}")
-            time.sleep(0.5)
-        done = _invocations(journal, "train_requests")
-        first_start = min(from_iso(entry["startedAt"]) for entry in done)
-        last_end = max(from_iso(entry["endedAt"]) for entry in done)
-        failed = sum(1 for entry in done if entry["outcome"] != "Succeeded")
-        ours_per_s = messages / (last_end - first_start).total_seconds()
-    finally:
-        world.processes.remove(host)
-        host.stop()
+    ours_per_s, failed, app = _through_dev_host(world, state_dir, bodies, f"bench-intake-{suffix}", REPO_ROOT,
+                                                "train_requests", TRAINING_EVENTS_QUEUE=f"bench-intake-events-{suffix}",
+                                                TRAININGS_TABLE=f"benchintake{suffix}")
+    noop_per_s, _, _ = _through_dev_host(world, state_dir, bodies, f"bench-noop-{suffix}", NOOP_APP, "noop")
     floor_queue = QueueClient.from_connection_string(world.storage_connection_string, f"bench-floor-{suffix}")
     floor_queue.create_queue()
     _send_all(floor_queue, bodies)
@@ -333,7 +318,34 @@ def intake(world: LocalWorld, state_dir: Path, messages: int, lists: int) -> dic
     floor_per_s = messages / (time.monotonic() - started)
     return {"messages": messages, "lists": lists, "failed_invocations": failed,
             "ours_per_second": round(ours_per_s, 1), "floor_per_second": round(floor_per_s, 1),
-            "ratio_to_floor": round(ours_per_s / floor_per_s, 3), "functions_url": app["FUNCTIONS_URL"]}
+            "ratio_to_floor": round(ours_per_s / floor_per_s, 3), "noop_host_per_second": round(noop_per_s, 1),
+            "ratio_to_noop_host": round(ours_per_s / noop_per_s, 3), "functions_url": app["FUNCTIONS_URL"]}
+
+
+def _through_dev_host(world: LocalWorld, state_dir: Path, bodies: list[str], queue_name: str, app_dir: Path,
+                      function: str, **settings: str) -> tuple[float, int, dict]:
+    """Messages per second that the app in `app_dir` took from `queue_name` (first start to last end of its
+    invocations), its failed invocations, and its settings."""
+    requests_queue = QueueClient.from_connection_string(world.storage_connection_string, queue_name)
+    requests_queue.create_queue()
+    _send_all(requests_queue, bodies)
+    journal = state_dir / INVOCATIONS_FILE
+    journal.unlink(missing_ok=True)
+    app = start_app(world, state_dir, free_port(), app_dir, TRAINING_REQUESTS_QUEUE=queue_name, **settings)
+    host = world.processes[-1]
+    try:
+        deadline = time.monotonic() + 300
+        while len(done := _invocations(journal, function)) < len(bodies):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the dev host handled {len(done)} of {len(bodies)}")
+            time.sleep(0.5)
+    finally:
+        world.processes.remove(host)
+        host.stop()
+    first_start = min(from_iso(entry["startedAt"]) for entry in done)
+    last_end = max(from_iso(entry["endedAt"]) for entry in done)
+    failed = sum(1 for entry in done if entry["outcome"] != "Succeeded")
+    return len(bodies) / (last_end - first_start).total_seconds(), failed, app
 
 
 def _send_all(queue: QueueClient, bodies: list[str]) -> None:

@@ -68,15 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def start_app(world: LocalWorld, state_dir: Path, host_port: int, **overrides: str) -> dict[str, str]:
-    """Run our own function app on the dev host against the world; return the settings a client adds."""
+def start_app(world: LocalWorld, state_dir: Path, host_port: int, app_dir: Path = REPO_ROOT,
+              **overrides: str) -> dict[str, str]:
+    """Run our own function app (or, for the benchmark, another in `app_dir`, with our host.json) on the dev host
+    against the world; return the settings a client adds."""
     app_settings = {**DEFAULTS, **world.settings(), "LOCALDEV_FUNCTION_KEY": secrets.token_urlsafe(18), **overrides}
     # The Functions host never creates its trigger queue; Azure's template does, so the world does here.
     ensure_exists(QueueClient.from_connection_string(world.storage_connection_string,
                                                     app_settings["TRAINING_REQUESTS_QUEUE"]))
     host = ManagedProcess(
         "dev host", [sys.executable, "-m", "localdev.host", "--port", str(host_port),
-                     "--invocations", str(state_dir / INVOCATIONS_FILE)],
+                     "--invocations", str(state_dir / INVOCATIONS_FILE), "--app-dir", str(app_dir),
+                     "--host-json", str(REPO_ROOT / "host.json")],
         lambda: http_ready(f"http://127.0.0.1:{host_port}/api/trainings", also_ready=(401,)),  # up, wants its key
         state_dir / "dev-host.log", env={**os.environ, **app_settings},
     )

@@ -118,6 +118,9 @@ def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> N
     assert set(results["calls_per_training"]) == set(results["within_delay_target"]) == strategies
     assert {"hinted_calls_per_training_le_2_3", "hinted_within_delay_target_ge_95pct", "intake_ge_0_6_of_floor",
             "no_duration_bucket_where_the_sdk_poller_beats_ours_on_calls_and_delay"} <= set(results["targets"])
+    missed = {name for name, met in results["targets"].items() if not met}
+    assert set(results["targets_missed_because"]) == missed  # each missed target with its reason
+    assert all(reason.strip() for reason in results["targets_missed_because"].values())
     kinds = {str(kind) for kind in Kind}
     assert set(results["calls_per_training_by_kind"]) == set(results["detection_delay_p95_s_by_kind"]) == kinds
     assert all(set(by) == strategies for by in results["calls_per_training_by_kind"].values())
@@ -134,6 +137,7 @@ def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> N
     # Where real time and virtual time meet, they must tell the same story, or the simulation is wrong.
     assert results["real_vs_virtual"]["agree"], results["real_vs_virtual"]
     assert results["intake"]["failed_invocations"] == 0
+    assert results["intake"]["noop_host_per_second"] > 0 and results["intake"]["ratio_to_noop_host"] > 0
     runtime = results["runtime_cost"]
     assert runtime["invocations"] == 300 and runtime["runtime"]["p50_us"] > runtime["direct"]["p50_us"] > 0
     assert all(line in run.stdout for line in ("Face calls per training", "Large Person Groups:", "Size hints",
