@@ -68,7 +68,7 @@ class Orchestrator:
     def __init__(self, *, policy: Policy, store: Store, face: FaceApi, events: EventSink,
                  clock: Callable[[], datetime], default_settle_seconds: float, metrics: Metrics | None = None,
                  face_budget: FaceBudget | None = None) -> None:
-        """Without `face_budget`, polls are not held back."""
+        """Without `face_budget`, no Face call is held back."""
         self.policy = policy
         self.store = store
         self.face = face
@@ -110,30 +110,41 @@ class Orchestrator:
     # The timer trigger
 
     def tick(self) -> int:
-        """Advance every container that is due, trainings to submit first, then polls, oldest due first, as many
-        polls as the Face budget allows (the rest stay due for a later tick); return how many were looked at."""
+        """Advance every container that is due: trainings to submit first, then polls, each oldest due first, as
+        many as the Face budget grants (the rest stay due, for a later tick); return how many were looked at."""
         due = sorted(self.store.due(self.clock()), key=lambda marker: marker.due_at)
         with ThreadPoolExecutor(max_workers=TICK_WORKERS) as pool:
             loaded = list(pool.map(lambda marker: (marker.container, self.store.load(marker.container)), due))
-            to_poll = [(c, state) for c, state in loaded if state[0].phase is Phase.TRAINING]
-            to_submit = [(c, state) for c, state in loaded if state[0].phase is not Phase.TRAINING]
-            list(pool.map(lambda pair: self.advance(*pair), to_submit))
-            granted = len(to_poll) if self.face_budget is None else self.face_budget.take_polls(len(to_poll))
-            list(pool.map(lambda pair: self.advance(*pair), to_poll[:granted]))
+            now = self.clock()
+            early, to_submit, to_poll = [], [], []  # a marker early for its state makes no Face call: no grant
+            for pair in loaded:
+                state = pair[1][0]
+                (early if not machine.is_due(state, now) else
+                 to_poll if state.phase is Phase.TRAINING else to_submit).append(pair)
+            list(pool.map(lambda pair: self.advance(*pair), early))
+            for batch in (to_submit, to_poll):
+                granted = batch[:self._grant(len(batch))]
+                list(pool.map(lambda pair: self.advance(*pair, granted=True), granted))
         return len(due)
 
     # One step of one container
 
-    def advance(self, container: Container, loaded: tuple[ContainerState, str | None] | None = None) -> None:
+    def advance(self, container: Container, loaded: tuple[ContainerState, str | None] | None = None, *,
+                granted: bool = False) -> None:
         """Do what is due for the container now, if anything; safe to call from any instance at any time. A step that
         leaves it due at once (a follow-up with nothing to wait for) is followed by the next, not a tick later.
-        `loaded` is its state and ETag as the caller just read them, for the first step."""
+        `loaded` is its state and ETag as the caller just read them, and `granted` says that the Face budget
+        already granted its first step's call."""
         for _ in range(MAX_STEPS_PER_ADVANCE):
-            if not self._step(container, loaded):
+            if not self._step(container, loaded, granted):
                 return
-            loaded = None
+            loaded, granted = None, False
 
-    def _step(self, container: Container, loaded: tuple[ContainerState, str | None] | None = None) -> bool:
+    def _grant(self, wanted: int) -> int:
+        return wanted if self.face_budget is None else self.face_budget.take(wanted)
+
+    def _step(self, container: Container, loaded: tuple[ContainerState, str | None] | None = None,
+              granted: bool = False) -> bool:
         """One step, claimed, decided and stored; True if the container is due again right away."""
         state, etag = loaded or self.store.load(container)
         now = self.clock()
@@ -145,6 +156,8 @@ class Orchestrator:
                     return machine.is_due(woken, self.clock())
             self._index(state, etag, stored_here=False)
             return False
+        if not granted and not self._grant(1):
+            return False  # the Face budget is spent for now: the container stays due, and a tick takes it first
         try:
             etag = self.store.save(machine.claim(state, now, self.policy), etag)
         except ConcurrencyConflict:
@@ -208,8 +221,6 @@ class Orchestrator:
                 assert_never(call)
 
     def _submit(self, container: Container, submit: SubmitTraining) -> machine.SubmitAnswer:
-        if self.face_budget is not None:
-            self.face_budget.spend_train()
         try:
             location = self.face.train(container)
         except FaceApiError as error:

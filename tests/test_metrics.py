@@ -57,7 +57,8 @@ def test_a_demo_like_day_gives_exactly_the_expected_counts(world, emulator, face
     failing = prepared_list(face_v12, f"{list_id}-f", emulator)
     EmulatorClient(emulator).fail_training(failing, "Model build failed.")
     group = prepared_group(face_v12, Container(Kind.LARGE_PERSON_GROUP, list_id))
-    settings = app_settings(world)
+    # No Face budget holding calls back: polls must come soon enough to find the 10,000-face training running.
+    settings = app_settings(world, FACE_CALLS_PER_SECOND="1000")
     orchestrator = build(settings, clock, monkeypatch, meter=MeterProvider(metric_readers=[reader]).get_meter("t"))
     poison = QueueClient.from_connection_string(world.storage_connection_string,
                                                 f"{settings['TRAINING_REQUESTS_QUEUE']}-poison")
