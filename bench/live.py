@@ -419,8 +419,9 @@ def _put_in_flight(orchestrator: Orchestrator, lists: list[Container], operation
         request = RequestRecord(container, f"{container.id}-r", now, None, None)
         orchestrator.store.add_request(request)
         run = Run(f"{container.key}/run-1", operation_location, now - timedelta(seconds=30), (request.request_id,))
-        orchestrator.store.save(ContainerState(container, Phase.TRAINING, now, run, runs_started=1), None)
-        orchestrator.store.mark_due(container, now)
+        state = ContainerState(container, Phase.TRAINING, now, run, runs_started=1)
+        orchestrator.store.save(state, None)
+        orchestrator.store.mark_due(state)
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(start, lists))
 

@@ -143,7 +143,7 @@ class MemoryStore(Store):
         self._lock = threading.Lock()
         self._states: dict[Container, tuple[ContainerState, int]] = {}
         self._requests: dict[Container, dict[str, RequestRecord]] = {}
-        self._due: dict[Container, datetime] = {}
+        self._due: dict[Container, DueMarker] = {}
         self._answered: set[tuple[Container, str]] = set()
         self._watched: set[Container] = set()
 
@@ -198,9 +198,9 @@ class MemoryStore(Store):
                 self._requests.get(container, {}).pop(request_id, None)
                 self._answered.add((container, request_id))
 
-    def mark_due(self, container: Container, due_at: datetime) -> None:
+    def mark_due(self, state: ContainerState) -> None:
         with self._lock:
-            self._due[container] = due_at
+            self._due[state.container] = DueMarker(state.container, state.due_at, state.phase)
 
     def clear_due(self, container: Container) -> None:
         with self._lock:
@@ -208,15 +208,15 @@ class MemoryStore(Store):
 
     def due(self, now: datetime) -> list[DueMarker]:
         with self._lock:
-            return [DueMarker(container, at) for container, at in self._due.items() if at <= now]
+            return [marker for marker in self._due.values() if marker.due_at <= now]
 
     def in_flight(self) -> list[DueMarker]:
         with self._lock:
-            return [DueMarker(container, at) for container, at in self._due.items()]
+            return list(self._due.values())
 
     def next_due(self) -> datetime | None:
         with self._lock:
-            return min(self._due.values(), default=None)
+            return min((marker.due_at for marker in self._due.values()), default=None)
 
 
 @dataclass

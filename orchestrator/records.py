@@ -63,17 +63,30 @@ class RequestRecord:
 
 @dataclass(frozen=True)
 class DueMarker:
+    """When the container is due, and in which phase, so that a tick can grant its Face calls (submissions
+    first) before it reads any state. None: a marker written before markers carried it (taken for a poll)."""
+
     container: Container
     due_at: datetime
+    phase: Phase | None = None
 
     def to_entity(self) -> dict[str, Any]:
         # Kept as sortable ISO text too: string comparison in a filter avoids Azurite's datetime filter bugs.
-        return {"PartitionKey": INFLIGHT_PARTITION, "RowKey": self.container.key, "DueAt": self.due_at,
-                "DueAtIso": iso_key(self.due_at)}
+        entity = {"PartitionKey": INFLIGHT_PARTITION, "RowKey": self.container.key, "DueAt": self.due_at,
+                  "DueAtIso": iso_key(self.due_at)}
+        if self.phase is not None:
+            entity["Phase"] = str(self.phase)
+        return entity
+
+    @property
+    def submits(self) -> bool:
+        """Whether the step it is due for submits a training (or may: a container waiting for requests)."""
+        return self.phase is not None and self.phase is not Phase.TRAINING
 
     @classmethod
     def from_entity(cls, entity: dict[str, Any]) -> "DueMarker":
-        return cls(Container.from_key(entity["RowKey"]), _utc(entity["DueAt"]))
+        phase = entity.get("Phase")
+        return cls(Container.from_key(entity["RowKey"]), _utc(entity["DueAt"]), Phase(phase) if phase else None)
 
 
 @dataclass(frozen=True)

@@ -133,8 +133,9 @@ class TrainingStore(Store):
                     except TableTransactionError:
                         pass
 
-    def mark_due(self, container: Container, due_at: datetime) -> None:
-        self._table.upsert_entity(DueMarker(container, due_at).to_entity(), mode=UpdateMode.REPLACE)
+    def mark_due(self, state: ContainerState) -> None:
+        self._table.upsert_entity(DueMarker(state.container, state.due_at, state.phase).to_entity(),
+                                  mode=UpdateMode.REPLACE)
 
     def clear_due(self, container: Container) -> None:
         self._table.delete_entity(INFLIGHT_PARTITION, container.key)

@@ -111,42 +111,34 @@ class Orchestrator:
 
     def tick(self) -> int:
         """Advance every container that is due: trainings to submit first, then polls, each oldest due first, as
-        many as the Face budget grants (the rest stay due, for a later tick); return how many were looked at."""
+        many as the Face budget grants (the rest stay due, for a later tick); return how many were due. The
+        markers tell submissions from polls, so only the containers granted a call are read. A marker early for
+        its state, or naming a phase its state has left, spends a grant with no call or the other call: never a
+        call beyond the budget."""
         due = sorted(self.store.due(self.clock()), key=lambda marker: marker.due_at)
         with ThreadPoolExecutor(max_workers=TICK_WORKERS) as pool:
-            loaded = list(pool.map(lambda marker: (marker.container, self.store.load(marker.container)), due))
-            now = self.clock()
-            early, to_submit, to_poll = [], [], []  # a marker early for its state makes no Face call: no grant
-            for pair in loaded:
-                state = pair[1][0]
-                (early if not machine.is_due(state, now) else
-                 to_poll if state.phase is Phase.TRAINING else to_submit).append(pair)
-            list(pool.map(lambda pair: self.advance(*pair), early))
-            for batch in (to_submit, to_poll):
+            for batch in ([m for m in due if m.submits], [m for m in due if not m.submits]):
                 granted = batch[:self._grant(len(batch))]
-                list(pool.map(lambda pair: self.advance(*pair, granted=True), granted))
+                list(pool.map(lambda marker: self.advance(marker.container, granted=True), granted))
         return len(due)
 
     # One step of one container
 
-    def advance(self, container: Container, loaded: tuple[ContainerState, str | None] | None = None, *,
-                granted: bool = False) -> None:
+    def advance(self, container: Container, *, granted: bool = False) -> None:
         """Do what is due for the container now, if anything; safe to call from any instance at any time. A step that
         leaves it due at once (a follow-up with nothing to wait for) is followed by the next, not a tick later.
-        `loaded` is its state and ETag as the caller just read them, and `granted` says that the Face budget
-        already granted its first step's call."""
+        `granted` says that the Face budget already granted its first step's call."""
         for _ in range(MAX_STEPS_PER_ADVANCE):
-            if not self._step(container, loaded, granted):
+            if not self._step(container, granted):
                 return
-            loaded, granted = None, False
+            granted = False
 
     def _grant(self, wanted: int) -> int:
         return wanted if self.face_budget is None else self.face_budget.take(wanted)
 
-    def _step(self, container: Container, loaded: tuple[ContainerState, str | None] | None = None,
-              granted: bool = False) -> bool:
+    def _step(self, container: Container, granted: bool) -> bool:
         """One step, claimed, decided and stored; True if the container is due again right away."""
-        state, etag = loaded or self.store.load(container)
+        state, etag = self.store.load(container)
         now = self.clock()
         if not machine.is_due(state, now):
             if state.phase is Phase.IDLE and etag is not None:
@@ -263,7 +255,7 @@ class Orchestrator:
             if changed == state and etag is not None:
                 return state
             if changed.due_at is not None:
-                self.store.mark_due(container, changed.due_at)  # index first: a crash must not hide a due container
+                self.store.mark_due(changed)  # index first: a crash must not hide a due container
             try:
                 etag = self.store.save_watched(changed, etag)
             except ConcurrencyConflict:
@@ -281,7 +273,7 @@ class Orchestrator:
             if state.due_at is None:
                 self.store.clear_due(state.container)
             else:
-                self.store.mark_due(state.container, state.due_at)
+                self.store.mark_due(state)
             if stored_here and state.due_at is not None:
                 return
             current, current_etag = self.store.load(state.container)

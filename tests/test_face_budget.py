@@ -73,3 +73,31 @@ def test_without_a_budget_the_same_tick_polls_every_due_training_at_once() -> No
         ours.request(Arrival(number * 0.1, f"list-{number}", 100_000, f"r{number}"))
     ours.scheduler.run()
     assert max(Counter(int(at) for at, _, call in face.calls_log if call == "status").values()) == 8
+
+
+def test_a_tick_under_the_budget_reads_only_the_containers_it_grants_a_call() -> None:
+    """The markers say which calls are due, so a tick with eight trainings due and two calls to grant reads the
+    states of two containers, not eight."""
+    clock = VirtualClock()
+    ours = SimulatedOrchestrator(Scheduler(clock), SimFace(clock), virtual.TICK_S, virtual.POLICY,
+                                 face_calls_per_second=2)
+    loads, due_per_tick, loads_per_tick = [], [], []
+    load, tick = ours.store.load, ours.orchestrator.tick
+
+    def counted_load(container):
+        loads.append(container)
+        return load(container)
+
+    def counted_tick() -> int:
+        before = len(loads)
+        due_per_tick.append(tick())
+        loads_per_tick.append(len(set(loads[before:])))  # a finish reads its own state again, to drop its marker
+        return due_per_tick[-1]
+
+    ours.store.load, ours.orchestrator.tick = counted_load, counted_tick
+    for number in range(8):
+        ours.request(Arrival(number * 0.1, f"list-{number}", 100_000, f"r{number}"))
+    ours.scheduler.run()
+    assert max(due_per_tick) >= 6  # most of them due at once
+    assert max(loads_per_tick) <= 2
+    assert len(terminal_events(ours.events)) == 8

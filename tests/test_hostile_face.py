@@ -132,9 +132,9 @@ class TickStore(TrainingStore):
         self.read.set()
         return loaded
 
-    def mark_due(self, list_id, due_at):
+    def mark_due(self, state):
         self.intake_indexed.wait(10)
-        super().mark_due(list_id, due_at)
+        super().mark_due(state)
 
 
 class IntakeStore(TrainingStore):
@@ -152,8 +152,8 @@ class IntakeStore(TrainingStore):
             assert self.tick_read.wait(10)
         return super().save(state, etag)
 
-    def mark_due(self, list_id, due_at):
-        super().mark_due(list_id, due_at)
+    def mark_due(self, state):
+        super().mark_due(state)
         if self.trained:
             self.intake_indexed.set()
 
