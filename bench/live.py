@@ -148,9 +148,14 @@ def _state(orchestrator: Orchestrator, list_id: str) -> ContainerState:
     return orchestrator.store.load(Container.large_face_list(list_id))[0]
 
 
-def tick_every_period(orchestrator: Orchestrator, done, period_s: float = TICK_S) -> None:
-    """Call the timer function on the period's wall-clock boundaries (as `*/5 * * * * *` fires) until `done()`."""
+def tick_every_period(orchestrator: Orchestrator, done, period_s: float = TICK_S,
+                      within_s: float = 600.0) -> None:
+    """Call the timer function on the period's wall-clock boundaries (as `*/5 * * * * *` fires) until `done()`;
+    a harness whose condition never comes says so after `within_s`."""
+    deadline = time.monotonic() + within_s
     while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"still waiting after {within_s:g} s for {done.__doc__}")
         time.sleep(period_s - time.time() % period_s)
         orchestrator.tick()
 
@@ -199,12 +204,15 @@ def _ours_overlap(world: LocalWorld, face: Face, durations_s, rounds: int, resul
     orchestrator = orchestrator_for(world, TRAINING_EVENTS_QUEUE=events_queue)
     events = QueueClient.from_connection_string(world.storage_connection_string, events_queue)
     lists = {f"ours-{s:g}s": s for s in durations_s}
+
+    def all_idle() -> bool:
+        """every list's training seen to its end"""
+        return all(_state(orchestrator, l).phase is Phase.IDLE for l in lists)
     for number in range(rounds):
         before = {list_id: orchestrator.face.calls(list_id) for list_id in lists}
         for list_id in lists:
             orchestrator.accept(json.dumps({"listId": list_id}).encode(), f"{list_id}-{number}")
-        tick_every_period(orchestrator, lambda: all(_state(orchestrator, l).phase is Phase.IDLE
-                                                    for l in lists))
+        tick_every_period(orchestrator, all_idle)
         for message in events.receive_messages(messages_per_page=32, max_messages=32):
             events.delete_message(message)  # one per list; the queue's own timestamps have whole seconds only
         for list_id, seconds in lists.items():
@@ -267,6 +275,11 @@ def burst(world: LocalWorld, sizes: tuple[int, ...], training_s: float) -> dict:
     for list_id in lists.values():
         face.create(list_id, face_count_for(training_s))
         orchestrator.accept(json.dumps({"listId": list_id}).encode(), f"{list_id}-first")
+
+    def all_training() -> bool:
+        """every list training (intake submits while the Face budget allows, a tick the rest)"""
+        return all(_state(orchestrator, l).phase is Phase.TRAINING for l in lists.values())
+    tick_every_period(orchestrator, all_training)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda job: orchestrator.accept(json.dumps({"listId": job[0]}).encode(), job[1]),
@@ -276,6 +289,7 @@ def burst(world: LocalWorld, sizes: tuple[int, ...], training_s: float) -> dict:
         raise RuntimeError(f"the burst took {enqueue_s:.0f} s, longer than the {training_s:g} s training")
 
     def follow_ups_submitted() -> bool:
+        """every list's follow-up submitted"""
         return all(_state(orchestrator, l).runs_started >= 2 for l in lists.values())
     tick_every_period(orchestrator, follow_ups_submitted)
     found = {str(size): {"train_calls": orchestrator.face.trains[list_id] - 1,
