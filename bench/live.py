@@ -201,7 +201,9 @@ def _record(results: dict, strategy: str, seconds: float, observed: Observed) ->
 
 def _ours_overlap(world: LocalWorld, face: Face, durations_s, rounds: int, results: dict) -> None:
     events_queue = f"bench-events-{int(time.time())}"
-    orchestrator = orchestrator_for(world, TRAINING_EVENTS_QUEUE=events_queue)
+    # No Face budget here, as in the virtual run it is compared with: this part checks the poll schedule's timing,
+    # and a budget of 2 calls a second would hold two of the four lists' calls back a tick.
+    orchestrator = orchestrator_for(world, TRAINING_EVENTS_QUEUE=events_queue, FACE_CALLS_PER_SECOND="1000")
     events = QueueClient.from_connection_string(world.storage_connection_string, events_queue)
     lists = {f"ours-{s:g}s": s for s in durations_s}
 
@@ -305,47 +307,49 @@ def burst(world: LocalWorld, sizes: tuple[int, ...], training_s: float) -> dict:
 NOOP_APP = Path(__file__).resolve().parent / "noop_app"
 
 
-def intake(world: LocalWorld, state_dir: Path, messages: int, lists: int) -> dict:
+def intake(world: LocalWorld, state_dir: Path, messages: int, lists: int, rounds: int = 2) -> dict:
     """Requests per second through the queue trigger on the dev host, against two floors in the same run and the
     same Azurite: the bare SDK's (the same messages received, 32 a request, and deleted, 16 at a time as the host
     runs them: consuming the queue with no work at all), and the dev host's running a function that does nothing
-    (bench/noop_app: what the host itself costs a message, which Azure's host does in .NET, not here)."""
+    (bench/noop_app: what the host itself costs a message, which Azure's host does in .NET, not here). Each is
+    measured `rounds` times, in turn, in reverse order every other round, and its best rate is kept: on this
+    shared 2-CPU machine a measurement is now and then slowed by what else runs, never sped up."""
     face = Face(world)
     names = [f"intake-{n:03d}" for n in range(lists)]
     for list_id in names:
         face.create(list_id, 1000)
-    suffix = int(time.time())
     bodies = [json.dumps({"listId": names[n % lists], "requestId": f"intake-{n:05d}"}) for n in range(messages)]
-    ours_per_s, failed, app = _through_dev_host(world, state_dir, bodies, f"bench-intake-{suffix}", REPO_ROOT,
-                                                "train_requests", TRAINING_EVENTS_QUEUE=f"bench-intake-events-{suffix}",
-                                                TRAININGS_TABLE=f"benchintake{suffix}")
-    noop_per_s, _, _ = _through_dev_host(world, state_dir, bodies, f"bench-noop-{suffix}", NOOP_APP, "noop")
-    floor_queue = QueueClient.from_connection_string(world.storage_connection_string, f"bench-floor-{suffix}")
-    floor_queue.create_queue()
-    _send_all(floor_queue, bodies)
-    started, handled = time.monotonic(), 0
-    with ThreadPoolExecutor(max_workers=16) as pool:  # the host's own concurrency: 16 at a time
-        while handled < messages:
-            page = list(next(floor_queue.receive_messages(messages_per_page=32, max_messages=32).by_page(), []))
-            list(pool.map(floor_queue.delete_message, page))
-            handled += len(page)
-    floor_per_s = messages / (time.monotonic() - started)
-    return {"messages": messages, "lists": lists, "failed_invocations": failed,
-            "ours_per_second": round(ours_per_s, 1), "floor_per_second": round(floor_per_s, 1),
-            "ratio_to_floor": round(ours_per_s / floor_per_s, 3), "noop_host_per_second": round(noop_per_s, 1),
-            "ratio_to_noop_host": round(ours_per_s / noop_per_s, 3), "functions_url": app["FUNCTIONS_URL"]}
+    measures = {
+        "ours": lambda tag: _through_dev_host(world, state_dir, bodies, f"bench-intake-{tag}", REPO_ROOT,
+                                              "train_requests", TRAINING_EVENTS_QUEUE=f"bench-intake-events-{tag}",
+                                              TRAININGS_TABLE=f"benchintake{tag}"),
+        "noop_host": lambda tag: _through_dev_host(world, state_dir, bodies, f"bench-noop-{tag}", NOOP_APP, "noop"),
+        "floor": lambda tag: (_bare_sdk(world, bodies, f"bench-floor-{tag}"), 0),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in measures}
+    failed = 0
+    for number in range(rounds):
+        for name in (list(measures) if number % 2 == 0 else list(reversed(measures))):
+            per_second, failures = measures[name](f"{int(time.time())}x{number}")
+            samples[name].append(round(per_second, 1))
+            failed += failures
+    best = {name: max(rates) for name, rates in samples.items()}
+    return {"messages": messages, "lists": lists, "rounds": rounds, "failed_invocations": failed,
+            "samples_per_second": samples, "ours_per_second": best["ours"], "floor_per_second": best["floor"],
+            "ratio_to_floor": round(best["ours"] / best["floor"], 3), "noop_host_per_second": best["noop_host"],
+            "ratio_to_noop_host": round(best["ours"] / best["noop_host"], 3)}
 
 
 def _through_dev_host(world: LocalWorld, state_dir: Path, bodies: list[str], queue_name: str, app_dir: Path,
-                      function: str, **settings: str) -> tuple[float, int, dict]:
+                      function: str, **settings: str) -> tuple[float, int]:
     """Messages per second that the app in `app_dir` took from `queue_name` (first start to last end of its
-    invocations), its failed invocations, and its settings."""
+    invocations), and its failed invocations."""
     requests_queue = QueueClient.from_connection_string(world.storage_connection_string, queue_name)
     requests_queue.create_queue()
     _send_all(requests_queue, bodies)
     journal = state_dir / INVOCATIONS_FILE
     journal.unlink(missing_ok=True)
-    app = start_app(world, state_dir, free_port(), app_dir, TRAINING_REQUESTS_QUEUE=queue_name, **settings)
+    start_app(world, state_dir, free_port(), app_dir, TRAINING_REQUESTS_QUEUE=queue_name, **settings)
     host = world.processes[-1]
     try:
         deadline = time.monotonic() + 300
@@ -359,7 +363,21 @@ def _through_dev_host(world: LocalWorld, state_dir: Path, bodies: list[str], que
     first_start = min(from_iso(entry["startedAt"]) for entry in done)
     last_end = max(from_iso(entry["endedAt"]) for entry in done)
     failed = sum(1 for entry in done if entry["outcome"] != "Succeeded")
-    return len(bodies) / (last_end - first_start).total_seconds(), failed, app
+    return len(bodies) / (last_end - first_start).total_seconds(), failed
+
+
+def _bare_sdk(world: LocalWorld, bodies: list[str], queue_name: str) -> float:
+    """Messages per second the bare SDK consumes from a queue holding `bodies`: no work done at all."""
+    queue = QueueClient.from_connection_string(world.storage_connection_string, queue_name)
+    queue.create_queue()
+    _send_all(queue, bodies)
+    started, handled = time.monotonic(), 0
+    with ThreadPoolExecutor(max_workers=16) as pool:  # the host's own concurrency: 16 at a time
+        while handled < len(bodies):
+            page = list(next(queue.receive_messages(messages_per_page=32, max_messages=32).by_page(), []))
+            list(pool.map(queue.delete_message, page))
+            handled += len(page)
+    return len(bodies) / (time.monotonic() - started)
 
 
 def _send_all(queue: QueueClient, bodies: list[str]) -> None:
