@@ -285,8 +285,10 @@ class SimulatedOrchestrator:
         self.tick_seconds = tick_seconds
         self.size_hint = size_hint  # what each request says of its container's size (None: nothing)
         budget = FaceBudget(face_calls_per_second, self.clock) if face_calls_per_second else None
+        # Paced as the host's timer is with `*/N * * * * *` (Settings.poll_pacing_seconds).
         self.orchestrator = Orchestrator(policy=policy, store=self.store, face=face, events=self.events,
-                                         clock=self.clock, default_settle_seconds=settle_seconds, face_budget=budget)
+                                         clock=self.clock, default_settle_seconds=settle_seconds, face_budget=budget,
+                                         pacing_seconds=max(0.0, tick_seconds - 1))
         self._timer_at: float | None = None
 
     def request(self, arrival: Arrival) -> None:
@@ -305,9 +307,8 @@ class SimulatedOrchestrator:
         if self._timer_at != at_s:
             return  # superseded by an earlier wake-up
         self._timer_at = None
-        self.orchestrator.tick()
+        yield from self.orchestrator.tick_passes()  # the waits between passes go by in virtual time
         self._arm_timer()
-        yield from ()
 
     def _arm_timer(self) -> None:
         due = self.store.next_due()

@@ -5,7 +5,8 @@ At most FACE_CALLS_PER_SECOND calls (a fraction rounded down) in any second: the
 counted, not saved up, so that neither a tick, which spends its grant at once, nor intake's submits can burst
 beyond it. Train calls and polls draw on it alike: a tick grants its due trainings to submit first and its polls
 from what is left, and intake submits at once only while the budget allows (otherwise the tick submits, first
-thing). The timer runs on one instance at a time (the host's singleton lock), so the budget in that instance's
+thing). A tick whose calls were held back grants again as the second frees up, until shortly before the next
+tick (`Settings.poll_pacing_seconds`), so that the budget is spent per second and not per timer period. The timer runs on one instance at a time (the host's singleton lock), so the budget in that instance's
 memory governs every poll; intake on other instances spends their own.
 """
 
@@ -35,3 +36,10 @@ class FaceBudget:
             granted = max(0, min(wanted, self._limit - len(self._granted_at)))
             self._granted_at.extend([now] * granted)
             return granted
+
+    def frees_in(self) -> float:
+        """Seconds until a call would be granted: 0 if one would be now."""
+        with self._lock:
+            if len(self._granted_at) < self._limit:
+                return 0.0
+            return max(0.0, (self._granted_at[0] + _WINDOW - self._clock()).total_seconds())

@@ -102,7 +102,8 @@ def assemble(settings: Settings, clock: Callable[[], datetime], edges: Edges = E
     metrics.observe(in_flight=store.in_flight, poison_depth=lambda: _depth(poison))
     return Orchestrator(policy=policy, store=store, face=edges.face(face), events=edges.events(queue),
                         clock=clock, default_settle_seconds=settings.settle_seconds, metrics=metrics,
-                        face_budget=FaceBudget(settings.face_calls_per_second, clock))
+                        face_budget=FaceBudget(settings.face_calls_per_second, clock),
+                        pacing_seconds=settings.poll_pacing_seconds)
 
 
 def _depth(queue: QueueClient) -> int:

@@ -16,6 +16,8 @@ API_VERSIONS = ("v1.0", "v1.1-preview.1", "v1.2-preview.1", "v1.2")
 # A 6-field NCRONTAB (seconds first) or a 5-field one, as the timer trigger accepts.
 _CRON_FIELD = r"[0-9A-Za-z*/,\-?]+"
 _CRON = re.compile(rf"\s*{_CRON_FIELD}(\s+{_CRON_FIELD}){{4,5}}\s*")
+# `*/N * * * * *` (or `0/N …`): every N seconds, the one kind of schedule whose period a tick can pace itself by.
+_EVERY_N_SECONDS = re.compile(r"\s*[0*]/(\d+)(\s+\*){5}\s*")
 # Azure queue names: 3-63 lowercase letters, digits and single hyphens; 56 at most leaves room for "-poison".
 _QUEUE_NAME = re.compile(r"(?=.{3,56}\Z)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]")
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
@@ -78,6 +80,14 @@ class Settings:
     face_connect_timeout_seconds: float
     face_read_timeout_seconds: float
     applicationinsights_connection_string: str | None
+
+    @property
+    def poll_pacing_seconds(self) -> float:
+        """How long a tick may go on granting Face calls as the budget frees up: until a second before the next
+        occurrence of an every-N-seconds POLL_SCHEDULE, so that ticks never overlap; 0 (one pass) for any other
+        schedule, whose period is not read here."""
+        every = _EVERY_N_SECONDS.fullmatch(self.poll_schedule)
+        return max(0, int(every.group(1)) - 1) if every else 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":

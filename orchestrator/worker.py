@@ -1,6 +1,7 @@
 """The imperative shell: load a container's state, ask the core what to do, do it, store the result.
 
-Everything that waits is in the stored schedule: no call here sleeps or waits for a training. Concurrency is
+Everything that waits is in the stored schedule: no call here waits for a training (the one sleep is the
+tick's, for the Face budget to free up, within the timer's period). Concurrency is
 settled by ETags: an instance claims a container (stores it with its due time pushed past the claim) before it calls
 Face, so two intake workers or two pollers never submit or poll the same container twice; a claimant that dies is
 replaced when its claim runs out.
@@ -25,10 +26,11 @@ request recorded that way is seen by that look or by a step before it, and any l
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, assert_never
+from typing import Any, Callable, Iterator, assert_never
 
 from . import machine
 from .bounds import bounded_id
@@ -67,8 +69,10 @@ class Outcome:
 class Orchestrator:
     def __init__(self, *, policy: Policy, store: Store, face: FaceApi, events: EventSink,
                  clock: Callable[[], datetime], default_settle_seconds: float, metrics: Metrics | None = None,
-                 face_budget: FaceBudget | None = None) -> None:
-        """Without `face_budget`, no Face call is held back."""
+                 face_budget: FaceBudget | None = None, pacing_seconds: float = 0.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        """Without `face_budget`, no Face call is held back; `pacing_seconds` is how long a tick may go on granting
+        calls the budget held back, sleeping with `sleep` until it frees up."""
         self.policy = policy
         self.store = store
         self.face = face
@@ -77,6 +81,8 @@ class Orchestrator:
         self.default_settle_seconds = default_settle_seconds
         self.metrics = metrics or Metrics()
         self.face_budget = face_budget
+        self.pacing_seconds = pacing_seconds
+        self._sleep = sleep
 
     # The queue trigger
 
@@ -109,18 +115,43 @@ class Orchestrator:
 
     # The timer trigger
 
-    def tick(self) -> int:
-        """Advance every container that is due: trainings to submit first, then polls, each oldest due first, as
-        many as the Face budget grants (the rest stay due, for a later tick); return how many were due. The
-        markers tell submissions from polls, so only the containers granted a call are read. A marker early for
-        its state, or naming a phase its state has left, spends a grant with no call or the other call: never a
-        call beyond the budget."""
+    def tick(self) -> None:
+        """The timer's work: a pass over the due containers, then, while the Face budget holds calls back, another
+        each time it frees up, within `pacing_seconds` (`tick_passes`)."""
+        passes = self.tick_passes()
+        for wait in passes:
+            before = self.clock()
+            self._sleep(wait)
+            if self.clock() <= before:
+                passes.close()  # a clock that sleep does not move (a test's stepped clock): one pass
+
+    def tick_passes(self) -> Iterator[float]:
+        """The tick as passes, yielding how long to wait before the next: the host's timer sleeps in between, the
+        benchmark's virtual timer lets virtual time go by. The budget counts calls per second and the timer fires
+        every few seconds; one pass a period would spend a fraction of the budget."""
+        started = self.clock()
+        held_back = self._pass()
+        while held_back and self.face_budget is not None:
+            wait = self.face_budget.frees_in()
+            if (self.clock() - started).total_seconds() + wait > self.pacing_seconds:
+                return
+            yield wait
+            held_back = self._pass()
+
+    def _pass(self) -> int:
+        """Advance the due containers: trainings to submit first, then polls, each oldest due first, as many as
+        the Face budget grants (the rest stay due); return how many calls it held back. The markers tell
+        submissions from polls, so only the containers granted a call are read. A marker early for its state, or
+        naming a phase its state has left, spends a grant with no call or the other call: never a call beyond
+        the budget."""
         due = sorted(self.store.due(self.clock()), key=lambda marker: marker.due_at)
+        held_back = 0
         with ThreadPoolExecutor(max_workers=TICK_WORKERS) as pool:
             for batch in ([m for m in due if m.submits], [m for m in due if not m.submits]):
                 granted = batch[:self._grant(len(batch))]
+                held_back += len(batch) - len(granted)
                 list(pool.map(lambda marker: self.advance(marker.container, granted=True), granted))
-        return len(due)
+        return held_back
 
     # One step of one container
 

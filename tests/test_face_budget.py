@@ -6,9 +6,16 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from bench import virtual
-from bench.simulation import Arrival, Scheduler, SimFace, SimulatedOrchestrator, VirtualClock, terminal_events
+from bench.simulation import (Arrival, MemoryEvents, MemoryStore, Scheduler, SimFace, SimulatedOrchestrator,
+                              VirtualClock, terminal_events)
+from orchestrator.containers import Container
 from orchestrator.face_budget import FaceBudget
+from orchestrator.machine import ContainerState, Phase
+from orchestrator.records import RequestRecord
+from orchestrator.worker import Orchestrator
 
 T0 = datetime(2026, 12, 2, tzinfo=timezone.utc)
 
@@ -43,8 +50,8 @@ def per_second_at_most(calls: list[float], limit: int) -> bool:
 
 def test_a_tick_grants_trains_first_then_polls_oldest_first_within_the_budget() -> None:
     """Eight 100,000-face lists asked for at once under a budget of 2 calls a second: intake submits the first two
-    at once, and the ticks submit the rest before any poll; no second sees more than 2 calls, the polls go oldest
-    due first, and every training is seen."""
+    at once, and the first tick submits the rest, two a second as the budget frees up, before any poll; no second
+    sees more than 2 calls, the polls go oldest due first, and every training is seen."""
     clock = VirtualClock()
     face = SimFace(clock)
     ours = SimulatedOrchestrator(Scheduler(clock), face, virtual.TICK_S, virtual.POLICY, face_calls_per_second=2)
@@ -57,6 +64,7 @@ def test_a_tick_grants_trains_first_then_polls_oldest_first_within_the_budget() 
     assert per_second_at_most([at for at, _, _ in face.calls_log], 2)
     assert [key for _, key in trains] == [f"list-{n}" for n in range(8)]  # in the order they were asked for
     assert [at for at, _ in trains[:2]] == [0.0, 0.1]  # intake's own, while the budget allowed
+    assert [at for at, _ in trains[2:]] == [5.0, 5.0, 6.0, 6.0, 7.0, 7.0]  # the tick at 5 s, paced
     assert max(at for at, _ in trains) < min(at for at, _ in polls)  # every train before the first poll
     first_poll_at = {}
     for at, key in polls:
@@ -75,29 +83,65 @@ def test_without_a_budget_the_same_tick_polls_every_due_training_at_once() -> No
     assert max(Counter(int(at) for at, _, call in face.calls_log if call == "status").values()) == 8
 
 
-def test_a_tick_under_the_budget_reads_only_the_containers_it_grants_a_call() -> None:
-    """The markers say which calls are due, so a tick with eight trainings due and two calls to grant reads the
-    states of two containers, not eight."""
+def test_a_pass_under_the_budget_reads_only_the_containers_it_grants_a_call() -> None:
+    """The markers say which calls are due, so a pass with up to eight trainings due and two calls to grant reads
+    the states of two containers, not eight."""
     clock = VirtualClock()
     ours = SimulatedOrchestrator(Scheduler(clock), SimFace(clock), virtual.TICK_S, virtual.POLICY,
                                  face_calls_per_second=2)
-    loads, due_per_tick, loads_per_tick = [], [], []
-    load, tick = ours.store.load, ours.orchestrator.tick
+    read_at: dict[float, set] = {}
+    due_at: dict[float, int] = {}
+    load, due = ours.store.load, ours.store.due
 
     def counted_load(container):
-        loads.append(container)
+        read_at.setdefault(clock.seconds, set()).add(container)
         return load(container)
 
-    def counted_tick() -> int:
-        before = len(loads)
-        due_per_tick.append(tick())
-        loads_per_tick.append(len(set(loads[before:])))  # a finish reads its own state again, to drop its marker
-        return due_per_tick[-1]
+    def counted_due(now):
+        markers = due(now)
+        due_at[clock.seconds] = max(due_at.get(clock.seconds, 0), len(markers))
+        return markers
 
-    ours.store.load, ours.orchestrator.tick = counted_load, counted_tick
+    ours.store.load, ours.store.due = counted_load, counted_due
     for number in range(8):
         ours.request(Arrival(number * 0.1, f"list-{number}", 100_000, f"r{number}"))
     ours.scheduler.run()
-    assert max(due_per_tick) >= 6  # most of them due at once
-    assert max(loads_per_tick) <= 2
+    passes = [at for at in due_at if at >= virtual.TICK_S]  # intake reads its own containers before the first
+    assert max(due_at[at] for at in passes) >= 6  # most of them due at once
+    assert max(len(read_at.get(at, ())) for at in passes) <= 2  # a finish reads its state again: one container
     assert len(terminal_events(ours.events)) == 8
+
+
+def waiting_lists(count: int, clock: VirtualClock) -> MemoryStore:
+    """A store holding `count` lists due to submit a training now."""
+    store = MemoryStore()
+    for number in range(count):
+        container = Container.large_face_list(f"list-{number}")
+        store.add_request(RequestRecord(container, f"r{number}", clock(), None, None))
+        state = ContainerState(container, Phase.WAITING, due_at=clock())
+        store.save_watched(state, None)
+        store.mark_due(state)
+    return store
+
+
+@pytest.mark.parametrize("sleep_moves_the_clock, trains_at", [(True, [0, 0, 1, 1, 2, 2]), (False, [0, 0])])
+def test_a_tick_paces_the_calls_the_budget_held_back_as_it_frees_up(sleep_moves_the_clock: bool,
+                                                                     trains_at: list[float]) -> None:
+    """Six lists due and a budget of 2 a second: one tick submits two, sleeps till the second frees up, two more,
+    and so on within its pacing. A clock that sleep does not move (a test's stepped clock) gets one pass."""
+    clock = VirtualClock()
+    face, slept = SimFace(clock, face_counts={f"list-{n}": 1000 for n in range(6)}), []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if sleep_moves_the_clock:
+            clock.at(clock.seconds + seconds)
+
+    orchestrator = Orchestrator(policy=virtual.POLICY, store=waiting_lists(6, clock), face=face,
+                                events=MemoryEvents(clock), clock=clock, default_settle_seconds=0,
+                                face_budget=FaceBudget(2, clock), pacing_seconds=4, sleep=sleep)
+    orchestrator.tick()
+    assert [at for at, _, call in face.calls_log if call == "train"] == trains_at
+    # Then the first polls fall due, and the tick goes on with them until its pacing (4 s) is spent.
+    assert slept == ([1.0, 1.0, 1.0, 1.0] if sleep_moves_the_clock else [1.0])
+    assert clock.seconds == (4.0 if sleep_moves_the_clock else 0.0)

@@ -19,6 +19,14 @@ def test_defaults() -> None:
     assert settings.face_api_key is None
 
 
+@pytest.mark.parametrize("schedule, pacing_seconds", [("*/5 * * * * *", 4), ("0/10 * * * * *", 9),
+                                                      ("*/1 * * * * *", 0), ("0 */5 * * * *", 0),
+                                                      ("*/5 * * * *", 0)])
+def test_a_tick_paces_itself_only_by_an_every_n_seconds_schedule(schedule: str, pacing_seconds: float) -> None:
+    """Up to a second before the next occurrence; a schedule whose period is not plain gets one pass a tick."""
+    assert Settings.from_env({**BASE, "POLL_SCHEDULE": schedule}).poll_pacing_seconds == pacing_seconds
+
+
 def test_identity_based_storage_is_accepted() -> None:
     settings = Settings.from_env({"FACE_ENDPOINT": BASE["FACE_ENDPOINT"],
                                   "AzureWebJobsStorage__queueServiceUri": "https://st.queue.core.windows.net",
