@@ -6,8 +6,10 @@ counted, not saved up, so that neither a tick, which spends its grant at once, n
 beyond it. Train calls and polls draw on it alike: a tick grants its due trainings to submit first and its polls
 from what is left, and intake submits at once only while the budget allows (otherwise the tick submits, first
 thing). A tick whose calls were held back grants again as the second frees up, until shortly before the next
-tick (`Settings.poll_pacing_seconds`), so that the budget is spent per second and not per timer period. The timer runs on one instance at a time (the host's singleton lock), so the budget in that instance's
-memory governs every poll; intake on other instances spends their own.
+tick (`Settings.poll_pacing_seconds`), so that the budget is spent per second and not per timer period.
+
+The timer runs on one instance at a time (the host's singleton lock), so the budget in that instance's memory
+governs every poll; intake on other instances spends their own.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """The imperative shell: load a container's state, ask the core what to do, do it, store the result.
 
-Everything that waits is in the stored schedule: no call here waits for a training (the one sleep is the
-tick's, for the Face budget to free up, within the timer's period). Concurrency is
-settled by ETags: an instance claims a container (stores it with its due time pushed past the claim) before it calls
-Face, so two intake workers or two pollers never submit or poll the same container twice; a claimant that dies is
-replaced when its claim runs out.
+Everything that waits is in the stored schedule: no call here waits for a training (the one sleep is the tick's,
+for the Face budget to free up, within the timer's period). Concurrency is settled by ETags: an instance claims a
+container (stores it with its due time pushed past the claim) before it calls Face, so two intake workers or two
+pollers never submit or poll the same container twice; a claimant that dies is replaced when its claim runs out.
 
 The in-flight index (one marker per container, read by the tick) may say one is due earlier than its state does,
 which costs one read, but never later, which would leave a training unpolled. The core never brings a container's due
