@@ -17,8 +17,8 @@ if TYPE_CHECKING:  # the implementations import this module: only their types ar
 
 class Store(Protocol):
     """Each container's state under optimistic concurrency (a stale ETag raises `ConcurrencyConflict`), the
-    requests waiting for it, its watch mark (there while it is not idle), and the index of containers with work in
-    flight."""
+    requests waiting for it, its watch mark (never there while it is idle with no look for requests to come), and
+    the index of containers with work in flight."""
 
     def load(self, container: Container) -> tuple[ContainerState, str | None]: ...
 

@@ -5,8 +5,10 @@ List and `<kind>:<id>` for the other kinds (`containers.py`):
 - `PartitionKey=<key>, RowKey=state`: the container's `ContainerState`, the continuation token of its training.
 - `PartitionKey=<key>, RowKey=request:<requestId>`: one request waiting for a training. Inserting one never
   contends with another, and a redelivered message finds its own request already there.
-- `PartitionKey=<key>, RowKey=watch`: a `WatchMark`, present while the container is not idle, so that intake can
-  record a request for it in one transaction with no read (`TrainingStore.add_request_if_watched`).
+- `PartitionKey=<key>, RowKey=watch`: a `WatchMark`, never present while the container is idle with no step to
+  come that reads its requests, so that intake can record a request for it in one transaction with no read
+  (`TrainingStore.add_request_if_watched`). A busy container may lack it (its wake came before marks were, or
+  raced the step that left it idle): its requests then take the path with a read, as before.
 - `PartitionKey=~inflight, RowKey=<key>`: a `DueMarker`, present only while the container has work in flight.
   The tick queries this partition alone; no key starts with `~`, so nothing else lands in it.
 """
