@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Mapping
@@ -103,7 +104,7 @@ def assemble(settings: Settings, clock: Callable[[], datetime], edges: Edges = E
     return Orchestrator(policy=policy, store=store, face=edges.face(face), events=edges.events(queue),
                         clock=clock, default_settle_seconds=settings.settle_seconds, metrics=metrics,
                         face_budget=FaceBudget(settings.face_calls_per_second, clock),
-                        pacing_seconds=settings.poll_pacing_seconds)
+                        pacing_seconds=settings.poll_pacing_seconds, sleep=time.sleep)
 
 
 def _depth(queue: QueueClient) -> int:

@@ -25,7 +25,6 @@ request recorded that way is seen by that look or by a step before it, and any l
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,9 +68,10 @@ class Orchestrator:
     def __init__(self, *, policy: Policy, store: Store, face: FaceApi, events: EventSink,
                  clock: Callable[[], datetime], default_settle_seconds: float, metrics: Metrics | None = None,
                  face_budget: FaceBudget | None = None, pacing_seconds: float = 0.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] | None = None) -> None:
         """Without `face_budget`, no Face call is held back; `pacing_seconds` is how long a tick may go on granting
-        calls the budget held back, sleeping with `sleep` until it frees up."""
+        calls the budget held back, sleeping with `sleep` (given by the composition root, like the clock) until it
+        frees up. Without `sleep`, `tick` makes one pass; a caller with a clock of its own drives `tick_passes`."""
         self.policy = policy
         self.store = store
         self.face = face
@@ -117,12 +117,13 @@ class Orchestrator:
     def tick(self) -> None:
         """The timer's work: a pass over the due containers, then, while the Face budget holds calls back, another
         each time it frees up, within `pacing_seconds` (`tick_passes`)."""
-        passes = self.tick_passes()
-        for wait in passes:
+        for wait in self.tick_passes():
+            if self._sleep is None:
+                break
             before = self.clock()
             self._sleep(wait)
             if self.clock() <= before:
-                passes.close()  # a clock that sleep does not move (a test's stepped clock): one pass
+                break  # a clock that sleep does not move (a test's stepped clock): one pass
 
     def tick_passes(self) -> Iterator[float]:
         """The tick as passes, yielding how long to wait before the next: the host's timer sleeps in between, the
