@@ -28,7 +28,7 @@ from rich.table import Column, Table
 
 from orchestrator.bounds import first_line
 from orchestrator.containers import Container, Kind
-from orchestrator.intake import RequestRejected
+from orchestrator.intake import RequestRejected, is_whole_number
 from orchestrator.settings import StorageSettings
 from orchestrator.storage_clients import ensure_exists, queue_client, table_client
 from orchestrator.store import TrainingStore
@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--reason", help="why, carried into the events")
     send.add_argument("--settle", type=float, metavar="SECONDS", help="train only once no request came for this long")
     send.add_argument("--request-id", help="the request's id (one container only); default: the queue message id")
-    send.add_argument("--size", type=int, metavar="N",
+    send.add_argument("--size", type=_whole_number, metavar="N",
                       help="faces (a list) or persons (a group) it holds: times the first poll by Face's documented "
                            "training times")
 
@@ -102,6 +102,21 @@ def build_parser() -> argparse.ArgumentParser:
     poison.add_argument("--redrive", action="store_true", help="send every poisoned message back, then remove it")
     poison.add_argument("--json", action="store_true", help="print the messages as JSON")
     return parser
+
+
+def _whole_number(text: str) -> int:
+    """`--size` as a request may spell it: `4`, `4.0` and `4e0` are the same whole number."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not is_whole_number(number):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of faces or persons")
+    return int(number)
 
 
 def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, folder: Path | None = None) -> int:

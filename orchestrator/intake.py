@@ -86,6 +86,8 @@ def _decode(body: bytes) -> Any:
         return json.loads(text, parse_constant=_refuse_constant)
     except ValueError as error:
         raise RequestRejected(f"The message is not valid JSON: {error}.") from None
+    except RecursionError:  # 64 KiB of brackets nest deeper than the parser recurses
+        raise RequestRejected("The message's JSON is nested too deeply to read.") from None
 
 
 def _utf8(data: bytes) -> str:
@@ -100,20 +102,25 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _unwrap_cloud_event(envelope: dict[str, Any]) -> dict[str, Any]:
+    data = envelope.get("data")
+    hints = _identity_hints(data) if isinstance(data, dict) else (None, None)  # so a producer can match it
+
+    def reject(reason: str) -> RequestRejected:
+        return RequestRejected(reason, *hints)
+
     if envelope.get("specversion") != "1.0":
-        raise RequestRejected(f"CloudEvents specversion {envelope.get('specversion')!r} is not supported; use 1.0.")
+        raise reject(f"CloudEvents specversion {envelope.get('specversion')!r} is not supported; use 1.0.")
     missing = [name for name in ("id", "source", "type") if not isinstance(envelope.get(name), str)
                or not envelope[name]]
     if missing:
-        raise RequestRejected(f"The CloudEvent lacks required attribute(s): {', '.join(missing)}.")
+        raise reject(f"The CloudEvent lacks required attribute(s): {', '.join(missing)}.")
     content_type = envelope.get("datacontenttype", "application/json")
     if not isinstance(content_type, str) or not content_type.split(";")[0].strip().endswith("json"):
-        raise RequestRejected(f"The CloudEvent's datacontenttype {content_type!r} is not JSON.")
-    data = envelope.get("data")
+        raise reject(f"The CloudEvent's datacontenttype {content_type!r} is not JSON.")
     if "data_base64" in envelope:
-        raise RequestRejected("The CloudEvent carries data_base64; put the request as a JSON object in data.")
+        raise reject("The CloudEvent carries data_base64; put the request as a JSON object in data.")
     if not isinstance(data, dict):
-        raise RequestRejected("The CloudEvent has no data object holding the training request.")
+        raise reject("The CloudEvent has no data object holding the training request.")
     return data
 
 
@@ -152,11 +159,20 @@ def _request(document: dict[str, Any], message_id: str) -> TrainingRequest:
         settle = float(settle)
     size_hint = document.get("sizeHint")
     if size_hint is not None:
-        if isinstance(size_hint, bool) or not isinstance(size_hint, int):
+        if not is_whole_number(size_hint):
             raise reject("sizeHint must be a whole number: the faces (a list) or persons (a group) it holds.")
+        size_hint = int(size_hint)
         if not 0 <= size_hint <= MAX_ENTRIES:
             return TrainingRequest(container, request_id, reason, settle, None, ignored_size_hint=size_hint)
     return TrainingRequest(container, request_id, reason, settle, size_hint)
+
+
+def is_whole_number(value: Any) -> bool:
+    """JSON has one kind of number: `4`, `4.0` and `4e0` are the same whole number, whichever a producer's
+    serializer writes (a C# double is written `4.0`)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
 def _container(document: dict[str, Any], reject: Callable[[str], RequestRejected]) -> Container:

@@ -51,7 +51,7 @@ BAD_MESSAGES: list[tuple[bytes, str]] = [
     (body({"listId": "celebs", "settleSeconds": "10"}), "settleSeconds"),
     (body({"listId": "celebs", "settleSeconds": True}), "settleSeconds"),
     (body({"listId": "celebs", "sizeHint": "100000"}), "sizeHint must be a whole number"),
-    (body({"listId": "celebs", "sizeHint": 1.5e5}), "sizeHint must be a whole number"),
+    (body({"listId": "celebs", "sizeHint": 1.5}), "sizeHint must be a whole number"),
     (body({"largePersonGroupId": "staff", "sizeHint": True}), "sizeHint must be a whole number"),
     (body({"listId": "celebs", "listID": "typo"}), "Unknown field"),
     (body({"listId": "celebs", "settle_seconds": 5}), "Unknown field"),
@@ -85,6 +85,7 @@ BAD_MESSAGES: list[tuple[bytes, str]] = [
     (body({"listId": "\u0441elebs"}), "not a Large Face List id"),  # a Cyrillic "с" that looks Latin
     (body({"listId": "celebs", "requestId": "r\u00e9"}), "requestId"),
     (cloud_event([{"listId": "celebs"}]), "no data object"),
+    (b'{"listId": "celebs", "reason": ' + b"[" * 30_000 + b"]" * 30_000 + b"}", "nested too deeply"),
     # Hostile sizes: quoted back whole, these made a rejection larger than a queue message.
     (body({"listId": "celebs", "k" * 65_400: 1}), "Unknown field"),
     (cloud_event({"listId": "celebs"}, specversion="9" * 65_000), "specversion"),

@@ -13,7 +13,7 @@ import pytest
 from azure.storage.queue import QueueClient
 
 from facetrain import sources
-from facetrain.cli import EXIT_OK, EXIT_REFUSED, EXIT_STORAGE, EXIT_USAGE, main
+from facetrain.cli import EXIT_OK, EXIT_REFUSED, EXIT_STORAGE, EXIT_USAGE, build_parser, main
 from orchestrator.events import Rejection, rejection_event
 from orchestrator.storage_clients import ensure_exists
 from localdev.world import REPO_ROOT
@@ -53,6 +53,19 @@ def test_enqueue_a_group_by_its_kind(world, cli_env, capsys) -> None:
     with pytest.raises(SystemExit) as refused:  # argparse refuses an unknown kind, with the choices
         main(["enqueue", "--kind", "shelves", "x"], cli_env)
     assert refused.value.code == EXIT_USAGE
+
+
+@pytest.mark.parametrize("spelled", ["4", "4.0", "4e0", "+4"])
+def test_size_takes_a_whole_number_in_any_spelling(spelled: str) -> None:
+    assert build_parser().parse_args(["enqueue", "celebs", "--size", spelled]).size == 4
+
+
+@pytest.mark.parametrize("spelled, problem", [("1.5", "not a whole number"), ("many", "not a number"),
+                                              ("nan", "not a whole number"), ("inf", "not a whole number")])
+def test_size_refuses_what_is_not_a_whole_number_naming_it(spelled: str, problem: str, capsys) -> None:
+    with pytest.raises(SystemExit) as refused:
+        build_parser().parse_args(["enqueue", "celebs", "--size", spelled])
+    assert refused.value.code == EXIT_USAGE and f"{spelled!r} is {problem}" in capsys.readouterr().err
 
 
 def test_a_refused_list_is_reported_and_the_others_still_go(world, cli_env, capsys) -> None:

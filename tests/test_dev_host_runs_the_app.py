@@ -3,19 +3,18 @@ train → poll → event, a bad message rejected, the status endpoint, and a bad
 
 from __future__ import annotations
 
-import json
 import os
-import signal
+import secrets
 import subprocess
 import sys
-import secrets
 import time
 
 import requests
 from azure.storage.queue import QueueClient
 
-from localdev.world import REPO_ROOT, free_port
 from facetrain.enqueue import enqueue
+from localdev.world import REPO_ROOT, free_port
+from tests.app_host import app_on_dev_host, events_until
 from tests.orchestrator_world import app_settings
 
 
@@ -30,15 +29,8 @@ def test_enqueue_train_poll_and_report_through_the_dev_host(world, emulator, fac
                                                         settings["TRAINING_REQUESTS_QUEUE"])
     requests_queue.create_queue()
     port = free_port()
-    log = open(tmp_path / "host.log", "wb")
-    host = subprocess.Popen([sys.executable, "-m", "localdev.host", "--port", str(port), "--settings", "/nonexistent"],
-                            cwd=REPO_ROOT, env={**os.environ, **settings}, stdout=log, stderr=subprocess.STDOUT)
     api, key = f"http://127.0.0.1:{port}/api/trainings", {"x-functions-key": function_key}
-    try:
-        deadline = time.monotonic() + 30
-        while b"dev host:" not in (tmp_path / "host.log").read_bytes():  # printed once HTTP listens
-            assert host.poll() is None and time.monotonic() < deadline, (tmp_path / "host.log").read_text()
-            time.sleep(0.1)
+    with app_on_dev_host(settings, tmp_path / "host.log", port):
         requests_queue.send_message("{not json")
         enqueue(requests_queue, list_id, request_id="via-dev-host")
         deadline, in_flight = time.monotonic() + 15, []
@@ -46,16 +38,8 @@ def test_enqueue_train_poll_and_report_through_the_dev_host(world, emulator, fac
             time.sleep(0.1)
             in_flight = [t["listId"] for t in requests.get(api, headers=key, timeout=10).json()["trainings"]]
         assert in_flight == [list_id]
-        events = QueueClient.from_connection_string(world.storage_connection_string,
-                                                    settings["TRAINING_EVENTS_QUEUE"])
-        deadline, received = time.monotonic() + 30, []
-        while len(received) < 2 and time.monotonic() < deadline:
-            try:
-                received += [json.loads(m.content) for m in events.receive_messages(messages_per_page=32,
-                                                                                    max_messages=32)]
-            except Exception:  # noqa: BLE001 - the app creates the events queue on its first start
-                pass
-            time.sleep(0.2)
+        received = events_until(world.storage_connection_string, settings["TRAINING_EVENTS_QUEUE"],
+                                lambda events: len(events) >= 2, 30)
         assert len(received) == 2, (tmp_path / "host.log").read_text()[-3000:]
         by_type = {event["type"]: event for event in received}
         assert by_type["Face.LargeFaceList.TrainingSucceeded"]["data"]["requestIds"] == ["via-dev-host"]
@@ -71,9 +55,6 @@ def test_enqueue_train_poll_and_report_through_the_dev_host(world, emulator, fac
             answer = requests.get(f"{api}/{other}", headers=key, timeout=10)
             assert answer.status_code == code and answer.json()["error"]
         assert requests.get(f"{api}/{list_id}", timeout=10).status_code == 401
-    finally:
-        host.send_signal(signal.SIGTERM)
-        assert host.wait(30) == 0
     # Found by the chaos harness's secret scan: a configured key is its owner's secret, not for the log.
     assert function_key not in (tmp_path / "host.log").read_text()
 

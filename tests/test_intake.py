@@ -33,6 +33,13 @@ TEAM = Container(Kind.PERSON_GROUP, "team-1")
     # No container holds these: the request stands, timed as without a hint, and the worker says so.
     (body({"listId": "celebs", "sizeHint": -3}), TrainingRequest(CELEBS, "msg-m1", None, None, None, -3)),
     (body({"listId": "celebs", "sizeHint": 10**12}), TrainingRequest(CELEBS, "msg-m1", None, None, None, 10**12)),
+    # JSON has one kind of number: each spelling of a whole number is one (a C# double is written 4.0).
+    (b'{"listId": "celebs", "sizeHint": 4.0}', TrainingRequest(CELEBS, "msg-m1", None, None, 4)),
+    (b'{"listId": "celebs", "sizeHint": 4e0}', TrainingRequest(CELEBS, "msg-m1", None, None, 4)),
+    (b'{"listId": "celebs", "sizeHint": 2.5E5}', TrainingRequest(CELEBS, "msg-m1", None, None, 250_000)),
+    (b'{"listId": "celebs", "sizeHint": 1e308}', TrainingRequest(CELEBS, "msg-m1", None, None, None, int(1e308))),
+    (b'{"listId": "celebs", "settleSeconds": 4e0}', TrainingRequest(CELEBS, "msg-m1", None, 4.0)),
+    (b'{"listId": "celebs", "settleSeconds": 1.5}', TrainingRequest(CELEBS, "msg-m1", None, 1.5)),
 ])
 def test_valid_requests(raw: bytes, expected: TrainingRequest) -> None:
     assert parse_message(raw, "m1") == expected
@@ -53,6 +60,14 @@ def test_a_rejection_names_the_container_and_request_when_it_can(document: dict,
     with pytest.raises(RequestRejected) as rejected:
         parse_message(body({**document, "requestId": "r-1", "settleSeconds": -5}), "m1")
     assert (rejected.value.container, rejected.value.request_id) == (container, "r-1")
+
+
+@pytest.mark.parametrize("envelope", [{"specversion": "0.3"}, {"id": 4}, {"datacontenttype": "text/plain"},
+                                      {"data_base64": "e30="}])
+def test_a_cloud_event_refused_for_its_envelope_still_names_its_data_s_container_and_request(envelope) -> None:
+    with pytest.raises(RequestRejected) as rejected:
+        parse_message(cloud_event({"personGroupId": "team-1", "requestId": "r-1"}, **envelope), "m1")
+    assert (rejected.value.container, rejected.value.request_id) == (TEAM, "r-1")
 
 
 def test_a_request_without_id_is_named_after_its_message_so_redelivery_is_the_same_request() -> None:

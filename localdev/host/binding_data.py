@@ -9,21 +9,21 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from . import newtonsoft
+
 
 def dotnet_datetime(moment: datetime) -> str:
-    """A DateTimeOffset as Newtonsoft writes it: seven-digit fraction with trailing zeros dropped, `+00:00`."""
-    utc = moment.astimezone(timezone.utc)
-    fraction = f"{utc.microsecond:06d}0".rstrip("0")
-    return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "+00:00"
+    """A DateTimeOffset in UTC as Newtonsoft writes it: seven-digit fraction with trailing zeros dropped, `+00:00`,
+    as it writes a local `DateTime` on a host that runs on UTC."""
+    return newtonsoft.iso_text(newtonsoft.DotnetDate.of(moment.astimezone(timezone.utc), "Local"))
 
 
 def queue_trigger(protos: Any, *, body: bytes, message_id: str, pop_receipt: str, dequeue_count: int,
                   insertion_time: datetime, expiration_time: datetime,
                   next_visible_time: datetime) -> tuple[Any, dict[str, Any]]:
-    """The trigger's `TypedData` and its metadata. The message is a string (bytes when it is not UTF-8); a message
-    that is a JSON object adds its top-level properties that are not arrays to the binding data. The host's binding
-    data is a case-insensitive .NET dictionary, so a property named like one of the host's (a body's `"id"`)
-    replaces that value under the host's own spelling (`Id`), which is what the runtime reads."""
+    """The trigger's `TypedData` and its metadata. The message is a string (bytes when it is not UTF-8), and a
+    message that is a JSON object adds its top-level properties to the binding data as the host's
+    `Utility.ApplyBindingData` does (see `promoted_properties`)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -31,12 +31,24 @@ def queue_trigger(protos: Any, *, body: bytes, message_id: str, pop_receipt: str
                                                            insertion_time, expiration_time, next_visible_time)
     metadata = _metadata(protos, {"QueueTrigger": text}, message_id, pop_receipt, dequeue_count, insertion_time,
                          expiration_time, next_visible_time)
-    for name, value in _json_object_properties(text).items():
-        if isinstance(value, list) or value is None:
-            continue
-        key = next((existing for existing in metadata if existing.lower() == name.lower()), name)
-        metadata[key] = _typed(protos, value)
+    for name, (kind, value) in promoted_properties(text).items():
+        key = next((existing for existing in metadata if _folded(existing) == _folded(name)), name)
+        metadata[key] = protos.TypedData(**{kind: value})
     return protos.TypedData(string=text), metadata
+
+
+def promoted_properties(text: str) -> dict[str, tuple[str, str]]:
+    """What the host promotes from a message, as (`TypedData` field, value): each top-level property of a JSON
+    object but arrays and nulls, a nested object as `json` and any other value as `string`, in .NET's words
+    (`4.0` is "4", `true` "True", an ISO date "11/27/2026 07:41:12"). Never `double` or `int`: the worker runtime
+    decodes every metadata entry before the function runs and has no decoder for `double`."""
+    promoted: dict[str, tuple[str, str]] = {}
+    for name, value in (newtonsoft.read_object(text) or {}).items():
+        if isinstance(value, dict):
+            promoted[name] = ("json", newtonsoft.as_json(value))
+        elif not isinstance(value, list) and value is not None:
+            promoted[name] = ("string", newtonsoft.as_string(value))
+    return promoted
 
 
 def timer_trigger(protos: Any, *, past_due: bool, schedule_status: dict[str, str] | None,
@@ -67,16 +79,6 @@ def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return joined
 
 
-def _json_object_properties(body: str | bytes) -> dict[str, Any]:
-    """The top-level properties of a message that is a JSON object, the ones the host may add to the binding data;
-    none for any other message."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return {}
-    return document if isinstance(document, dict) else {}
-
-
 def _metadata(protos: Any, fields: dict[str, str], message_id: str, pop_receipt: str, dequeue_count: int,
               insertion_time: datetime, expiration_time: datetime, next_visible_time: datetime) -> dict[str, Any]:
     strings = {**fields, "Id": message_id, "PopReceipt": pop_receipt}
@@ -88,11 +90,7 @@ def _metadata(protos: Any, fields: dict[str, str], message_id: str, pop_receipt:
             | {name: protos.TypedData(json=value) for name, value in jsons.items()})
 
 
-def _typed(protos: Any, value: Any) -> Any:
-    """A binding-data value as the host converts it: text is a string, a whole number or an object is JSON, and
-    a fraction is a double."""
-    if isinstance(value, str):
-        return protos.TypedData(string=value)
-    if isinstance(value, float):
-        return protos.TypedData(double=value)
-    return protos.TypedData(json=json.dumps(value))
+def _folded(name: str) -> str:
+    """A key as the host's case-insensitive dictionary compares it (`OrdinalIgnoreCase`): each character's simple
+    upper case, so `ß` stays itself where Python's `upper()` would make it `SS`."""
+    return "".join(upper if len(upper := char.upper()) == 1 else char for char in name)
