@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, f
             errors.print(f"facetrain: settings from {found.source}", highlight=False, soft_wrap=True)
         handler = {"enqueue": _enqueue, "status": _status, "events": _events, "poison": _poison}[args.command]
         return handler(args, found.storage, found.names, console, errors)
-    except sources.NoStorage as error:
+    except (sources.NoStorage, sources.UnreadableStorage) as error:
         errors.print(f"[red]facetrain:[/] {error}", highlight=False, soft_wrap=True)
         return EXIT_USAGE
     except UsageError as error:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 from orchestrator.settings import DEFAULTS, SettingsError, StorageSettings, storage_settings
+from orchestrator.storage_clients import check_readable
 
 NAMES = ("TRAINING_REQUESTS_QUEUE", "TRAINING_EVENTS_QUEUE", "TRAININGS_TABLE")
 DEV_SETTINGS = Path(".localdev") / "settings.env"
@@ -30,6 +32,10 @@ class NoStorage(Exception):
     """No source gave storage; the message says what each one lacked."""
 
 
+class UnreadableStorage(Exception):
+    """The first source that gives storage gives a connection string the storage SDK cannot read."""
+
+
 @dataclass(frozen=True)
 class Found:
     source: str  # in words, for `-v`
@@ -39,14 +45,27 @@ class Found:
 
 def find(connection_string: str | None, account_name: str | None, env: Mapping[str, str], folder: Path) -> Found:
     if connection_string or account_name:
-        return Found("the command line's options", _from_options(connection_string, account_name), _names(env))
+        return _readable(Found("the command line's options", _from_options(connection_string, account_name),
+                               _names(env)))
     misses = ["--connection-string or --account-name: not given"]
     for source, values, miss in (("the environment", env, None), *_files(folder)):
         storage = _storage_in(values) if values is not None else None
         if storage is not None:
-            return Found(source, storage, _names(values))
+            return _readable(Found(source, storage, _names(values)))
         misses.append(f"{source}: {miss or NO_STORAGE_SETTING}")
     raise NoStorage("No storage found. Looked at, in order:\n  " + "\n  ".join(misses))
+
+
+def _readable(found: Found) -> Found:
+    """The source found, if the SDK can read its connection string. If not, an error, never the next source:
+    that would act on storage the user did not mean."""
+    try:
+        check_readable(found.storage)
+    except ValueError as error:
+        raise UnreadableStorage(f"The storage connection string from {found.source} is not one the storage SDK can "
+                                f"read ({error}). A shell that sources an unquoted value cuts it at its first ';'.") \
+            from None
+    return found
 
 
 def _from_options(connection_string: str | None, account_name: str | None) -> StorageSettings:
@@ -76,7 +95,7 @@ def _files(folder: Path) -> list[tuple[str, dict[str, str] | None, str | None]]:
     if not dev_file.is_file():
         found.append((dev, None, "not there: is `make dev` running in this folder?"))
     else:
-        values = _env_file(dev_file)
+        values = read_env_file(dev_file)
         running = _running(values.get(DEV_PID))
         found.append((dev, values if running else None,
                       None if running else "left by a `make dev` that is no longer running"))
@@ -92,9 +111,25 @@ def _files(folder: Path) -> list[tuple[str, dict[str, str] | None, str | None]]:
     return found
 
 
-def _env_file(path: Path) -> dict[str, str]:
-    pairs = (line.partition("=") for line in path.read_text().splitlines() if "=" in line)
-    return {key.strip(): value.strip() for key, _, value in pairs}
+def env_file_text(values: Mapping[str, str]) -> str:
+    """KEY='value' lines that bash and POSIX sh both source to exactly these values (`set -a; . FILE; set +a`):
+    every value single-quoted, so a connection string's `;` and a schedule's `*` stay text."""
+    return "".join(f"{key}={_single_quoted(value)}\n" for key, value in values.items())
+
+
+def _single_quoted(value: str) -> str:
+    """Nothing is special inside single quotes; a quote itself ends them, is escaped, and opens them again."""
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The values of a file `env_file_text` wrote, read as a shell reads its assignments; none from a file with
+    an unbalanced quote, which that writer never makes."""
+    try:
+        words = shlex.split(path.read_text(), comments=True)
+    except ValueError:
+        return {}
+    return dict(word.partition("=")[::2] for word in words if "=" in word)
 
 
 def _running(pid: str | None) -> bool:

@@ -2,8 +2,8 @@
 running until Ctrl-C or SIGTERM.
 
 Once every service is healthy, the settings a client needs are printed and written to `.localdev/settings.env`
-as KEY=VALUE lines (`set -a; . .localdev/settings.env` loads them into a shell). The file is removed again on
-shutdown, so a stale file never points at a world that is gone.
+as KEY='VALUE' lines (`set -a; . .localdev/settings.env; set +a` loads them into bash or sh). The file is
+removed again on shutdown, so a stale file never points at a world that is gone.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from azure.storage.queue import QueueClient
 
-from facetrain.sources import DEV_PID
+from facetrain.sources import DEV_PID, env_file_text
 from orchestrator.storage_clients import ensure_exists
 from orchestrator.settings import DEFAULTS
 
@@ -54,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_host:
             settings.update(start_app(world, args.state_dir, args.host_port))
         # With this process's id, so that the CLI can tell a file a killed `make dev` left from a running one.
-        settings_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items())
-                                 + f"{DEV_PID}={os.getpid()}\n")
+        settings_file.write_text(env_file_text({**settings, DEV_PID: str(os.getpid())}))
         print("Local Azure world is up:")
         for key, value in settings.items():
             print(f"  {key}={value}")

@@ -28,8 +28,8 @@ from .face_client import SCOPE, FaceClient
 from .machine import Policy
 from .metrics import Metrics
 from .ports import EventSink, FaceApi, Store
-from .settings import Settings
-from .storage_clients import credential, ensure_exists, queue_client, table_client
+from .settings import Settings, SettingsError
+from .storage_clients import check_readable, credential, ensure_exists, queue_client, table_client
 from .store import TrainingStore
 from .worker import Orchestrator
 
@@ -41,7 +41,12 @@ def utc_now() -> datetime:
 def check_settings() -> None:
     """Raise SettingsError for a bad app setting. The function app calls it when imported, so that a bad setting
     stops the app at start, where the host reports it, instead of failing (and so poisoning) every message."""
-    Settings.from_env(os.environ)
+    settings = Settings.from_env(os.environ)
+    try:
+        check_readable(settings.storage)
+    except ValueError as error:
+        raise SettingsError(f"AzureWebJobsStorage is not a connection string the storage SDK can read: {error}") \
+            from None
 
 
 @functools.cache

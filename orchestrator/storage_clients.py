@@ -30,6 +30,14 @@ def table_client(storage: StorageSettings, name: str) -> TableClient:
     return TableClient(storage.table_service_uri, name, credential=credential(storage.client_id))
 
 
+def check_readable(storage: StorageSettings) -> None:
+    """ValueError, with the SDK's reason, when a client cannot be made from the connection string (a value cut at
+    its first `;`, say). Making a client does no I/O, so this costs nothing."""
+    if storage.connection_string:
+        queue_client(storage, "unused")
+        table_client(storage, "unused")
+
+
 def ensure_exists(client: QueueClient | TableClient) -> None:
     """Create the queue or table unless it exists."""
     try:

@@ -25,7 +25,7 @@ def _import_function_app():
     """The app checks its settings when imported; each test then sets its own. These only let the import pass."""
     import os
 
-    placeholders = {"FACE_ENDPOINT": "https://localhost", "AzureWebJobsStorage": "x"}
+    placeholders = {"FACE_ENDPOINT": "https://localhost", "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
     added = {name: value for name, value in placeholders.items() if name not in os.environ}
     os.environ.update(added)
     try:

@@ -101,21 +101,74 @@ def _reaped_pid() -> int:
 def write_settings(folder: Path, dev: dict[str, str] | None = None, core_tools: dict[str, str] | None = None) -> None:
     if dev is not None:
         (folder / ".localdev").mkdir(exist_ok=True)
-        (folder / ".localdev" / "settings.env").write_text("".join(f"{k}={v}\n" for k, v in dev.items()))
+        (folder / ".localdev" / "settings.env").write_text(sources.env_file_text(dev))
     if core_tools is not None:
         (folder / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": core_tools}))
 
 
+def connection_string(account: str) -> str:
+    """One the storage SDK reads (nothing is reached: making a client does no I/O)."""
+    return (f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey=a2V5;"
+            f"QueueEndpoint=http://127.0.0.1:9/{account};TableEndpoint=http://127.0.0.1:9/{account};")
+
+
+AWKWARD_VALUES = {
+    "AzureWebJobsStorage": connection_string("devstoreaccount1"),  # a ';' ended the value for an unquoting shell
+    "POLL_SCHEDULE": "*/5 * * * * *",  # and each '*' was a glob
+    "QUOTE": "it's", "DOUBLE": 'say "hi"', "DOLLAR": "$HOME and ${PATH}", "BACKTICK": "`id` $(id)",
+    "BACKSLASH": "a\\b\\n", "SPACES": "  two  spaces ", "EMPTY": "", "HASH": "#not a comment", "UNICODE": "café",
+    "TILDE": "~/x", "BANG": "!!",
+}
+
+
+@pytest.mark.world  # starts bash and sh
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_settings_env_sources_to_every_value_exactly_in_bash_and_sh(tmp_path, shell: str) -> None:
+    """`set -a; . .localdev/settings.env; set +a`, as the README says: before, the unquoted connection string was
+    cut at its first ';' and the schedule's '*' expanded to file names that bash then ran."""
+    (tmp_path / "settings.env").write_text(sources.env_file_text(AWKWARD_VALUES))
+    (tmp_path / "5").write_text("")  # a file a glob of the schedule would find
+    sourced = subprocess.run([shell, "-c", 'set -a; . ./settings.env; set +a; env -0'], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=30, env={"PATH": os.environ["PATH"]})
+    assert sourced.returncode == 0 and sourced.stderr == "", sourced.stderr
+    environment = dict(entry.partition("=")[::2] for entry in sourced.stdout.split("\0") if entry)
+    assert {name: environment.get(name) for name in AWKWARD_VALUES} == AWKWARD_VALUES
+    assert sources.read_env_file(tmp_path / "settings.env") == AWKWARD_VALUES  # and the CLI reads what the shell does
+
+
+@pytest.mark.parametrize("where", ["environment", "settings.env", "option"])
+def test_a_connection_string_the_sdk_cannot_read_is_a_usage_error_naming_its_source(tmp_path, capsys,
+                                                                                    where: str) -> None:
+    """What an unquoting shell left of the connection string: before, a ValueError traceback from the SDK."""
+    cut = "DefaultEndpointsProtocol=http"
+    env, argv = {}, ["status"]
+    if where == "environment":
+        env = {"AzureWebJobsStorage": cut}
+    elif where == "settings.env":
+        write_settings(tmp_path, dev={"AzureWebJobsStorage": cut, "LOCALDEV_PID": str(os.getpid())})
+    else:
+        argv = ["--connection-string", cut, "status"]
+    assert main(argv, env, folder=tmp_path) == EXIT_USAGE
+    error = " ".join(capsys.readouterr().err.split())
+    source = {"environment": "the environment", "option": "the command line's options",
+              "settings.env": f"{tmp_path}/.localdev/settings.env (a running `make dev`)"}[where]
+    assert f"connection string from {source}" in error and "missing required connection details" in error
+    assert "Traceback" not in error
+
+
 def test_the_first_source_with_storage_wins_and_gives_the_names(tmp_path) -> None:
-    running = {"AzureWebJobsStorage": "from-make-dev", "TRAININGS_TABLE": "devtable", "LOCALDEV_PID": str(os.getpid())}
+    running = {"AzureWebJobsStorage": connection_string("makedev"), "TRAININGS_TABLE": "devtable",
+               "LOCALDEV_PID": str(os.getpid())}
     write_settings(tmp_path, dev=running, core_tools={"AzureWebJobsStorage": "UseDevelopmentStorage=true"})
-    env = {"AzureWebJobsStorage": "from-env", "TRAININGS_TABLE": "envtable"}
-    assert sources.find("from-option", None, env, tmp_path).storage.connection_string == "from-option"
+    env = {"AzureWebJobsStorage": connection_string("env"), "TRAININGS_TABLE": "envtable"}
+    option = connection_string("option")
+    assert sources.find(option, None, env, tmp_path).storage.connection_string == option
     found = sources.find(None, None, env, tmp_path)
     assert (found.source, found.storage.connection_string, found.names["TRAININGS_TABLE"]) == (
-        "the environment", "from-env", "envtable")
+        "the environment", env["AzureWebJobsStorage"], "envtable")
     found = sources.find(None, None, {}, tmp_path)
-    assert (found.storage.connection_string, found.names["TRAININGS_TABLE"]) == ("from-make-dev", "devtable")
+    assert (found.storage.connection_string, found.names["TRAININGS_TABLE"]) == (running["AzureWebJobsStorage"],
+                                                                                 "devtable")
     assert found.source.endswith("settings.env (a running `make dev`)")
     write_settings(tmp_path, dev={**running, "LOCALDEV_PID": str(_reaped_pid())})  # make dev was killed
     found = sources.find(None, None, {}, tmp_path)

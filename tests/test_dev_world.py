@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from facetrain.sources import read_env_file
 from localdev.world import REPO_ROOT, free_port
 
 pytestmark = pytest.mark.world  # each test starts `make dev`
@@ -67,10 +68,6 @@ print("client ok")
 """
 
 
-def read_settings(path: Path) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in path.read_text().splitlines() if line)
-
-
 def test_make_dev_runs_the_app_on_the_world_and_stops_cleanly(tmp_path: Path) -> None:
     state_dir = tmp_path / ".localdev"
     settings_file = state_dir / "settings.env"
@@ -83,7 +80,7 @@ def test_make_dev_runs_the_app_on_the_world_and_stops_cleanly(tmp_path: Path) ->
         while not settings_file.exists() and dev.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert settings_file.exists(), dev.stdout.read() if dev.poll() is not None else "no settings.env in 60 s"
-        settings = read_settings(settings_file)
+        settings = read_env_file(settings_file)
         assert REQUIRED <= settings.keys()
         assert settings["FACE_ENDPOINT"].startswith("https://localhost:")
 
@@ -152,3 +149,46 @@ def test_a_killed_launcher_takes_its_world_with_it(tmp_path: Path) -> None:
     while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+
+
+def readme_block(after: str) -> str:
+    """The first fenced block of README.md after the line that starts with `after`."""
+    lines = (REPO_ROOT / "README.md").read_text().splitlines()
+    start = next(number for number, line in enumerate(lines) if line.startswith(after))
+    opening = next(number for number in range(start, len(lines)) if lines[number].startswith("```"))
+    closing = next(number for number in range(opening + 1, len(lines)) if lines[number].startswith("```"))
+    return "\n".join(lines[opening + 1:closing])
+
+
+def test_the_readme_s_try_it_block_works_pasted_into_bash(tmp_path: Path) -> None:
+    """The README's "Try it with `make dev`" block, as written, in bash, in a folder laid out as the clone is
+    (`.localdev` of a running `make dev`, `.venv`): the list is made, trained, and its event arrives. Before, its
+    first line broke the shell (a connection string cut at ';', a schedule's '*' run as a command) and facetrain
+    died on the cut string with a traceback."""
+    state_dir = tmp_path / ".localdev"
+    (tmp_path / ".venv").symlink_to(REPO_ROOT / ".venv")
+    dev = subprocess.Popen([sys.executable, "-m", "localdev.dev", "--free-ports", "--state-dir", str(state_dir),
+                            "--host-port", str(free_port()), "--time-scale", "50"],
+                           cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    block, errors = None, ""
+    try:
+        deadline = time.monotonic() + 60
+        while not (state_dir / "settings.env").exists():
+            assert dev.poll() is None and time.monotonic() < deadline, "make dev did not write settings.env"
+            time.sleep(0.1)
+        block = subprocess.Popen(["bash", "-c", readme_block("**Try it with `make dev`.**")], cwd=tmp_path,
+                                 env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)}, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
+        seen, deadline = [], time.monotonic() + 90
+        while not any("TrainingSucceeded largefacelists/celebrities" in line for line in seen):
+            assert block.poll() is None and time.monotonic() < deadline, "".join(seen) + block.stderr.read()
+            seen.append(block.stdout.readline())
+        output = "".join(seen)
+        assert "queued celebrities" in output and "celebrities" in output.split("queued", 1)[1]
+    finally:
+        if block is not None:
+            os.killpg(block.pid, signal.SIGTERM)  # `events --follow` runs until stopped, as in a terminal
+            _, errors = block.communicate(timeout=30)
+        dev.send_signal(signal.SIGTERM)
+        dev.wait(30)
+    assert errors == "", errors

@@ -37,7 +37,8 @@ def test_the_packaged_app_imports_on_its_own_with_its_three_functions(tmp_path: 
              "'functions': sorted(f.get_function_name() for f in function_app.app.get_functions())}))")
     run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path / "app", capture_output=True, text=True,
                          env={"PATH": os.environ["PATH"], "PYTHONPATH": str(tmp_path / "app"),
-                              "FACE_ENDPOINT": "https://x.cognitiveservices.azure.com", "AzureWebJobsStorage": "x"},
+                              "FACE_ENDPOINT": "https://x.cognitiveservices.azure.com",
+                              "AzureWebJobsStorage": "UseDevelopmentStorage=true"},
                          timeout=60)
     assert run.returncode == 0, run.stderr
     found = json.loads(run.stdout)

@@ -64,3 +64,13 @@ def test_each_bad_setting_stops_start_with_its_name(override: dict, mentions: st
     with pytest.raises(SettingsError) as error:
         Settings.from_env({**BASE, **override})
     assert mentions in str(error.value)
+
+
+def test_the_app_refuses_at_start_a_connection_string_the_storage_sdk_cannot_read(monkeypatch) -> None:
+    from orchestrator import runtime
+
+    for name, value in {**BASE, "AzureWebJobsStorage": "DefaultEndpointsProtocol=https"}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match="AzureWebJobsStorage is not a connection string the storage SDK can "
+                                            "read: Connection string missing required connection details"):
+        runtime.check_settings()
