@@ -56,8 +56,8 @@ class ProtocolError(FaceApiError):
 
 class MalformedAnswer(ProtocolError):
     """A success that is not what the contract promises: a training status that is no status (a gateway's HTML
-    page), a status the contract does not list, a train call answered with another success than 202. Often one
-    bad hop, so it is retried a few times (`Policy.max_malformed_attempts`) before the run fails as a protocol
-    error."""
+    page), a status the contract does not list, a train call answered with another success than 202. Usually a
+    gateway's glitch, no more final than its 502: retried as a transient fault, within the same count
+    (`Policy.max_transient_attempts`) and the training's deadline, before the run fails as a protocol error."""
 
     retryable = True

@@ -64,7 +64,6 @@ class ContainerState:
     due_at: datetime | None = None
     run: Run | None = None
     attempts: int = 0  # consecutive retryable failures of the current step
-    malformed_answers: int = 0  # of those, answers that broke the contract (they have a budget of their own)
     auth_failing_since: datetime | None = None
     last_duration_seconds: float | None = None
     last_size_hint: int | None = None  # the size hint of the run that took last_duration_seconds
@@ -97,12 +96,10 @@ class Policy:
     # `Retry-After: 86400` must not park a container for a day.
     max_retry_wait_seconds: float = 120.0
     # Transient faults: base * 2**attempt seconds with deterministic jitter, capped as above; retried this many
-    # times, then given up.
+    # times, then given up. An answer that is not what the contract promises (a gateway's page instead of a
+    # status) is one of them: a gateway's glitch is no more final than its 502.
     retry_base_seconds: float = 2.0
     max_transient_attempts: int = 8
-    # An answer that is not what the contract promises (a gateway's page instead of a status) is usually one bad
-    # hop: retried this many times (three answers in all), then the run fails as a protocol error.
-    max_malformed_attempts: int = 2
 
 
 @dataclass(frozen=True)
@@ -439,20 +436,13 @@ def _retry_or_give_up(state: ContainerState, error: FaceApiError, now: datetime,
         # `Retry-After: 86400` from a misconfigured gateway must not park the list for a day.
         wait = min(max(error.retry_after_seconds, 0.0), policy.max_retry_wait_seconds)
         return _due_in(state, now, wait, policy)
-    if isinstance(error, MalformedAnswer):
-        malformed = state.malformed_answers + 1
-        if malformed > policy.max_malformed_attempts:
-            return RunEnd.gave_up(error, f"Gave up after {malformed} answers outside the contract: {error.message}")
-        retrying = replace(state, attempts=attempts, malformed_answers=malformed)
-    elif attempts > policy.max_transient_attempts:
+    if attempts > policy.max_transient_attempts:
         return RunEnd.gave_up(error, f"Gave up after {policy.max_transient_attempts} attempts: {error.message}")
-    else:
-        retrying = replace(state, attempts=attempts)
-    return _due_in(retrying, now, retry_delay(state.container, attempts, policy), policy)
+    return _due_in(replace(state, attempts=attempts), now, retry_delay(state.container, attempts, policy), policy)
 
 
 def _without_failures(state: ContainerState) -> ContainerState:
-    return replace(state, attempts=0, malformed_answers=0, auth_failing_since=None)
+    return replace(state, attempts=0, auth_failing_since=None)
 
 
 def _failure_status(error: FaceApiError) -> str:

@@ -109,7 +109,7 @@ def iso_key(moment: datetime) -> str:
 def state_to_entity(state: ContainerState) -> dict[str, Any]:
     entity: dict[str, Any] = {
         "PartitionKey": state.container.key, "RowKey": STATE_ROW, "SchemaVersion": _SCHEMA_VERSION,
-        "Phase": str(state.phase), "Attempts": state.attempts, "MalformedAnswers": state.malformed_answers,
+        "Phase": str(state.phase), "Attempts": state.attempts,
         "RunsStarted": state.runs_started,
     }
     optional = {"DueAt": state.due_at, "AuthFailingSince": state.auth_failing_since,
@@ -141,7 +141,7 @@ def state_from_entity(entity: dict[str, Any]) -> ContainerState:
     return ContainerState(
         container=Container.from_key(entity["PartitionKey"]), phase=Phase(entity["Phase"]),
         due_at=_utc(entity.get("DueAt")), run=run,
-        attempts=int(entity.get("Attempts", 0)), malformed_answers=int(entity.get("MalformedAnswers", 0)),
+        attempts=int(entity.get("Attempts", 0)),
         auth_failing_since=_utc(entity.get("AuthFailingSince")),
         last_duration_seconds=entity.get("LastDurationSeconds"), last_size_hint=entity.get("LastSizeHint"),
         runs_started=int(entity.get("RunsStarted", 0)),

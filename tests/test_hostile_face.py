@@ -91,6 +91,32 @@ def test_a_gateway_page_instead_of_a_status_is_retried_not_reported(world, emula
     assert face_calls(emulator) == {"train": 1, "status": 3}
 
 
+def test_half_a_minute_of_junk_answers_then_succeeded_is_a_success(world, emulator, list_id, app) -> None:
+    """A gateway glitch of about half a minute: an HTML page, JSON without a status, a status outside the
+    contract, each once, then Face's own `succeeded`. Before, the third junk answer ended the run with
+    TrainingFailed (protocolError) for a training that succeeded."""
+    clock, settings, orchestrator = app()
+    send(request(list_id, "r1"), "m1")
+    trainings_finished(emulator)
+    junk = [("<html><h1>502 Bad Gateway</h1></html>", "text/html"),
+            ('{"createdDateTime": "2026-12-05T00:00:00Z"}', "application/json"),
+            ('{"status": "exploded", "createdDateTime": "2026-12-05T00:00:00Z"}', "application/json")]
+    waited = 0.0
+    for body, content_type in junk:
+        inject_fault(emulator, pathPattern="/training$", body=body, contentType=content_type, count=1)
+        state, _ = orchestrator.store.load(Container.large_face_list(list_id))
+        wait = max((state.due_at - clock()).total_seconds(), 0) + 0.1
+        clock.advance(wait)
+        waited += wait
+        tick()  # the poll meets the junk
+        assert drain_events(world, settings) == []
+    run_until_idle(orchestrator, clock, list_id, step_seconds=10)
+    (event,) = drain_events(world, settings)
+    assert event["type"] == "Face.LargeFaceList.TrainingSucceeded" and event["data"]["requestIds"] == ["r1"]
+    assert face_calls(emulator) == {"train": 1, "status": 4} and waited < 60
+    assert [rule["fired"] for rule in EmulatorClient(emulator).faults()] == [1, 1, 1]
+
+
 def test_a_202_that_lost_its_operation_location_polls_the_list_s_own_status(world, emulator, list_id, app) -> None:
     clock, settings, orchestrator = app()
     inject_fault(emulator, pathPattern="/train$", dropHeaders=["operation-Location"], count=1)
