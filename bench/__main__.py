@@ -347,7 +347,8 @@ def _render_real_time(results: dict, lines: list[str]) -> None:
     lines.append(f"Intake, dev host + Azurite, {intake['messages']} requests, best of {intake['rounds']}: "
                  f"{intake['ours_per_second']}/s; bare SDK receive+delete floor {intake['floor_per_second']}/s; "
                  f"ratio {intake['ratio_to_floor']}; the dev host with a no-op function "
-                 f"{intake['noop_host_per_second']}/s; ratio {intake['ratio_to_noop_host']} (each run: {samples})")
+                 f"{intake['noop_host_per_second']}/s; ratio {intake['ratio_to_noop_host']} (each run: {samples}; "
+                 f"floor deletes that found their message gone or received again: {intake['floor_stale_deletes']})")
     tick = results["tick"]
     lines.append("Poll tick, all in-flight lists due (real Azurite): entities read / transactions / ms")
     for k in tick["with_tracked"]:

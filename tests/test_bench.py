@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+import uuid
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from azure.storage.queue import QueueClient
 
-from bench import virtual, workload
+from bench import live, virtual, workload
 from bench.simulation import EPOCH, Arrival, MemoryStore, Scheduler, SimFace, VirtualClock
 from localdev.face_emulator.model import training_seconds
 from localdev.face_emulator.throttle import RateLimit
@@ -136,10 +139,25 @@ def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> N
     assert {"machine", "date", "command"} <= set(results) and results["mode"] == "quick"
     # Where real time and virtual time meet, they must tell the same story, or the simulation is wrong.
     assert results["real_vs_virtual"]["agree"], results["real_vs_virtual"]
-    assert results["intake"]["failed_invocations"] == 0
+    assert results["intake"]["failed_invocations"] == 0 and results["intake"]["floor_stale_deletes"] >= 0
     assert results["intake"]["noop_host_per_second"] > 0 and results["intake"]["ratio_to_noop_host"] > 0
     runtime = results["runtime_cost"]
     assert runtime["invocations"] == 300 and runtime["runtime"]["p50_us"] > runtime["direct"]["p50_us"] > 0
     assert all(line in run.stdout for line in ("Face calls per training", "Large Person Groups:", "Size hints",
                                                "by training duration", "Worker runtime, no-op", "Targets:"))
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_delete_that_finds_its_message_gone_or_received_again_is_counted_not_raised(world) -> None:
+    """On a slow machine the floor's lease ran out between a receive of 32 and their deletes: a stale pop receipt
+    raised MessageNotFound and ended `make bench` with a traceback."""
+    queue = QueueClient.from_connection_string(world.storage_connection_string, f"stale-{uuid.uuid4().hex[:8]}")
+    queue.create_queue()
+    queue.send_message("m")
+    (first,) = queue.receive_messages(visibility_timeout=1)
+    time.sleep(1.5)  # the lease runs out; the message is visible again
+    (again,) = queue.receive_messages(visibility_timeout=30)
+    assert not live.delete_unless_gone(queue, first)  # its receipt is stale
+    assert live.delete_unless_gone(queue, again)
+    assert not live.delete_unless_gone(queue, again)  # gone
+    assert queue.peek_messages() == []
