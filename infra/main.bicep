@@ -1,6 +1,6 @@
 // facetrain on Azure: a Flex Consumption function app that keeps Large Face Lists trained, with identity-only
 // storage, role assignments for one user-assigned identity, telemetry with Entra ID auth, and either a new Face
-// resource or an existing one. Deploy with `azd up` (README, "Deploy"); plain resources and local modules only,
+// resource or an existing one. Deploy with `azd up` (docs/deploy.md); plain resources and local modules only,
 // so that the offline checks in tests/test_infra.py see everything that is deployed.
 targetScope = 'subscription'
 
@@ -30,7 +30,7 @@ param existingFaceResourceGroupName string = ''
 @description('Tier of a new Face resource. F0 allows 20 calls a minute, which the orchestrator honours through Retry-After.')
 param faceSkuName string = 'S0'
 
-// The orchestrator's settings: same names and defaults as orchestrator/settings.py and the README
+// The orchestrator's settings: same names and defaults as orchestrator/settings.py and docs/settings.md
 // (tests/test_infra.py compares them).
 @allowed(['v1.0', 'v1.1-preview.1', 'v1.2-preview.1', 'v1.2'])
 param faceApiVersion string = 'v1.2'

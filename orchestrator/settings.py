@@ -1,7 +1,7 @@
 """Every app setting the orchestrator reads, read in one place and validated at start.
 
-Names and defaults are the README's "Settings" table and `local.settings.json.example`; a bad value raises
-`SettingsError` naming the setting and what would be accepted, before any message is taken.
+Names and defaults are the tables of docs/settings.md and the README, and `local.settings.json.example`; a bad
+value raises `SettingsError` naming the setting and what would be accepted, before any message is taken.
 """
 
 from __future__ import annotations

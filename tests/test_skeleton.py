@@ -30,7 +30,7 @@ def test_runtime_requirements_are_the_runtime_packages_pinned_exactly() -> None:
 
 
 
-def test_every_setting_the_code_reads_is_in_the_example_and_the_readme_with_its_default() -> None:
+def test_every_setting_the_code_reads_is_in_the_example_the_readme_and_the_settings_page_with_its_default() -> None:
     import json
 
     from orchestrator.settings import DEFAULTS
@@ -38,11 +38,13 @@ def test_every_setting_the_code_reads_is_in_the_example_and_the_readme_with_its_
     names = settings_read()
     assert {"FACE_ENDPOINT", "FACE_API_KEY", "AZURE_CLIENT_ID", *DEFAULTS} <= names
     example = json.loads((REPO_ROOT / "local.settings.json.example").read_text())["Values"]
-    readme = (REPO_ROOT / "README.md").read_text()
     # The identity-based storage settings (AzureWebJobsStorage__*) are for Azure; locally a connection string serves.
     assert {n for n in names if "__" not in n} <= set(example)
-    for name in names:
-        assert f"`{name}`" in readme, f"{name} is not in the README"
+    for page in ("README.md", "docs/settings.md"):
+        text = (REPO_ROOT / page).read_text()
+        for name in names:
+            assert f"`{name}`" in text, f"{name} is not in {page}"
+        for name, default in DEFAULTS.items():
+            assert re.search(rf"`{name}` \\| `{re.escape(default)}`", text), f"{name}'s default is not in {page}"
     for name, default in DEFAULTS.items():
         assert example[name] == default, name
-        assert re.search(rf"`{name}` \\| `{re.escape(default)}`", readme), f"{name}'s default is not in the README"
