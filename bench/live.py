@@ -28,10 +28,9 @@ from localdev.face_emulator.model import face_count_for
 from localdev.world import REPO_ROOT, LocalWorld, free_port
 from orchestrator import runtime
 from orchestrator.containers import Container, Kind
-from orchestrator.face_client import TrainingStatus
 from orchestrator.iso_time import from_iso
 from orchestrator.machine import ContainerState, Phase, Run
-from orchestrator.ports import FaceApi
+from orchestrator.ports import FaceApi, TrainingStatus
 from orchestrator.records import RequestRecord
 from orchestrator.store import TrainingStore
 from orchestrator.worker import Orchestrator

@@ -22,11 +22,10 @@ from localdev.face_emulator.throttle import RateLimit, RateLimiter
 from orchestrator.containers import Container, Kind
 from orchestrator.events import TrainingEvent
 from orchestrator.face_budget import FaceBudget
-from orchestrator.face_client import TrainingStatus
 from orchestrator.face_errors import Throttled, TrainingConflict
 from orchestrator.iso_time import from_iso
 from orchestrator.machine import ContainerState, Policy
-from orchestrator.ports import EventSink, FaceApi, Store
+from orchestrator.ports import EventSink, FaceApi, Store, TrainingStatus
 from orchestrator.records import DueMarker, RequestRecord
 from orchestrator.store import ConcurrencyConflict
 from orchestrator.worker import Orchestrator

@@ -1,7 +1,7 @@
-// facetrain on Azure: a Flex Consumption function app that keeps Large Face Lists trained, with identity-only
-// storage, role assignments for one user-assigned identity, telemetry with Entra ID auth, and either a new Face
-// resource or an existing one. Deploy with `azd up` (docs/deploy.md); plain resources and local modules only,
-// so that the offline checks in tests/test_infra.py see everything that is deployed.
+// facetrain on Azure: a Flex Consumption function app that keeps Large Face Lists, Large Person Groups and Person
+// Groups trained, with identity-only storage, role assignments for one user-assigned identity, telemetry with
+// Entra ID auth, and either a new Face resource or an existing one. Deploy with `azd up` (docs/deploy.md); plain
+// resources and local modules only, so that the offline checks in tests/test_infra.py see everything deployed.
 targetScope = 'subscription'
 
 @minLength(1)

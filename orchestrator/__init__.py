@@ -1,1 +1,2 @@
-"""The Large Face List training orchestrator (deployed). Its modules arrive with the orchestrator issue."""
+"""The training orchestrator (deployed): keeps Large Face Lists, Large Person Groups and Person Groups trained.
+The README's map of the code says which module holds which concern."""

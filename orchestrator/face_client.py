@@ -31,19 +31,12 @@ from .containers import Container, Kind
 from .face_errors import (AuthFailed, FaceApiError, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
                           TrainingConflict, Transient)
 from .iso_time import from_iso
-from .ports import FaceApi
+from .ports import FaceApi, TrainingStatus
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
 # A training already runs: each kind's own code (the person groups' by their documented pattern), or the generic one.
 CONFLICT_CODES = frozenset({f"{kind.noun}TrainingNotFinished" for kind in Kind} | {"ConcurrentOperationConflict"})
 log = logging.getLogger("orchestrator.face")
-
-
-@dataclass(frozen=True)
-class TrainingStatus:
-    status: str
-    message: str | None  # bounded to MAX_FACE_MESSAGE_CHARS
-    last_action_at: datetime | None  # lastActionDateTime: when Face last changed the training's status
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,13 @@ time. Each implementation declares its port, and tests/test_ports.py checks that
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the implementations import this module: only their types are named here
     from .containers import Container
     from .events import TrainingEvent
-    from .face_client import TrainingStatus
     from .machine import ContainerState
     from .records import DueMarker, RequestRecord
 
@@ -43,6 +43,15 @@ class Store(Protocol):
     def due(self, now: datetime) -> list[DueMarker]: ...
 
     def in_flight(self) -> list[DueMarker]: ...
+
+
+@dataclass(frozen=True)
+class TrainingStatus:
+    """What a training-status call answers, whoever implements the call."""
+
+    status: str
+    message: str | None  # bounded to MAX_FACE_MESSAGE_CHARS
+    last_action_at: datetime | None  # lastActionDateTime: when Face last changed the training's status
 
 
 class FaceApi(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import azure.functions as func
+import pytest
 
 from localdev.world import REPO_ROOT
 from tests.orchestrator_world import settings_read
@@ -59,3 +60,15 @@ def test_the_readme_is_the_map_every_page_linked_and_every_link_found() -> None:
     for document in [REPO_ROOT / "README.md", *(REPO_ROOT / "docs").glob("*.md")]:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", document.read_text()):
             assert (document.parent / target).exists(), f"{document.name} links to {target}, which is not there"
+
+
+@pytest.mark.parametrize("path, description", [
+    ("orchestrator/__init__.py", lambda text: text.split('"""')[1]),
+    ("infra/main.bicep", lambda text: text.split("\ntargetScope")[0]),
+    ("infra/modules/face-access.bicep", lambda text: re.search(r"description: '([^']*)'", text)[1]),
+    ("pyproject.toml", lambda text: re.search(r'description = "([^"]*)"', text)[1]),
+])
+def test_what_the_product_says_of_itself_names_every_kind_it_trains(path: str, description) -> None:
+    """They still said "the Large Face List training orchestrator" two kinds after the second."""
+    said = description((REPO_ROOT / path).read_text())
+    assert all(kind in said for kind in ("Large Face Lists", "Large Person Groups", "Person Groups")), said

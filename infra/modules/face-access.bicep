@@ -19,7 +19,7 @@ resource faceUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', cognitiveServicesUser)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
-    description: 'Cognitive Services User for the facetrain function app (train Large Face Lists)'
+    description: 'Cognitive Services User for the facetrain function app (train Large Face Lists, Large Person Groups and Person Groups)'
   }
 }
 
