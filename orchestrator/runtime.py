@@ -5,10 +5,10 @@ The only place that reads the environment, the clock and the credential; everyth
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -33,6 +33,8 @@ from .storage_clients import check_readable, credential, ensure_exists, queue_cl
 from .store import TrainingStore
 from .worker import Orchestrator
 
+log = logging.getLogger("orchestrator")
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
@@ -49,14 +51,42 @@ def check_settings() -> None:
             from None
 
 
-@functools.cache
+class _Process:
+    """What a worker process builds once: the orchestrator, and with it one Face budget and one set of clients and
+    connection pools, however many invocations a cold instance's first batch starts together on its threads; and
+    telemetry, configured once even when the first builds fail (storage unreachable), which are tried again at the
+    next invocation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._orchestrator: Orchestrator | None = None
+        self._telemetry_configured = False
+
+    def orchestrator(self) -> Orchestrator:
+        if self._orchestrator is None:
+            with self._lock:
+                if self._orchestrator is None:
+                    self._orchestrator = self._build()
+        return self._orchestrator
+
+    def _build(self) -> Orchestrator:
+        logging.getLogger("azure").setLevel(logging.WARNING)  # the SDKs log every request at INFO
+        settings = Settings.from_env(os.environ)  # the app checked them on import
+        if not self._telemetry_configured:
+            self._telemetry_configured = True
+            telemetry.configure(settings.applicationinsights_connection_string, credential(settings.azure_client_id),
+                                settings.face_endpoint)
+        orchestrator = assemble(settings, utc_now)
+        log.info("orchestrator built for this process")
+        return orchestrator
+
+
+_PROCESS = _Process()
+
+
 def current() -> Orchestrator:
-    """The process's orchestrator, built from the app settings on first use (the app checked them on import)."""
-    logging.getLogger("azure").setLevel(logging.WARNING)  # the SDKs log every request at INFO
-    settings = Settings.from_env(os.environ)
-    telemetry.configure(settings.applicationinsights_connection_string, credential(settings.azure_client_id),
-                        settings.face_endpoint)
-    return assemble(settings, utc_now)
+    """The process's orchestrator, built from the app settings on first use."""
+    return _PROCESS.orchestrator()
 
 
 def _as_made(face: FaceApi) -> FaceApi:
