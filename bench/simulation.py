@@ -121,7 +121,7 @@ class SimFace(FaceApi):
         return TrainingStatus("succeeded", None, EPOCH + timedelta(seconds=training.finished_s))
 
     def upload(self) -> None:
-        """An upload job's call (add a face) on the same resource and key: it counts against the same limit."""
+        """An upload job's call (add a face) on the same resource: it counts against the same limit."""
         self._admit("uploader", "upload")
 
     def _admit(self, key: str, call: str) -> None:
@@ -129,7 +129,7 @@ class SimFace(FaceApi):
         if self._limiter is None:
             return
         try:
-            self._limiter.admit("key")
+            self._limiter.admit()
         except FaceError as error:
             self.throttled += 1
             raise Throttled(error.message, status=429, retry_after_seconds=float(error.headers["Retry-After"]))

@@ -66,6 +66,12 @@ class EmulatorClient:
     def stats(self) -> dict[str, Any]:
         return self._get("/stats")
 
+    def calls(self, since: float = 0.0, caller: str | None = None) -> dict[str, Any]:
+        """Each Face call's arrival since `since` (epoch seconds), by `caller` (`key` or `token`) if given, with
+        `peakPerSecond`, the most in any one-second window."""
+        query = f"?since={since}" + (f"&caller={caller}" if caller else "")
+        return self._get(f"/calls{query}")
+
     def _control(self, method: str, path: str, body: dict | None = None,
                  timeout_seconds: float = TIMEOUT_SECONDS) -> None:
         requests.request(method, f"{self.control_url}{path}", json=body, timeout=timeout_seconds).raise_for_status()

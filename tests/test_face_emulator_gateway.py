@@ -8,10 +8,12 @@ import pytest
 import requests
 from azure.identity import ManagedIdentityCredential
 
+from localdev.emulator_client import EmulatorClient
+from localdev.face_emulator.app import peak_in_any_window
 from localdev.face_emulator.auth import AUDIENCE
 from localdev.tokens import FACE_ROLE, SigningKey
 from localdev.world import LocalWorld
-from tests.face_world import NO_ROLE_CLIENT_ID, FaceHttp, assert_face_error, image_bytes
+from tests.face_world import NO_ROLE_CLIENT_ID, FaceHttp, assert_face_error, image_bytes, inject_fault
 
 SCOPE = f"{AUDIENCE}/.default"
 
@@ -99,13 +101,49 @@ def test_calls_over_the_rate_limit_get_429_with_retry_after(face: FaceHttp, emul
     assert face.call("GET", "/largefacelists").status_code == 200
 
 
-def test_the_rate_limit_counts_each_credential_apart(world: LocalWorld, face_v12: FaceHttp, emulator: str,
-                                                     app_service_identity: None) -> None:
-    requests.patch(f"{emulator}/config", json={"rateLimit": "2/min"}, timeout=5).raise_for_status()
+def test_the_rate_limit_is_the_resource_s_every_credential_counted_together(world: LocalWorld, face_v12: FaceHttp,
+                                                                           emulator: str,
+                                                                           app_service_identity: None) -> None:
+    """S0 allows 10 transactions a second per resource (../shared/face-api-spec/NOTES.md, "Limits"): an upload job
+    with the key and the orchestrator with its identity share them. The emulator once counted each apart."""
+    requests.patch(f"{emulator}/config", json={"rateLimit": "3/min"}, timeout=5).raise_for_status()
     token = ManagedIdentityCredential().get_token(SCOPE).token
     by_token = bearer(world, "v1.2", token)
-    assert [face_v12.call("GET", "/largefacelists").status_code for _ in range(3)] == [200, 200, 429]
-    assert [by_token.call("GET", "/largefacelists").status_code for _ in range(3)] == [200, 200, 429]
+    assert [face_v12.call("GET", "/largefacelists").status_code for _ in range(2)] == [200, 200]
+    assert [by_token.call("GET", "/largefacelists").status_code for _ in range(2)] == [200, 429]
+    assert face_v12.call("GET", "/largefacelists").status_code == 429
+
+
+def test_every_call_s_arrival_is_recorded_with_its_caller_and_the_peak_of_any_second(world: LocalWorld,
+                                                                                       face_v12: FaceHttp,
+                                                                                       emulator: str,
+                                                                                       app_service_identity: None
+                                                                                       ) -> None:
+    requests.patch(f"{emulator}/config", json={"rateLimit": "4/min"}, timeout=5).raise_for_status()
+    inject_fault(emulator, pathPattern="^/largefacelists$", status=503, count=1)
+    started = time.time()
+    by_token = bearer(world, "v1.2", ManagedIdentityCredential().get_token(SCOPE).token)
+    statuses = [face_v12.call("GET", "/largefacelists").status_code for _ in range(3)]  # the first meets the fault
+    statuses += [by_token.call("GET", "/largefacelists").status_code for _ in range(3)]
+    assert statuses == [503, 200, 200, 200, 200, 429]
+    client = EmulatorClient(emulator)
+    arrivals = client.calls(since=started)
+    assert [(c["status"], c["caller"], c["throttled"]) for c in arrivals["calls"]] == [
+        (503, None, False), (200, "key", False), (200, "key", False), (200, "token", False), (200, "token", False),
+        (429, "token", True)]
+    assert all(started <= c["at"] <= time.time() for c in arrivals["calls"])
+    assert {c["operation"] for c in arrivals["calls"]} == {"FaceListOperations_GetLargeFaceLists"}
+    assert arrivals["peakPerSecond"] == 6  # all six within a second
+    assert [c["caller"] for c in client.calls(since=started, caller="token")["calls"]] == ["token"] * 3
+    requests.post(f"{emulator}/reset", timeout=5).raise_for_status()
+    assert client.calls() == {"calls": [], "peakPerSecond": 0}
+
+
+def test_the_peak_counts_the_fullest_one_second_window_wherever_it_starts() -> None:
+    assert peak_in_any_window([], 1.0) == 0
+    assert peak_in_any_window([0.0, 0.5, 0.99, 1.0, 1.5], 1.0) == 3  # (0, 0.5, 0.99) or (0.5, 0.99, 1.0, ...)
+    assert peak_in_any_window([0.0, 0.6, 1.2, 1.8, 2.4], 1.0) == 2
+    assert peak_in_any_window([5.0, 1.0, 5.2, 5.9, 1.1], 1.0) == 3  # unordered
 
 
 def test_the_free_tier_brings_its_rate_limit(face_v12: FaceHttp, emulator: str) -> None:

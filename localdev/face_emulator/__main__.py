@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="divide every training duration by this (default 1: real durations)")
     parser.add_argument("--tier", choices=sorted(TIERS), default="S0", help="quotas and default rate limit")
     parser.add_argument("--rate-limit", type=RateLimit.parse,
-                        help="per-credential limit, e.g. 10/s or 20/min (default: the tier's)")
+                        help="the resource's limit, every caller together, e.g. 10/s or 20/min (default: the tier's)")
     parser.add_argument("--train-while-training", choices=("conflict", "accept"), default="conflict",
                         help="answer a train call during a training with 409 (default) or with 202")
     parser.add_argument("--fault-seed", type=int, default=0, help="seed for rate-based fault injection")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
@@ -29,6 +30,9 @@ MAX_BODY_BYTES = MAX_IMAGE_BYTES + 2 * 1024 * 1024
 # request reaches the contract's own checks (userData at most 1 KB, start at most 64 characters) instead.
 MAX_LINE_BYTES = 64 * 1024
 URL_FETCH_SECONDS = 10
+# Arrivals kept for the harnesses (GET /_emulator/calls): a long benchmark's worth, oldest dropped first.
+MAX_ARRIVALS = 200_000
+_CALLER, _THROTTLED = "emulator.caller", "emulator.throttled"  # what a call learned on its way, for its arrival
 _FAULT_CODES = {429: "429", 500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable",
                 504: "GatewayTimeout"}
 
@@ -50,6 +54,33 @@ class Stats:
                 "totalCalls": sum(self.calls.values()), "faultsInjected": self.faults_injected}
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """One Face call as it arrived: when (epoch seconds), which operation (its v1.2 operationId), how it was
+    answered (a status, or "dropped"), who made it (`key` or `token`, None if it got no further than a fault), and
+    whether the answer was the rate limit's 429 (not an injected one)."""
+
+    at: float
+    operation: str
+    status: int | str
+    caller: str | None
+    throttled: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": self.at, "operation": self.operation, "status": self.status, "caller": self.caller,
+                "throttled": self.throttled}
+
+
+def peak_in_any_window(times: list[float], seconds: float) -> int:
+    """The most of `times` that fall in any half-open window of `seconds`: a window starting at each time."""
+    ordered, peak, first = sorted(times), 0, 0
+    for last, moment in enumerate(ordered):
+        while ordered[first] <= moment - seconds:
+            first += 1
+        peak = max(peak, last - first + 1)
+    return peak
+
+
 class _ConnectionDropped(Exception):
     """Raised after the transport was aborted on purpose: there is nobody left to answer."""
 
@@ -63,6 +94,7 @@ class Emulator:
         self.limiter = RateLimiter(rate_limit, clock)
         self.faults = FaultInjector(fault_seed)
         self.stats = Stats.empty()
+        self.arrivals: deque[Arrival] = deque(maxlen=MAX_ARRIVALS)
         self.clock = clock
         self._fault_seed = fault_seed
         self._handlers: dict[str, Callable[[web.Request, Operation, dict[str, Any]], Awaitable[Reply]]] = {
@@ -135,22 +167,28 @@ class Emulator:
                 raise FaceError.resource_not_found()
             raise FaceError(405, "405", f"Method {request.method} is not allowed here.", {"Allow": ", ".join(allowed)})
         self.stats.calls[operation.canonical_id] += 1
+        arrived_at = time.time()
         try:
             reply = await self._run(request, operation)
             if isinstance(reply, web.Response):  # a fault's own answer, passed through as it is
-                self.stats.responses[operation.canonical_id][str(reply.status)] += 1
+                self._answered(request, operation, arrived_at, reply.status)
                 return reply
         except FaceError as error:
-            self.stats.responses[operation.canonical_id][str(error.status)] += 1
+            self._answered(request, operation, arrived_at, error.status)
             raise
         except _ConnectionDropped:
-            self.stats.responses[operation.canonical_id]["dropped"] += 1
+            self._answered(request, operation, arrived_at, "dropped")
             raise
-        self.stats.responses[operation.canonical_id][str(reply.status)] += 1
+        self._answered(request, operation, arrived_at, reply.status)
         if reply.body is None:
             # Every operation `produces` application/json, the empty 200s and the 202 included.
             return web.Response(status=reply.status, headers=reply.headers, content_type=JSON)
         return web.json_response(reply.body, status=reply.status, headers=reply.headers)
+
+    def _answered(self, request: web.Request, operation: Operation, arrived_at: float, status: int | str) -> None:
+        self.stats.responses[operation.canonical_id][str(status)] += 1
+        self.arrivals.append(Arrival(arrived_at, operation.canonical_id, status, request.get(_CALLER),
+                                     request.get(_THROTTLED, False)))
 
     async def _run(self, request: web.Request, operation: Operation) -> Reply | web.Response:
         decision = self.faults.decide(request.method, request.path.removeprefix(f"/face/{operation.api_version}"))
@@ -170,7 +208,12 @@ class Emulator:
             raise FaceError(rule.status, rule.code or _FAULT_CODES.get(rule.status, str(rule.status)),
                             "Injected fault.", headers)
         caller = await self.auth.authenticate(request.headers, operation.api_version)
-        self.limiter.admit(caller.credential_id)
+        request[_CALLER] = caller.kind
+        try:
+            self.limiter.admit()
+        except FaceError:
+            request[_THROTTLED] = True
+            raise
         params = operation.coerce_parameters(request.match_info, request.query)
         reply = await self._handlers[operation.canonical_id](request, operation, params)
         if decision.headers or decision.drop_headers:
@@ -320,6 +363,7 @@ class Emulator:
         router.add_get("/_emulator/health", self._health)
         router.add_get("/_emulator/stats", self._get_stats)
         router.add_get("/_emulator/trainings", self._get_trainings)
+        router.add_get("/_emulator/calls", self._get_calls)
         router.add_get("/_emulator/faults", self._get_faults)
         router.add_post("/_emulator/faults", self._add_fault)
         router.add_delete("/_emulator/faults", self._clear_faults)
@@ -344,6 +388,18 @@ class Emulator:
 
     async def _get_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats.to_json())
+
+    async def _get_calls(self, request: web.Request) -> web.Response:
+        """Each Face call's arrival, oldest first: `since` (epoch seconds) and `caller` (`key` or `token`) narrow
+        them; `peakPerSecond` is the most that arrived in any one-second window."""
+        try:
+            since = float(request.query.get("since", "0"))
+        except ValueError:
+            raise _control_error("since must be seconds since the epoch") from None
+        caller = request.query.get("caller")
+        calls = [a for a in self.arrivals if a.at >= since and (caller is None or a.caller == caller)]
+        return web.json_response({"calls": [a.to_json() for a in calls],
+                                  "peakPerSecond": peak_in_any_window([a.at for a in calls], 1.0)})
 
     async def _get_trainings(self, request: web.Request) -> web.Response:
         now = self.clock()
@@ -431,6 +487,7 @@ class Emulator:
         """Forget lists, trainings, counters, faults and throttling windows; settings stay as they are."""
         self.service.reset()
         self.stats = Stats.empty()
+        self.arrivals.clear()
         self.faults.clear(seed=self._fault_seed)
         self.limiter.reset()
         return web.Response(status=204)

@@ -1,4 +1,6 @@
-"""Per-credential rate limits of the Face service tiers, answered with 429 and `Retry-After`."""
+"""The Face service tiers' rate limits, answered with 429 and `Retry-After`. A limit is the resource's: S0 allows 10
+transactions a second per resource, whichever keys or identities make them (../shared/face-api-spec/NOTES.md,
+"Limits"), so an upload job and the orchestrator share it."""
 
 from __future__ import annotations
 
@@ -31,16 +33,16 @@ class RateLimit:
 
 
 class RateLimiter:
-    """A sliding window per credential: at most `calls` accepted calls in any `per_seconds` span."""
+    """A sliding window: at most `calls` accepted calls in any `per_seconds` span, from every caller together."""
 
     def __init__(self, limit: RateLimit, clock: Clock) -> None:
         self.limit = limit
         self._clock = clock
-        self._accepted: dict[str, deque[float]] = {}
+        self._accepted: deque[float] = deque()
 
-    def admit(self, credential_id: str) -> None:
+    def admit(self) -> None:
         now = self._clock()
-        window = self._accepted.setdefault(credential_id, deque())
+        window = self._accepted
         while window and window[0] <= now - self.limit.per_seconds:
             window.popleft()
         if len(window) >= self.limit.calls:
