@@ -27,6 +27,7 @@ from azure.core.exceptions import ClientAuthenticationError
 
 from .bounds import (MAX_ANSWER_BYTES, MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHARS, MAX_OPERATION_LOCATION_CHARS,
                      MAX_QUOTED_HEADER_CHARS, bounded_text, first_line)
+from .call_deadline import Watchdog, session_with_deadlines
 from .containers import Container, Kind
 from .face_errors import (AuthFailed, FaceApiError, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
                           TrainingConflict, Transient)
@@ -70,7 +71,8 @@ class FaceClient(FaceApi):
         self._api_key = api_key
         self._token_provider = token_provider
         self._timeout = (connect_timeout_seconds, read_timeout_seconds)
-        self._session = session or requests.Session()
+        self.deadline_seconds = call_deadline_seconds(connect_timeout_seconds, read_timeout_seconds)
+        self._session = session_with_deadlines(session)
 
     def training_url(self, container: Container) -> str:
         return f"{self._container_url(container)}/training"
@@ -110,6 +112,10 @@ class FaceClient(FaceApi):
                               bounded_text(message, MAX_FACE_MESSAGE_CHARS) if isinstance(message, str) else None,
                               _timestamp(body.get("lastActionDateTime")))
 
+    def _past_deadline(self, method: str, url: str) -> Transient:
+        return Transient(f"{method} {_redact(url)} was cut at its deadline of {self.deadline_seconds:g} s (the connect "
+                         "and read timeouts together): the peer kept it open without answering in time.")
+
     def _base(self) -> str:
         return f"{self.endpoint}/face/{self.api_version}"
 
@@ -142,23 +148,33 @@ class FaceClient(FaceApi):
         else:
             headers["Authorization"] = f"Bearer {self._bearer_token()}"
         started = time.perf_counter()
-        try:
-            with self._session.request(method, url, headers=headers, timeout=self._timeout, allow_redirects=False,
-                                       stream=True) as response:
-                answer = FaceAnswer(response.status_code, response.headers,
-                                    _read_bounded(response, MAX_ANSWER_BYTES, self._timeout[1]))
-        except requests.Timeout as error:
-            raise Transient(f"{method} {_redact(url)} timed out ({type(error).__name__}).") from None
-        except (requests.ConnectionError, urllib3.exceptions.HTTPError) as error:
-            # urllib3's own errors come from reading the body ourselves (a reset, a timeout, a broken encoding).
-            raise Transient(f"{method} {_redact(url)} failed to connect or lost the connection "
-                            f"({type(error).__name__}).") from None
+        with Watchdog(self.deadline_seconds) as watchdog:
+            try:
+                with self._session.request(method, url, headers=headers, timeout=self._timeout,
+                                           allow_redirects=False, stream=True) as response:
+                    answer = FaceAnswer(response.status_code, response.headers,
+                                        _read_bounded(response, MAX_ANSWER_BYTES, self._timeout[1]))
+            except requests.Timeout as error:
+                raise Transient(f"{method} {_redact(url)} timed out ({type(error).__name__}).") from None
+            except (requests.ConnectionError, urllib3.exceptions.HTTPError, OSError) as error:
+                if watchdog.fired:
+                    raise self._past_deadline(method, url) from None
+                # urllib3's own errors come from reading the body ourselves (a reset, a timeout, a broken encoding).
+                raise Transient(f"{method} {_redact(url)} failed to connect or lost the connection "
+                                f"({type(error).__name__}).") from None
+        if watchdog.fired:
+            raise self._past_deadline(method, url)
         log.info("face %s %s -> %s in %.0f ms (x-ms-client-request-id %s, apim-request-id %s)", method,
                  _redact(url, with_origin=False), answer.status, (time.perf_counter() - started) * 1000,
                  client_request_id, answer.header("apim-request-id") or "-")
         if answer.status >= 300:
             raise error_for(answer)
         return answer
+
+
+def call_deadline_seconds(connect_timeout_seconds: float, read_timeout_seconds: float) -> float:
+    """How long a Face call may take in all, headers and body: its connect timeout and its read timeout."""
+    return connect_timeout_seconds + read_timeout_seconds
 
 
 def _read_bounded(response: requests.Response, limit_bytes: int, seconds: float) -> bytes | None:

@@ -3,9 +3,11 @@ credential ever leaves for a host other than FACE_ENDPOINT."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import logging
+import ssl
 import threading
 import time
 from typing import Iterator
@@ -15,6 +17,7 @@ import requests
 from azure.identity import ManagedIdentityCredential
 
 from localdev.emulator_client import EmulatorClient
+from localdev.tls import Certificate
 from orchestrator.containers import Container, Kind
 from orchestrator.bounds import MAX_ANSWER_BYTES, MAX_FACE_CODE_CHARS, MAX_FACE_MESSAGE_CHARS
 from orchestrator.face_client import SCOPE, FaceClient, parse_retry_after
@@ -235,15 +238,60 @@ def test_a_body_dripped_slowly_is_cut_at_the_read_timeout(dripping_server) -> No
     assert time.monotonic() - started < 3
 
 
+def test_headers_dripped_slowly_are_cut_at_the_call_s_deadline(dripping_server) -> None:
+    """A peer that sends a byte of its headers before each read timeout runs out was never timed out: the call,
+    and the step around it, outlived its claim. The whole call now ends at connect + read timeout."""
+    client = FaceClient(dripping_server, "v1.2", api_key="k", connect_timeout_seconds=0.5, read_timeout_seconds=1.0)
+    started = time.monotonic()
+    with pytest.raises(Transient, match="cut at its deadline of 1.5 s"):
+        client.training_status(f"{dripping_server}/face/v1.2/largefacelists/a/training?drip=headers")
+    assert time.monotonic() - started < 2.5
+
+
+def test_headers_dripped_over_tls_are_cut_at_the_deadline_too(world: LocalWorld) -> None:
+    with dripping(world.certificate) as url:
+        client = FaceClient(url, "v1.2", api_key="k", connect_timeout_seconds=0.5, read_timeout_seconds=1.0,
+                            session=_trusting(world))
+        started = time.monotonic()
+        with pytest.raises(Transient, match="cut at its deadline"):
+            client.training_status(f"{url}/face/v1.2/largefacelists/a/training?drip=headers")
+        assert time.monotonic() - started < 2.5
+
+
+def test_calls_within_their_deadline_are_not_touched(recording_server) -> None:
+    server = recording_server([(200, {"Content-Type": "application/json"}, b'{"status": "running"}')] * 3)
+    client = FaceClient(server.url, "v1.2", api_key="k", connect_timeout_seconds=0.5, read_timeout_seconds=0.5)
+    for _ in range(3):
+        assert client.training_status(f"{server.url}/face/v1.2/largefacelists/a/training").status == "running"
+        time.sleep(1.2)  # past the deadline: a watchdog that outlived its call would cut the next one
+    assert len(server.received) == 3
+
+
 @pytest.fixture
 def dripping_server() -> Iterator[str]:
+    with dripping() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def dripping(certificate: Certificate | None = None) -> Iterator[str]:
+    """A server that drips a body, or with `?drip=headers` its headers, a byte every 0.2 s."""
     class Drip(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
         def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", "100000")
-            self.end_headers()
             try:
+                if "drip=headers" in self.path:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    for _ in range(100):  # a header line a byte at a time, each well within the read timeout
+                        self.wfile.write(b"X")
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
                 for _ in range(100):
                     self.wfile.write(b" ")
                     self.wfile.flush()
@@ -256,10 +304,18 @@ def dripping_server() -> Iterator[str]:
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Drip)
     server.daemon_threads = True
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    if certificate is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certificate.cert_file, certificate.key_file)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        url = f"https://localhost:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_no_secret_reaches_an_error_message(recording_server) -> None:
