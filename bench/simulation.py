@@ -21,13 +21,12 @@ from localdev.face_emulator.model import training_seconds
 from localdev.face_emulator.throttle import RateLimit, RateLimiter
 from orchestrator.containers import Container, Kind
 from orchestrator.events import TrainingEvent
-from orchestrator.face_budget import FaceBudget
+from orchestrator.face_budget import FaceBudget, LocalLedger
 from orchestrator.face_errors import Throttled, TrainingConflict
 from orchestrator.iso_time import from_iso
 from orchestrator.machine import ContainerState, Policy
-from orchestrator.ports import EventSink, FaceApi, Store, TrainingStatus
+from orchestrator.ports import ConcurrencyConflict, EventSink, FaceApi, Store, TrainingStatus
 from orchestrator.records import DueMarker, RequestRecord
-from orchestrator.store import ConcurrencyConflict
 from orchestrator.worker import Orchestrator
 
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -283,7 +282,7 @@ class SimulatedOrchestrator:
         self.events = MemoryEvents(self.clock)
         self.tick_seconds = tick_seconds
         self.size_hint = size_hint  # what each request says of its container's size (None: nothing)
-        budget = FaceBudget(face_calls_per_second, self.clock) if face_calls_per_second else None
+        budget = FaceBudget(face_calls_per_second, self.clock, LocalLedger()) if face_calls_per_second else None
         # Paced as the host's timer is with `*/N * * * * *` (Settings.poll_pacing_seconds).
         self.orchestrator = Orchestrator(policy=policy, store=self.store, face=face, events=self.events,
                                          clock=self.clock, default_settle_seconds=settle_seconds, face_budget=budget,

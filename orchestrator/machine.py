@@ -87,7 +87,7 @@ class Policy:
     known_poll_share: float = 0.1
     min_poll_interval_seconds: float = 1.0
     # Before calling Face, an instance claims the list for this long: no other instance acts on it meanwhile,
-    # and if the claimant dies the list is picked up again when the claim runs out.
+    # and if the claimant dies the list is picked up again when the claim runs out (`claim_seconds_for`).
     claim_seconds: float = 60.0
     # A run names its requests in one event, and a queue message holds 64 KiB: this many bytes of ids at most,
     # leaving 16 KiB for the rest, whose outside texts are bounded (events.py; the worst case is tested).
@@ -100,6 +100,13 @@ class Policy:
     # status) is one of them: a gateway's glitch is no more final than its 502.
     retry_base_seconds: float = 2.0
     max_transient_attempts: int = 8
+
+
+def claim_seconds_for(face_call_deadline_seconds: float) -> float:
+    """A claim that outlasts its step: the step's one Face call, cut at its deadline, takes at most half of it, and
+    the other half is left to the step's storage calls. Never under a minute, which a dead claimant's container
+    waits at most when calls are quick."""
+    return max(60.0, 2 * face_call_deadline_seconds)
 
 
 @dataclass(frozen=True)

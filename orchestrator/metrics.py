@@ -66,6 +66,10 @@ class Metrics:
         self._face_calls = meter.create_counter(
             "facetrain.face.calls", "{call}",
             "Calls to the Face API, by operation (train, status) and HTTP status; error.type when no status came.")
+        self._steps_failed = meter.create_counter(
+            "facetrain.steps.failed", "{step}",
+            "A container's step that raised during a tick (storage refused it, an entity could not be read): the "
+            "tick went on with the others, and the container is retried when due again.")
 
     def observe(self, in_flight: Callable[[], list[DueMarker]], poison_depth: Callable[[], int]) -> None:
         """The gauges, read when the provider collects."""
@@ -93,6 +97,9 @@ class Metrics:
         if status is not None:
             attributes[STATUS_CODE] = status
         self._face_calls.add(1, attributes)
+
+    def step_failed(self, container: Container) -> None:
+        self._steps_failed.add(1, {KIND: str(container.kind)})
 
     def still_running(self, container: Container, submitted_at: datetime | None, now: datetime) -> None:
         if submitted_at is not None:

@@ -12,7 +12,11 @@ if TYPE_CHECKING:  # the implementations import this module: only their types ar
     from .containers import Container
     from .events import TrainingEvent
     from .machine import ContainerState
-    from .records import DueMarker, RequestRecord
+    from .records import DueMarker, FaceCallLedger, RequestRecord
+
+
+class ConcurrencyConflict(Exception):
+    """Another instance changed the entity since it was read: reload and decide again."""
 
 
 class Store(Protocol):
@@ -43,6 +47,15 @@ class Store(Protocol):
     def due(self, now: datetime) -> list[DueMarker]: ...
 
     def in_flight(self) -> list[DueMarker]: ...
+
+
+class BudgetLedger(Protocol):
+    """The Face calls granted in the last second, one record for every instance, written under optimistic
+    concurrency (a stale ETag raises `ConcurrencyConflict`)."""
+
+    def load(self) -> tuple[FaceCallLedger, str | None]: ...
+
+    def save(self, ledger: FaceCallLedger, etag: str | None) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ List and `<kind>:<id>` for the other kinds (`containers.py`):
   raced the step that left it idle): its requests then take the path with a read, as before.
 - `PartitionKey=~inflight, RowKey=<key>`: a `DueMarker`, present only while the container has work in flight.
   The tick queries this partition alone; no key starts with `~`, so nothing else lands in it.
+- `PartitionKey=~budget, RowKey=face-calls`: the `FaceCallLedger`, the Face calls every instance was granted in
+  the last second (face_budget.py).
 """
 
 from __future__ import annotations
@@ -27,9 +29,28 @@ STATE_ROW = "state"
 REQUEST_ROW_PREFIX = "request:"
 WATCH_ROW = "watch"
 INFLIGHT_PARTITION = "~inflight"
+BUDGET_PARTITION, FACE_CALLS_ROW = "~budget", "face-calls"
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # A string property holds at most 32K UTF-16 characters; a run's request ids are split across properties.
 _CHUNK_CHARS = 30_000
 _SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FaceCallLedger:
+    """When each Face call of the last second was granted, whichever instance it went to."""
+
+    granted_at: tuple[datetime, ...] = ()
+
+    def to_entity(self) -> dict[str, Any]:
+        microseconds = [(moment - _EPOCH) // timedelta(microseconds=1) for moment in self.granted_at]
+        return {"PartitionKey": BUDGET_PARTITION, "RowKey": FACE_CALLS_ROW,
+                "GrantedAtMicroseconds": json.dumps(microseconds, separators=(",", ":"))}
+
+    @classmethod
+    def from_entity(cls, entity: dict[str, Any]) -> "FaceCallLedger":
+        return cls(tuple(_EPOCH + timedelta(microseconds=value)
+                         for value in json.loads(entity.get("GrantedAtMicroseconds") or "[]")))
 
 
 @dataclass(frozen=True)

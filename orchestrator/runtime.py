@@ -25,12 +25,12 @@ from .containers import ID_PATTERN, ID_RULE, Container, Kind
 from .event_queue import EventQueue
 from .face_budget import FaceBudget
 from .face_client import SCOPE, FaceClient
-from .machine import Policy
+from .machine import Policy, claim_seconds_for
 from .metrics import Metrics
 from .ports import EventSink, FaceApi, Store
 from .settings import Settings, SettingsError
 from .storage_clients import check_readable, credential, ensure_exists, queue_client, table_client
-from .store import TrainingStore
+from .store import TableBudgetLedger, TrainingStore
 from .worker import Orchestrator
 
 log = logging.getLogger("orchestrator")
@@ -128,7 +128,9 @@ def assemble(settings: Settings, clock: Callable[[], datetime], edges: Edges = E
                           token_provider=lambda: face_credential.get_token(SCOPE).token,
                           connect_timeout_seconds=settings.face_connect_timeout_seconds,
                           read_timeout_seconds=settings.face_read_timeout_seconds)
+    claim = claim_seconds_for(face.deadline_seconds)
     policy = Policy(api_version=settings.face_api_version,
+                    claim_seconds=claim,
                     max_training_seconds=settings.max_training_minutes * 60,
                     auth_retry_seconds=settings.auth_retry_minutes * 60,
                     max_retry_wait_seconds=settings.max_retry_wait_seconds)
@@ -138,7 +140,8 @@ def assemble(settings: Settings, clock: Callable[[], datetime], edges: Edges = E
     metrics.observe(in_flight=store.in_flight, poison_depth=lambda: _depth(poison))
     return Orchestrator(policy=policy, store=store, face=edges.face(face), events=edges.events(queue),
                         clock=clock, default_settle_seconds=settings.settle_seconds, metrics=metrics,
-                        face_budget=FaceBudget(settings.face_calls_per_second, clock),
+                        face_budget=FaceBudget(settings.face_calls_per_second, clock, TableBudgetLedger(table),
+                                               hold_seconds=claim),
                         pacing_seconds=settings.poll_pacing_seconds, sleep=time.sleep)
 
 

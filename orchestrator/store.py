@@ -1,5 +1,5 @@
-"""Table Storage at the edge: container states with ETag concurrency, waiting requests, watch marks, and the
-in-flight index."""
+"""Table Storage at the edge: container states with ETag concurrency, waiting requests, watch marks, the
+in-flight index, and the Face budget's ledger."""
 
 from __future__ import annotations
 
@@ -11,19 +11,16 @@ from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from .containers import Container
 from .machine import ContainerState
-from .ports import Store
-from .records import (INFLIGHT_PARTITION, REQUEST_ROW_PREFIX, STATE_ROW, WATCH_ROW, DueMarker, RequestRecord,
-                      WatchMark, iso_key, state_from_entity, state_to_entity)
+from .ports import BudgetLedger, ConcurrencyConflict, Store
+from .records import (BUDGET_PARTITION, FACE_CALLS_ROW, INFLIGHT_PARTITION, REQUEST_ROW_PREFIX, STATE_ROW, WATCH_ROW,
+                      DueMarker, FaceCallLedger, RequestRecord, WatchMark, iso_key, state_from_entity,
+                      state_to_entity)
 
 _BATCH = 100  # the most operations one entity-group transaction takes
 # How long an answered request id is remembered: the same id sent again within a day is not trained again.
 ANSWERED_KEPT = timedelta(hours=24)
 # How a transaction says that its state write met a changed state: another instance stored it first.
 _STATE_CHANGED = frozenset({"EntityAlreadyExists", "UpdateConditionNotSatisfied"})
-
-
-class ConcurrencyConflict(Exception):
-    """Another instance changed the entity since it was read: reload and decide again."""
 
 
 class TrainingStore(Store):
@@ -119,7 +116,11 @@ class TrainingStore(Store):
         expired = self._table.query_entities(
             "PartitionKey eq @pk and Waiting eq false and AnsweredAt lt @cutoff",
             parameters={"pk": container.key, "cutoff": now - ANSWERED_KEPT}, select=["PartitionKey", "RowKey"])
-        self._in_batches([("delete", {"PartitionKey": container.key, "RowKey": e["RowKey"]}) for e in expired])
+        # Each delete carries the ETag it was read with: a producer's resend of an old id, revived as a waiting
+        # request between the query and the delete, is a new entity version, and stays.
+        self._in_batches([("delete", {"PartitionKey": container.key, "RowKey": e["RowKey"]},
+                           {"etag": e.metadata["etag"], "match_condition": MatchConditions.IfNotModified})
+                          for e in expired])
 
     def _in_batches(self, operations: list) -> None:
         for start in range(0, len(operations), _BATCH):
@@ -149,3 +150,28 @@ class TrainingStore(Store):
     def in_flight(self) -> list[DueMarker]:
         entities = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": INFLIGHT_PARTITION})
         return [DueMarker.from_entity(e) for e in entities]
+
+
+class TableBudgetLedger(BudgetLedger):
+    """The ledger as one entity of the trainings table, beside the in-flight index."""
+
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    def load(self) -> tuple[FaceCallLedger, str | None]:
+        try:
+            entity = self._table.get_entity(BUDGET_PARTITION, FACE_CALLS_ROW)
+        except ResourceNotFoundError:
+            return FaceCallLedger(), None
+        return FaceCallLedger.from_entity(entity), entity.metadata["etag"]
+
+    def save(self, ledger: FaceCallLedger, etag: str | None) -> str:
+        try:
+            if etag is None:
+                metadata = self._table.create_entity(ledger.to_entity())
+            else:
+                metadata = self._table.update_entity(ledger.to_entity(), mode=UpdateMode.REPLACE, etag=etag,
+                                                     match_condition=MatchConditions.IfNotModified)
+        except (ResourceExistsError, ResourceModifiedError):
+            raise ConcurrencyConflict("the Face budget's ledger") from None
+        return metadata["etag"]

@@ -42,9 +42,8 @@ from .iso_time import to_iso
 from .machine import (FAILED, SUCCEEDED, AnswerRequests, ContainerState, Emit, Phase, Policy, PollTraining,
                       SubmitTraining)
 from .metrics import ACCEPTED, DUPLICATE, REJECTED, STATUS, TRAIN, Metrics
-from .ports import EventSink, FaceApi, Store
+from .ports import ConcurrencyConflict, EventSink, FaceApi, Store
 from .records import RequestRecord
-from .store import ConcurrencyConflict
 
 log = logging.getLogger("orchestrator")
 MAX_CONFLICT_RETRIES = 8
@@ -143,22 +142,33 @@ class Orchestrator:
         the Face budget grants (the rest stay due); return how many calls it held back. The markers tell
         submissions from polls, so only the containers granted a call are read. A marker early for its state, or
         naming a phase its state has left, spends a grant with no call or the other call: never a call beyond
-        the budget."""
+        the budget. A container whose step fails is logged and counted, and the others go on."""
         due = sorted(self.store.due(self.clock()), key=lambda marker: marker.due_at)
-        held_back = 0
-        with ThreadPoolExecutor(max_workers=TICK_WORKERS) as pool:
-            for batch in ([m for m in due if m.submits], [m for m in due if not m.submits]):
-                granted = batch[:self._grant(len(batch))]
-                held_back += len(batch) - len(granted)
-                list(pool.map(lambda marker: self.advance(marker.container, granted=True), granted))
-        return held_back
+        ordered = [m for m in due if m.submits] + [m for m in due if not m.submits]
+        granted = ordered[:self._grant(len(ordered))]
+        try:
+            with ThreadPoolExecutor(max_workers=TICK_WORKERS) as pool:
+                list(pool.map(lambda marker: self._advance_or_log(marker.container), granted))
+        finally:
+            if self.face_budget is not None:
+                self.face_budget.settle()  # each grant counted from its call, or freed
+        return len(ordered) - len(granted)
+
+    def _advance_or_log(self, container: Container) -> None:
+        try:
+            self.advance(container, granted=True)
+        except Exception:  # noqa: BLE001 - one container's failure must not stop the tick for the others
+            log.exception("%s: its step failed; the tick goes on with the others, and it is retried when due",
+                          container)
+            self.metrics.step_failed(container)
 
     # One step of one container
 
     def advance(self, container: Container, *, granted: bool = False) -> None:
-        """Do what is due for the container now, if anything; safe to call from any instance at any time. A step that
-        leaves it due at once (a follow-up with nothing to wait for) is followed by the next, not a tick later.
-        `granted` says that the Face budget already granted its first step's call."""
+        """Do what is due for the container now, if anything; safe to call from any instance at any time, though
+        only the tick does, so that one Face budget governs every call. A step that leaves it due at once (a
+        follow-up with nothing to wait for) is followed by the next, not a tick later. `granted` says that the
+        Face budget already granted its first step's call."""
         for _ in range(MAX_STEPS_PER_ADVANCE):
             if not self._step(container, granted):
                 return
@@ -226,22 +236,29 @@ class Orchestrator:
         return decision
 
     def _wake(self, container: Container, not_before: datetime) -> None:
-        """Make an idle container wait for its requests, and submit at once if nothing is left to wait for."""
-        state = self._update(container, lambda current: machine.on_request(current, not_before))
-        if state.due_at is not None and state.due_at <= self.clock():
-            self.advance(container)
+        """Make an idle container wait for its requests: its marker makes it due, and the next tick submits it.
+        Intake never calls Face itself. The timer runs on one instance, so its budget holds for every instance
+        the queue trigger scales out to, at the price of a wait of at most one timer period before a submit."""
+        self._update(container, lambda current: machine.on_request(current, not_before))
 
     def _waiting(self, container: Container) -> tuple[machine.PendingRequest, ...]:
         return tuple(r.pending(self.default_settle_seconds) for r in self.store.waiting_requests(container))
 
     def _call_face(self, container: Container, call: machine.FaceCall) -> machine.SubmitAnswer | machine.PollAnswer:
-        match call:
-            case SubmitTraining():
-                return self._submit(container, call)
-            case PollTraining():
-                return self._poll(container, call)
-            case _:
-                assert_never(call)
+        try:
+            match call:
+                case SubmitTraining():
+                    return self._submit(container, call)
+                case PollTraining():
+                    return self._poll(container, call)
+                case _:
+                    assert_never(call)
+        finally:
+            self._spent()  # when the call has ended: it reached Face by then, if it did at all
+
+    def _spent(self) -> None:
+        if self.face_budget is not None:
+            self.face_budget.spent()
 
     def _submit(self, container: Container, submit: SubmitTraining) -> machine.SubmitAnswer:
         try:

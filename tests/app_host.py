@@ -16,7 +16,7 @@ from typing import Iterator
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient
 
-from localdev.world import REPO_ROOT, free_port
+from localdev.world import REPO_ROOT, free_port, http_ready
 
 START_SECONDS = 30
 
@@ -31,7 +31,7 @@ def app_on_dev_host(settings: dict, log_path: Path, port: int | None = None) -> 
                                 stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_SECONDS
-        while b"dev host:" not in log_path.read_bytes():  # printed once HTTP listens
+        while not http_ready(f"http://127.0.0.1:{port}/api/trainings", also_ready=(401,)):  # up, wants its key
             assert host.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
             time.sleep(0.1)
         yield host

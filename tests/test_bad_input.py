@@ -40,7 +40,7 @@ def test_every_bad_message_gets_one_clear_rejection_and_touches_nothing_else(wor
     assert {e["type"] for e in trainings} == {"Face.LargeFaceList.TrainingSucceeded"}
     assert sorted(r for e in trainings for r in e["data"]["requestIds"]) == ["after", "before"]
     table = TableClient.from_connection_string(world.storage_connection_string, settings["TRAININGS_TABLE"])
-    assert {e["PartitionKey"] for e in table.list_entities()} <= {list_id, "~inflight"}
+    assert {e["PartitionKey"] for e in table.list_entities()} <= {list_id, "~inflight", "~budget"}
 
 
 def test_a_message_id_that_cannot_key_a_table_row_still_names_its_request(world, emulator, face_v12, list_id,

@@ -24,7 +24,7 @@ from localdev.world import REPO_ROOT
 from orchestrator.containers import Container, Kind
 from orchestrator.face_errors import Throttled, TrainingConflict
 from orchestrator.machine import ContainerState, Phase
-from orchestrator.store import ConcurrencyConflict
+from orchestrator.ports import ConcurrencyConflict
 
 
 def test_the_simulated_face_trains_for_the_emulators_duration_and_refuses_a_second_training() -> None:

@@ -17,7 +17,7 @@ from facetrain.cli import EXIT_OK, EXIT_REFUSED, EXIT_STORAGE, EXIT_USAGE, build
 from orchestrator.events import Rejection, rejection_event
 from orchestrator.storage_clients import ensure_exists
 from localdev.world import REPO_ROOT
-from tests.orchestrator_world import SteppedClock, app_settings, build, drain_events, request, send
+from tests.orchestrator_world import SteppedClock, app_settings, build, drain_events, request, send, tick
 
 
 @pytest.fixture
@@ -208,6 +208,7 @@ def test_status_and_events_of_a_real_training(world, emulator, face_v12, list_id
     clock = SteppedClock()
     build(settings, clock, monkeypatch)
     send(request(list_id, "r1"), "m1")
+    tick()
     env = {k: settings[k] for k in ("AzureWebJobsStorage", "TRAINING_REQUESTS_QUEUE", "TRAINING_EVENTS_QUEUE",
                                     "TRAININGS_TABLE")}
     assert main(["status", list_id, "--json"], env) == EXIT_OK

@@ -12,7 +12,7 @@ from bench import virtual
 from bench.simulation import (Arrival, MemoryEvents, MemoryStore, Scheduler, SimFace, SimulatedOrchestrator,
                               VirtualClock, terminal_events)
 from orchestrator.containers import Container
-from orchestrator.face_budget import FaceBudget
+from orchestrator.face_budget import FaceBudget, LocalLedger
 from orchestrator.machine import ContainerState, Phase
 from orchestrator.records import RequestRecord
 from orchestrator.worker import Orchestrator
@@ -28,18 +28,66 @@ class Clock:
         return self.now
 
 
+def spend(budget: FaceBudget, wanted: int, clock: Clock, calls_end_after: float = 0.0) -> int:
+    """A pass: take grants, make each granted call, ending `calls_end_after` seconds later, settle."""
+    granted = budget.take(wanted)
+    clock.now += timedelta(seconds=calls_end_after)
+    for _ in range(granted):
+        budget.spent()
+    budget.settle()
+    return granted
+
+
 def test_the_budget_grants_at_most_its_calls_in_any_second_and_saves_nothing_up() -> None:
     clock = Clock()
-    budget = FaceBudget(2.5, clock)  # a fraction is rounded down: 2
-    assert budget.take(5) == 2 and budget.take(5) == 0
+    budget = FaceBudget(2.5, clock, LocalLedger())  # a fraction is rounded down: 2
+    assert spend(budget, 5, clock) == 2 and spend(budget, 5, clock) == 0
     clock.now += timedelta(seconds=0.5)
-    assert budget.take(5) == 0  # both calls are still within the last second
+    assert spend(budget, 5, clock) == 0  # both calls are still within the last second
     clock.now += timedelta(seconds=0.5)
-    assert budget.take(1) == 1
+    assert spend(budget, 1, clock) == 1
     clock.now += timedelta(seconds=0.5)
-    assert budget.take(5) == 1  # one granted 0.5 s ago still counts
+    assert spend(budget, 5, clock) == 1  # one sent 0.5 s ago still counts
     clock.now += timedelta(seconds=60)
-    assert budget.take(5) == 2  # an idle minute does not save up more than a second's worth
+    assert spend(budget, 5, clock) == 2  # an idle minute does not save up more than a second's worth
+
+
+def test_a_call_made_late_in_its_pass_keeps_its_slot_a_full_second_from_when_it_ended() -> None:
+    """Grants were counted from when they were given: a pass that granted 3 at 0 s whose calls reached Face at
+    0.4 s (a token fetched first), then the next pass at 1.0 s, put 6 calls into one second at Face (seen with four
+    instances on the dev host)."""
+    clock = Clock()
+    budget = FaceBudget(3, clock, LocalLedger(), hold_seconds=30)
+    assert spend(budget, 3, clock, calls_end_after=0.6) == 3
+    clock.now = T0 + timedelta(seconds=1.0)
+    assert budget.take(3) == 0 and budget.frees_in() == pytest.approx(0.6)
+    budget.settle()
+    clock.now = T0 + timedelta(seconds=1.6)
+    assert spend(budget, 3, clock) == 3
+
+
+def test_a_grant_is_held_until_its_pass_settles_and_freed_if_no_call_used_it() -> None:
+    clock = Clock()
+    budget = FaceBudget(2, clock, LocalLedger(), hold_seconds=30)
+    assert budget.take(2) == 2
+    clock.now += timedelta(seconds=5)  # a long step: its grants are still held
+    assert budget.take(1) == 0
+    budget.spent()  # one of the two grants was used
+    budget.settle()
+    assert budget.take(2) == 1  # the unused one is free again; the used one counts from its call
+
+
+def test_two_instances_on_one_ledger_share_one_budget() -> None:
+    """The timer runs on one instance, but the host may run a second tick while the first still runs (a lease
+    lost mid-run): the grants of both are in the shared ledger."""
+    clock, ledger = Clock(), LocalLedger()
+    first, second = FaceBudget(3, clock, ledger), FaceBudget(3, clock, ledger)
+    assert first.take(2) == 2 and second.take(5) == 1 and first.take(1) == 0
+    for budget in (first, second):
+        budget.spent()
+        budget.settle()
+    clock.now += timedelta(seconds=1)
+    assert second.take(5) == 3
 
 
 def per_second_at_most(calls: list[float], limit: int) -> bool:
@@ -49,8 +97,8 @@ def per_second_at_most(calls: list[float], limit: int) -> bool:
 
 
 def test_a_tick_grants_trains_first_then_polls_oldest_first_within_the_budget() -> None:
-    """Eight 100,000-face lists asked for at once under a budget of 2 calls a second: intake submits the first two
-    at once, and the first tick submits the rest, two a second as the budget frees up, before any poll; no second
+    """Eight 100,000-face lists asked for at once under a budget of 2 calls a second: intake calls Face for none of
+    them, and the first tick submits all eight, two a second as the budget frees up, before any poll; no second
     sees more than 2 calls, the polls go oldest due first, and every training is seen."""
     clock = VirtualClock()
     face = SimFace(clock)
@@ -63,8 +111,7 @@ def test_a_tick_grants_trains_first_then_polls_oldest_first_within_the_budget() 
     polls = sorted((at, key) for at, key, call in face.calls_log if call == "status")
     assert per_second_at_most([at for at, _, _ in face.calls_log], 2)
     assert [key for _, key in trains] == [f"list-{n}" for n in range(8)]  # in the order they were asked for
-    assert [at for at, _ in trains[:2]] == [0.0, 0.1]  # intake's own, while the budget allowed
-    assert [at for at, _ in trains[2:]] == [5.0, 5.0, 6.0, 6.0, 7.0, 7.0]  # the tick at 5 s, paced
+    assert [at for at, _ in trains] == [5.0, 5.0, 6.0, 6.0, 7.0, 7.0, 8.0, 8.0]  # the tick at 5 s, paced
     assert max(at for at, _ in trains) < min(at for at, _ in polls)  # every train before the first poll
     first_poll_at = {}
     for at, key in polls:
@@ -139,7 +186,7 @@ def test_a_tick_paces_the_calls_the_budget_held_back_as_it_frees_up(sleep_moves_
 
     orchestrator = Orchestrator(policy=virtual.POLICY, store=waiting_lists(6, clock), face=face,
                                 events=MemoryEvents(clock), clock=clock, default_settle_seconds=0,
-                                face_budget=FaceBudget(2, clock), pacing_seconds=4, sleep=sleep)
+                                face_budget=FaceBudget(2, clock, LocalLedger()), pacing_seconds=4, sleep=sleep)
     orchestrator.tick()
     assert [at for at, _, call in face.calls_log if call == "train"] == trains_at
     # Then the first polls fall due, and the tick goes on with them until its pacing (4 s) is spent.

@@ -50,6 +50,7 @@ def test_a_megabyte_failure_message_is_cut_and_reported(world, emulator, list_id
 def test_a_day_long_retry_after_is_capped_at_the_longest_wait(world, emulator, list_id, app) -> None:
     clock, settings, orchestrator = app(MAX_RETRY_WAIT_SECONDS="30")
     send(request(list_id, "r1"), "m1")
+    tick()
     trainings_finished(emulator)
     inject_fault(emulator, pathPattern="/training$", status=429, retryAfterSeconds=86400, count=1)
     clock.advance(3)
@@ -68,6 +69,7 @@ def test_the_deadline_ends_a_training_whatever_face_said_to_wait(world, emulator
     clock, settings, orchestrator = app(MAX_TRAINING_MINUTES="1", MAX_RETRY_WAIT_SECONDS="3600")
     inject_fault(emulator, pathPattern="/training$", status=429, retryAfterSeconds=3000, rate=1)
     send(request(list_id, "r1"), "m1")
+    tick()
     submitted_at = orchestrator.store.load(Container.large_face_list(list_id))[0].run.submitted_at
     clock.advance(3)
     tick()
@@ -97,6 +99,7 @@ def test_half_a_minute_of_junk_answers_then_succeeded_is_a_success(world, emulat
     TrainingFailed (protocolError) for a training that succeeded."""
     clock, settings, orchestrator = app()
     send(request(list_id, "r1"), "m1")
+    tick()
     trainings_finished(emulator)
     junk = [("<html><h1>502 Bad Gateway</h1></html>", "text/html"),
             ('{"createdDateTime": "2026-12-05T00:00:00Z"}', "application/json"),
@@ -130,6 +133,7 @@ def test_a_202_that_lost_its_operation_location_polls_the_list_s_own_status(worl
 def test_an_event_the_queue_refuses_is_retried_and_wedges_nothing(world, emulator, list_id, app) -> None:
     clock, settings, orchestrator = app()
     send(request(list_id, "r1"), "m1")
+    tick()
     trainings_finished(emulator)
     events_queue = QueueClient.from_connection_string(world.storage_connection_string,
                                                       settings["TRAINING_EVENTS_QUEUE"])
@@ -146,8 +150,9 @@ def test_an_event_the_queue_refuses_is_retried_and_wedges_nothing(world, emulato
 
 
 class TickStore(TrainingStore):
-    """A tick's store that reads the list while intake holds its claim, and whose marker write lands only after
-    intake has stored and indexed the submitted training."""
+    """A second tick's store (two ticks at once: a timer lease lost mid-run) that reads the list while the first
+    tick's step holds its claim, and whose marker write lands only after that step has stored and indexed the
+    submitted training."""
 
     def __init__(self, table, read: threading.Event, intake_indexed: threading.Event) -> None:
         super().__init__(table)
@@ -163,8 +168,9 @@ class TickStore(TrainingStore):
         super().mark_due(state)
 
 
-class IntakeStore(TrainingStore):
-    """Intake's store: before it stores the submitted training, the tick reads the list (intake's claim)."""
+class SubmittingStore(TrainingStore):
+    """The first tick's store: before it stores the submitted training, the second tick reads the list (the
+    claim)."""
 
     def __init__(self, table, start_tick, tick_read: threading.Event, intake_indexed: threading.Event) -> None:
         super().__init__(table)
@@ -184,10 +190,11 @@ class IntakeStore(TrainingStore):
             self.intake_indexed.set()
 
 
-def test_a_tick_reading_a_list_while_intake_submits_never_leaves_its_marker_late(world, emulator, face_v12,
-                                                                                 list_id, monkeypatch) -> None:
-    """The tick stored the marker from intake's claim (due in 60 s) after intake stored the training's (due in
-    2 s): the training went unpolled until the claim ran out."""
+def test_a_tick_reading_a_list_while_another_submits_never_leaves_its_marker_late(world, emulator, face_v12,
+                                                                                  list_id, monkeypatch) -> None:
+    """A tick stored the marker from another step's claim (due in 60 s) after that step stored the training's
+    (due in 2 s): the training went unpolled until the claim ran out. Intake submitted then; now only ticks do,
+    and the host may run two at once."""
     clock = SteppedClock()
     prepared_list(face_v12, list_id, emulator)
     settings = app_settings(world)
@@ -196,9 +203,11 @@ def test_a_tick_reading_a_list_while_intake_submits_never_leaves_its_marker_late
                   edges=Edges(store=lambda table: TickStore(table, tick_read, intake_indexed)))
     racing_tick = threading.Thread(target=other.advance, args=(Container.large_face_list(list_id),))
     intake = build(settings, clock, monkeypatch,
-                   edges=Edges(store=lambda table: IntakeStore(table, racing_tick.start, tick_read, intake_indexed)))
+                   edges=Edges(store=lambda table: SubmittingStore(table, racing_tick.start, tick_read,
+                                                                   intake_indexed)))
 
     send(request(list_id, "r1"), "m1")
+    intake.advance(Container.large_face_list(list_id), granted=True)  # the first tick's step: it submits
     racing_tick.join(20)
     assert not racing_tick.is_alive() and face_calls(emulator)["train"] == 1
     state, _ = intake.store.load(Container.large_face_list(list_id))
@@ -209,3 +218,15 @@ def test_a_tick_reading_a_list_while_intake_submits_never_leaves_its_marker_late
     tick()
     (event,) = drain_events(world, settings)
     assert event["type"] == "Face.LargeFaceList.TrainingSucceeded"
+
+
+def test_a_claim_outlasts_the_longest_face_call_its_settings_allow(world, monkeypatch) -> None:
+    """The claim was 60 s whatever the timeouts: a call under FACE_READ_TIMEOUT_SECONDS=600 could outlive it, and
+    another instance's tick then took the container over mid-step (a second train call, adopted with no request
+    ids, and the first instance's run lost at its save). A call now ends at connect + read timeout
+    (test_face_client.py, dripped headers), and the claim is twice that."""
+    settings = app_settings(world, FACE_CONNECT_TIMEOUT_SECONDS="20", FACE_READ_TIMEOUT_SECONDS="600")
+    orchestrator = build(settings, SteppedClock(), monkeypatch, as_function_app=False)
+    assert orchestrator.face.deadline_seconds == 620 and orchestrator.policy.claim_seconds == 1240
+    defaults = build(app_settings(world), SteppedClock(), monkeypatch, as_function_app=False)
+    assert defaults.face.deadline_seconds == 35 and defaults.policy.claim_seconds == 70

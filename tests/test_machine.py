@@ -13,7 +13,8 @@ from orchestrator.face_errors import (AuthFailed, MalformedAnswer, NotFound, Pro
                                       TrainingConflict, Transient)
 from orchestrator.machine import (AnswerRequests, Decision, Emit, EventsRefused, ContainerState, PendingRequest, Phase,
                                   Policy, PollFailed, Polled, PollTraining, SubmitFailed, Submitted, SubmitTraining,
-                                  claim, next_step, on_answer, on_late_requests, on_request, retry_delay)
+                                  claim, claim_seconds_for, next_step, on_answer, on_late_requests, on_request,
+                                  retry_delay)
 
 T0 = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
 POLICY = Policy(api_version="v1.2", max_training_seconds=3600, auth_retry_seconds=600)
@@ -474,3 +475,8 @@ def test_failures_are_counted_afresh_once_a_step_goes_through_or_is_given_up() -
     again = on_submit_failed(on_request(state, at(now)), AuthFailed("403", status=403), ("r2",), LOCATION, at(now),
                              POLICY)
     assert again.state.phase is Phase.WAITING and again.state.auth_failing_since == at(now)  # a new window
+
+
+@pytest.mark.parametrize("deadline, claim", [(35, 70), (5, 60), (620, 1240)])
+def test_a_claim_is_twice_the_longest_face_call_and_never_under_a_minute(deadline: float, claim: float) -> None:
+    assert claim_seconds_for(deadline) == claim

@@ -4,7 +4,7 @@ never without the mark; the mark is stored with the state that needs it, or not 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from azure.data.tables import TableServiceClient
@@ -13,7 +13,8 @@ from localdev.world import LocalWorld
 from orchestrator.containers import Container
 from orchestrator.machine import ContainerState, Phase
 from orchestrator.records import REQUEST_ROW_PREFIX, RequestRecord
-from orchestrator.store import ConcurrencyConflict, TrainingStore
+from orchestrator.ports import ConcurrencyConflict
+from orchestrator.store import ANSWERED_KEPT, TrainingStore
 
 CELEBS = Container.large_face_list("celebs")
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
@@ -65,3 +66,32 @@ def test_a_wake_that_lost_a_race_leaves_no_mark(store: TrainingStore) -> None:
     assert rows(store) == ["state", "watch"]
     assert store.add_request_if_watched(record("r1")) is True
     assert rows(store) == [REQUEST_ROW_PREFIX + "r1", "state", "watch"]
+
+
+class ReviveAfterQuery:
+    """The real table, with one producer's resend landing just after the sweep of expired answers read them: the
+    interleaving that a busy container meets when a producer retries an id answered more than a day ago."""
+
+    def __init__(self, table, revive) -> None:
+        self._table, self._revive = table, revive
+
+    def query_entities(self, query: str, **kwargs):
+        found = list(self._table.query_entities(query, **kwargs))
+        if "AnsweredAt lt" in query:
+            self._revive()
+        return found
+
+    def __getattr__(self, name: str):
+        return getattr(self._table, name)
+
+
+def test_the_sweep_of_old_answers_never_deletes_a_request_revived_since_it_read_them(store: TrainingStore) -> None:
+    """Its delete carried no ETag: a resend revived between the sweep's query and its delete was deleted, and the
+    producer's request got no training and no event."""
+    old = RequestRecord(CELEBS, "r-old", NOW - ANSWERED_KEPT - timedelta(hours=1), None, None)
+    assert store.add_request(old)
+    store.answer_requests(CELEBS, ("r-old",), old.received_at)
+    resend = RequestRecord(CELEBS, "r-old", NOW, "sent again", None)
+    sweeping = TrainingStore(ReviveAfterQuery(store._table, lambda: store.add_request(resend)))
+    sweeping.answer_requests(CELEBS, ("r-other",), NOW)  # another run's finish sweeps the old answers
+    assert [(r.request_id, r.reason) for r in store.waiting_requests(CELEBS)] == [("r-old", "sent again")]

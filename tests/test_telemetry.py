@@ -17,7 +17,8 @@ from localdev.world import REPO_ROOT, LocalWorld
 from tests.face_world import USER_ASSIGNED_CLIENT_ID
 from tests.orchestrator_world import app_settings
 
-# Builds the app as the Functions worker does (runtime.current), then makes one Face call and one storage call.
+# Builds the app as the Functions worker does (runtime.current), takes a request and ticks: one Face call, and
+# storage calls.
 WORKER = """
 import json, sys
 from opentelemetry import metrics, trace
@@ -25,6 +26,7 @@ from orchestrator import runtime
 
 orchestrator = runtime.current()
 orchestrator.accept(b'{"listId": "never-created"}', "message-1")
+orchestrator.tick()  # intake never calls Face: the tick submits
 provider = trace.get_tracer_provider()
 print(json.dumps({"provider": type(provider).__name__,
                   "distro_loaded": "azure.monitor.opentelemetry" in sys.modules}))
