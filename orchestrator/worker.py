@@ -43,7 +43,7 @@ from .machine import (FAILED, SUCCEEDED, AnswerRequests, ContainerState, Emit, P
                       SubmitTraining)
 from .metrics import ACCEPTED, DUPLICATE, REJECTED, STATUS, TRAIN, Metrics
 from .ports import ConcurrencyConflict, EventSink, FaceApi, Store
-from .records import RequestRecord
+from .records import DueMarker, RequestRecord
 
 log = logging.getLogger("orchestrator")
 MAX_CONFLICT_RETRIES = 8
@@ -127,32 +127,43 @@ class Orchestrator:
     def tick_passes(self) -> Iterator[float]:
         """The tick as passes, yielding how long to wait before the next: the host's timer sleeps in between, the
         benchmark's virtual timer lets virtual time go by. The budget counts calls per second and the timer fires
-        every few seconds; one pass a period would spend a fraction of the budget."""
+        every few seconds; one pass a period would spend a fraction of the budget. The due markers are read once
+        for the passes that grant through them, not once a pass: an import leaves thousands due, and a pass
+        grants a few."""
         started = self.clock()
-        held_back = self._pass()
+        waiting: list[DueMarker] = []
+        held_back = self._pass(waiting)
         while held_back and self.face_budget is not None:
             wait = self.face_budget.frees_in()
             if (self.clock() - started).total_seconds() + wait > self.pacing_seconds:
                 return
             yield wait
-            held_back = self._pass()
+            held_back = self._pass(waiting)
 
-    def _pass(self) -> int:
-        """Advance the due containers: trainings to submit first, then polls, each oldest due first, as many as
-        the Face budget grants (the rest stay due); return how many calls it held back. The markers tell
-        submissions from polls, so only the containers granted a call are read. A marker early for its state, or
-        naming a phase its state has left, spends a grant with no call or the other call: never a call beyond
-        the budget. A container whose step fails is logged and counted, and the others go on."""
-        due = sorted(self.store.due(self.clock()), key=lambda marker: marker.due_at)
-        ordered = [m for m in due if m.submits] + [m for m in due if not m.submits]
-        granted = ordered[:self._grant(len(ordered))]
+    def _pass(self, waiting: list[DueMarker]) -> int:
+        """Advance due containers from `waiting` (read from the index when empty): trainings to submit first, then
+        polls, each oldest due first, as many as the Face budget grants (the rest stay due); return how many are
+        left waiting. The markers tell submissions from polls, so only the containers granted a call are read. A
+        marker early for its state, or naming a phase its state has left (it may have changed since it was read),
+        spends a grant with no call or the other call: never a call beyond the budget. A container whose step
+        fails is logged and counted, and the others go on."""
+        if not waiting:
+            waiting += self._due_in_order()
+        granted = waiting[:self._grant(len(waiting))]
+        del waiting[:len(granted)]
         try:
             with ThreadPoolExecutor(max_workers=TICK_WORKERS) as pool:
                 list(pool.map(lambda marker: self._advance_or_log(marker.container), granted))
         finally:
             if self.face_budget is not None:
                 self.face_budget.settle()  # each grant counted from its call, or freed
-        return len(ordered) - len(granted)
+        if granted and not waiting and self.face_budget is not None:
+            waiting += self._due_in_order()  # what fell due meanwhile, for the tick's next pass
+        return len(waiting)
+
+    def _due_in_order(self) -> list[DueMarker]:
+        due = sorted(self.store.due(self.clock()), key=lambda marker: marker.due_at)
+        return [m for m in due if m.submits] + [m for m in due if not m.submits]
 
     def _advance_or_log(self, container: Container) -> None:
         try:

@@ -192,3 +192,18 @@ def test_a_tick_paces_the_calls_the_budget_held_back_as_it_frees_up(sleep_moves_
     # Then the first polls fall due, and the tick goes on with them until its pacing (4 s) is spent.
     assert slept == ([1.0, 1.0, 1.0, 1.0] if sleep_moves_the_clock else [1.0])
     assert clock.seconds == (4.0 if sleep_moves_the_clock else 0.0)
+
+
+def test_a_tick_reads_the_index_once_for_the_passes_that_grant_through_it() -> None:
+    """An import leaves thousands due and a pass grants two: each pass read the whole index again."""
+    clock = VirtualClock()
+    face, reads = SimFace(clock, face_counts={f"list-{n}": 1000 for n in range(6)}), []
+    store = waiting_lists(6, clock)
+    due = store.due
+    store.due = lambda now: reads.append(clock.seconds) or due(now)
+    orchestrator = Orchestrator(policy=virtual.POLICY, store=store, face=face, events=MemoryEvents(clock), clock=clock,
+                                default_settle_seconds=0, face_budget=FaceBudget(2, clock, LocalLedger()),
+                                pacing_seconds=4, sleep=lambda seconds: clock.at(clock.seconds + seconds))
+    orchestrator.tick()
+    assert [at for at, _, call in face.calls_log if call == "train"] == [0, 0, 1, 1, 2, 2]
+    assert reads[:2] == [0, 2]  # once at the start, once more when the six had been granted
