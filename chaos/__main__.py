@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{report['trainings_submitted']} trainings for {report['terminal_runs']} runs "
           f"({report['conflicts_409']} train calls answered 409), {report['duplicate_event_ids']} repeated event ids, "
           f"{report['poison_messages']} poisoned")
+    print(f"  {report['instances']} instances: {report['face_calls']} Face calls of ours, at most "
+          f"{report['face_calls_peak_per_second']} in any second at the emulator (budget "
+          f"{report['face_calls_per_second_budget']}), {report['throttled_by_the_tier']} throttled by S0's limit")
     print("  faults fired: " + ", ".join(f"{name} {count}" for name, count in report["faults_fired"].items()))
     print(f"  Face failed {report['face_failures']} trainings on purpose; {report['protocol_error_events']} runs "
           f"ended protocolError; success events after Face's finish: {report['success_event_delay_seconds']}; "

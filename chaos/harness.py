@@ -7,9 +7,10 @@ for each of them.
 Azurite keeps its data on disk here, so that it can be restarted; the Face emulator throttles, fails, stalls and
 drops connections at set rates, and misbehaves as a hostile peer would (gateway pages instead of a status,
 megabytes of message, day-long Retry-After, a lost operation-Location, huge headers); the identity endpoint has an
-outage; the dev host is SIGKILLed and restarted, and for a while a second one races it. Everything the invariants
-need is read from the outside: the events queue, the poison queue, the emulator's own training log, the hosts'
-logs, and samples of the table taken while the run goes on.
+outage; three instances of the app run on the dev host, as Flex Consumption scales the app out, and are SIGKILLed
+and restarted at random, and for a while a fourth races them. Everything the invariants need is read from the
+outside: the events queue, the poison queue, the emulator's own training log and its record of each call's
+arrival, the hosts' logs, and samples of the table taken while the run goes on.
 """
 
 from __future__ import annotations
@@ -86,7 +87,12 @@ INVARIANTS = [
     ("face_failures_not_reported", "trainings Face failed whose run no 'failed' event reports"),
     ("unbounded_texts", "events whose error message, code or reason is over its bound"),
     ("index_behind_state", "containers seen overdue while their in-flight marker said later (twice, same ETag)"),
+    ("face_calls_over_budget", "calls beyond FACE_CALLS_PER_SECOND + 1 in the fullest second at the emulator"),
+    ("throttled_by_the_tier", "calls of ours the emulator's S0 rate limit answered 429 (not an injected 429)"),
 ]
+INSTANCES = 3  # the app's instances, all the run long; a fourth races them for a while
+BUDGET = int(DEFAULTS["FACE_CALLS_PER_SECOND"])
+S0_RATE_LIMIT = "10/s"  # set once the scene is made: making it takes the data plane's calls too
 # A train call sent just before a kill may start its training this much later: the emulator runs its handler after
 # an injected latency even when the client has died meanwhile.
 LATEST_START_AFTER_SEND_SECONDS = max(f.get("latencyMs", 0) for f in FAULTS.values()) / 1000 + 1.0
@@ -141,8 +147,9 @@ class Stack:
         self.world.start()
         _retry(lambda: ensure_exists(QueueClient.from_connection_string(self.world.storage_connection_string,
                                                                   REQUESTS_QUEUE)))
-        self.hosts = [self._host("a"), self._host("b")]
-        self.start_host(0)
+        self.hosts = [self._host(name) for name in "abcd"[:INSTANCES + 1]]
+        for index in range(INSTANCES):
+            self.start_host(index)
 
     def _host(self, name: str) -> ManagedProcess:
         port = free_port()
@@ -228,6 +235,9 @@ def run(state_dir: Path, seed: int, scale: Scale, progress=lambda message: None)
             stack.emulator.fail_training(container.id, HUGE_FAILURE_MESSAGE, count=1, kind=container.kind)
         for fault in FAULTS.values():
             stack.emulator.add_fault(fault)
+        requests.patch(f"{stack.world.emulator_control}/config", json={"rateLimit": S0_RATE_LIMIT},
+                       timeout=10).raise_for_status()
+        calls_since = time.time()
         watch = IndexWatch(stack.world.storage_connection_string)
         watch.start()
         progress(f"workload: {scale.requests} requests over {len(containers)} containers of three kinds in "
@@ -241,12 +251,14 @@ def run(state_dir: Path, seed: int, scale: Scale, progress=lambda message: None)
         fault_counts = _fault_counts(stack)
         stack.emulator.clear_faults()
         requests.delete(stack.world.identity_endpoint.removesuffix("/msi/token") + "/_control/outage", timeout=10)
-        if stack.hosts[0].process.poll() is not None:
-            stack.start_host(0)
+        for index in range(INSTANCES):
+            if stack.hosts[index].process.poll() is not None:
+                stack.start_host(index)
         progress("draining: every request must end in an event")
         events, delays = _drain(stack, ledger, scale.drain_seconds)
         watch.stop()
-        return _report(stack, ledger, events, seed, scale, fault_counts, delays, watch)
+        return _report(stack, ledger, events, seed, scale, fault_counts, delays, watch,
+                       stack.emulator.calls(since=calls_since, caller="token"))
     finally:
         stack.stop()
 
@@ -347,25 +359,28 @@ def _message_id_seen_by_the_function(body: bytes, queue_message_id: str) -> str:
 
 
 def _break_things(stack: Stack, scale: Scale, rng: random.Random, started: float, progress) -> None:
-    """The seeded schedule: kills spread over the window, one Azurite crash, a second host for a while, an
-    identity outage longer than a token lives."""
+    """The seeded schedule: kills of a random instance spread over the window, one Azurite crash, a fourth
+    instance for a while, an identity outage longer than a token lives."""
     window = scale.workload_seconds
     plan = [(rng.uniform(0.05, 0.95) * window, "kill") for _ in range(scale.kills)]
-    plan += [(0.45 * window, "azurite"), (0.25 * window, "second host on"), (0.6 * window, "second host off"),
+    plan += [(0.45 * window, "azurite"), (0.25 * window, "fourth instance on"), (0.6 * window, "fourth instance off"),
              (0.7 * window, "identity outage")]
     for at, action in sorted(plan):
         time.sleep(max(0.0, started + at - time.monotonic()))
-        progress(f"  {time.monotonic() - started:5.1f} s: {action}")
         if action == "kill":
-            stack.kill_host(0)
+            victim = rng.randrange(INSTANCES)
+            progress(f"  {time.monotonic() - started:5.1f} s: kill instance {'abc'[victim]}")
+            stack.kill_host(victim)
             time.sleep(rng.uniform(0.5, 3))
-            stack.start_host(0)
-        elif action == "azurite":
+            stack.start_host(victim)
+            continue
+        progress(f"  {time.monotonic() - started:5.1f} s: {action}")
+        if action == "azurite":
             stack.restart_azurite(down_seconds=3)
-        elif action == "second host on":
-            stack.start_host(1)
-        elif action == "second host off":
-            stack.kill_host(1)
+        elif action == "fourth instance on":
+            stack.start_host(INSTANCES)
+        elif action == "fourth instance off":
+            stack.kill_host(INSTANCES)
         else:
             stack.identity_outage(min(30.0, 0.2 * window))
 
@@ -400,7 +415,7 @@ def _drain(stack: Stack, ledger: Ledger, seconds: float) -> tuple[list[dict], li
 
 
 def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: Scale, fault_counts: dict[str, int],
-            delays: list[tuple[str, float]], watch: IndexWatch) -> dict:
+            delays: list[tuple[str, float]], watch: IndexWatch, our_calls: dict) -> dict:
     wanted = set(ledger.good)
     by_id: dict[str, list[dict]] = defaultdict(list)
     for event in events:
@@ -458,6 +473,12 @@ def _report(stack: Stack, ledger: Ledger, events: list[dict], seed: int, scale: 
         "unbounded_texts": len(unbounded),
         "index_behind_state": len(watch.behind),
         "index_samples": watch.samples,
+        "instances": INSTANCES,
+        "face_calls": len(our_calls["calls"]),
+        "face_calls_peak_per_second": our_calls["peakPerSecond"],
+        "face_calls_per_second_budget": BUDGET,
+        "face_calls_over_budget": max(0, our_calls["peakPerSecond"] - (BUDGET + 1)),
+        "throttled_by_the_tier": sum(1 for call in our_calls["calls"] if call["throttled"]),
         "faults_fired": fault_counts,
         "face_failures": sum(face_failures.values()),
         "protocol_error_events": sum(1 for e in terminal.values() if e["data"]["status"] == "protocolError"),

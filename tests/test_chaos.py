@@ -1,5 +1,6 @@
-"""The chaos harness's short run (`python -m chaos --short`): the whole local stack, host kills, an Azurite
-restart, Face faults, two hosts racing and an identity outage; every invariant must hold. The full run is
+"""The chaos harness's short run (`python -m chaos --short`): the whole local stack with three instances of the app
+and a fourth for a while, instance kills, an Azurite restart, Face faults and an identity outage; every invariant
+must hold, the Face budget measured at the emulator among them. The full run is
 `make chaos` (docs/resilience.md)."""
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def test_the_short_chaos_run_loses_nothing_and_leaks_nothing(tmp_path: Path) -> 
     # far below what chance gives and far above a harness whose faults do not fire.
     assert report["faults_fired"].keys() == FAULTS.keys() and sum(report["faults_fired"].values()) >= 10
     assert report["face_failures"] >= 1 and report["index_samples"] >= 30
+    assert report["instances"] == 3 and report["face_calls"] >= 30  # the budget's invariants had calls to judge
     assert report["passed"], report
     assert run.returncode == 0
     by_kind = report["by_kind"]
