@@ -28,9 +28,10 @@ from localdev.face_emulator.model import face_count_for
 from localdev.world import REPO_ROOT, LocalWorld
 from orchestrator.containers import Kind
 
-from . import live, runtime_cost, virtual, workload
+from . import live, runtime_cost, scaling, virtual, workload
 from .simulation import Arrival
 
+BUDGET = float(scaling.BUDGET)
 STRATEGY_NAMES = {"ours": "ours", "ours_hinted": "ours, hinted", "naive": "naive 5 s loop",
                   "sdk_poller": "SDK poller", "oracle": "oracle"}
 HINT_NAMES = {"ours": "no hint", "ours_hinted": "the true size", "ours_hint_10x_small": "a tenth of it",
@@ -74,17 +75,25 @@ class Scale:
     idle_seconds: float
     rush_lists: int
     runtime_invocations: int
+    # Many instances: the import in virtual time (containers, instances, budgets), on the real stack (containers,
+    # instances, the upload job alone first, s), and the ledger under contention (takers, s).
+    scale_import: tuple[int, int, tuple[int, ...]]
+    nightly_import: tuple[int, int, float]
+    ledger_takers: tuple[int, ...]
+    ledger_seconds: float
 
 
 # Short durations off the 5 s grid: a training that ends exactly on a poll is a coin toss between real and virtual.
 FULL = Scale(mix_containers=60, overlap_durations_s=(3, 7, 12, 22), overlap_rounds=2,
              sdk_interval_s=virtual.SDK_INTERVAL_S, live_burst_sizes=workload.BURST_SIZES, live_burst_training_s=40,
              intake_messages=2000, intake_lists=20, tracked_lists=10_000, in_flight=(1, 100, 1000),
-             idle_seconds=60, rush_lists=30, runtime_invocations=5000)
+             idle_seconds=60, rush_lists=30, runtime_invocations=5000, scale_import=(10_000, 40, (2, 10)),
+             nightly_import=(60, 3, 30.0), ledger_takers=(1, 4, 16), ledger_seconds=10.0)
 # The SDK's 30 s default interval alone would take half the quick minute: quick polls it every 2 s.
 QUICK = Scale(mix_containers=9, overlap_durations_s=(3,), overlap_rounds=1, sdk_interval_s=2.0, live_burst_sizes=(10,),
               live_burst_training_s=4, intake_messages=100, intake_lists=5, tracked_lists=300, in_flight=(1, 10, 100),
-              idle_seconds=5, rush_lists=30, runtime_invocations=300)
+              idle_seconds=5, rush_lists=30, runtime_invocations=300, scale_import=(300, 4, (2,)),
+              nightly_import=(9, 3, 3.0), ledger_takers=(1, 4), ledger_seconds=2.0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     mix = workload.training_mix(scale.mix_containers, args.seed)
     simulated = virtual.run_all(mix.arrivals, {n: workload.burst(n, args.seed) for n in workload.BURST_SIZES},
                                 workload.free_tier_rush(scale.rush_lists, args.seed), progress)
+    containers, instances, budgets = scale.scale_import
+    progress(f"virtual time: an import of {containers:,} containers across {instances} instances")
+    at_scale = {str(budget): scaling.import_at_scale(containers, instances, args.seed, budget) for budget in budgets}
     with tempfile.TemporaryDirectory() as state:
         state_dir = Path(state)
         with LocalWorld(state_dir / "world", face_options=["--rate-limit", "100000/s"]) as world:
@@ -117,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
             intake = live.intake(world, state_dir, scale.intake_messages, scale.intake_lists)
             progress(f"real time: tick cost, {scale.tracked_lists:,} lists tracked")
             ticks = live.tick_cost(world, scale.tracked_lists, scale.in_flight)
+            progress("real time: a nightly import across instances, an upload job beside it")
+            nightly = scaling.nightly_import(world, state_dir, *scale.nightly_import)
+            progress("real time: the budget's ledger under contention")
+            contention = scaling.ledger_contention(world, scale.ledger_takers, scale.ledger_seconds)
+            progress("real time: the timer's failover with the production host.json")
+            failover = scaling.timer_failover(world, state_dir, REPO_ROOT / "host.json")
         progress(f"real time: {scale.idle_seconds:g} s idle")
         idle = live.idle(state_dir / "idle", scale.idle_seconds)
     progress(f"the worker runtime's cost: {scale.runtime_invocations:,} no-op invocations, and as many direct calls")
@@ -127,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     agreement = _agreement(overlap_live, overlap_virtual)
     results = _results(args, scale, mix, simulated, overlap_live, overlap_virtual, agreement, burst_live, intake,
                        ticks, idle, runtime, time.monotonic() - started)
+    results["scaling"] = {"import_at_scale": at_scale, "nightly_import": nightly, "ledger_contention": contention,
+                          "timer_failover": failover}
+    _scaling_targets(results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(render(results))
@@ -237,6 +258,23 @@ def _results(args, scale: Scale, mix, simulated, overlap_live, overlap_virtual, 
     return results
 
 
+def _scaling_targets(results: dict) -> None:
+    """Issue 25's: the budget held for the deployment, and the import drained near what the budget allows."""
+    scaled, nightly = results["scaling"]["import_at_scale"], results["scaling"]["nightly_import"]
+    uploader = nightly["uploader"]
+    results["targets"].update({
+        "import_peak_within_budget_plus_one": nightly["peak_calls_in_any_second"] <= BUDGET + 1 and all(
+            r["peak_calls_in_any_second"] <= r["calls_per_second_budget"] + 1 for r in scaled.values()),
+        "import_no_429_of_ours": nightly["our_429s"] == 0 and all(r["face_429s"] == 0 for r in scaled.values()),
+        "import_drained_within_twice_the_floor": nightly["drain_to_floor"] <= 2 and all(
+            r["drain_to_floor"] <= 2 for r in scaled.values()),
+        "nightly_import_uploader_429s_within_5pct_of_alone":
+            uploader["with_ours"]["per_minute_429"] <= 1.05 * uploader["alone"]["per_minute_429"],
+    })
+    results["targets_missed_because"] = {name: MISSED_BECAUSE.get(name, "not known: see docs/performance.md")
+                                         for name, met in results["targets"].items() if not met}
+
+
 def _sdk_better_buckets(mix_results: dict) -> list[str]:
     """Duration buckets where the SDK poller spends fewer calls than ours (no hints) and is also less late."""
     found = []
@@ -255,6 +293,7 @@ def render(results: dict) -> str:
     _render_mix(results, lines)
     _render_other_virtual(results, lines)
     _render_real_time(results, lines)
+    _render_scaling(results, lines)
     lines.append("Targets: " + ", ".join(f"{name} {'met' if met else 'MISSED'}"
                                           for name, met in results["targets"].items()))
     return "\n".join(lines)
@@ -374,6 +413,32 @@ def _render_real_time(results: dict, lines: list[str]) -> None:
         lines.append(f"  {STRATEGY_NAMES[r['strategy']]:<16} {r['duration_s']:>4g} s #{r['training']}: calls "
                      f"{r['real']['calls']} vs {r['virtual']['calls']}, delay {r['real']['delay_s']:.1f} vs "
                      f"{r['virtual']['delay_s']:.1f} s{'' if r['agree'] else '  <- differs'}")
+
+
+def _render_scaling(results: dict, lines: list[str]) -> None:
+    scaled = results["scaling"]
+    lines.append("Many instances, one Face budget (S0, 10 calls/s for every caller)")
+    for budget, r in scaled["import_at_scale"].items():
+        waits = r["request_to_train_call_seconds"]
+        lines.append(f"  virtual: {r['containers']:,} containers within a minute, {r['instances']} instances, "
+                     f"budget {budget}/s: drained in {r['drain_seconds']:,.0f} s, calls/budget {r['budget_floor_seconds']:,.0f}"
+                     f" s (x{r['drain_to_budget_floor']}), the last finish {r['floor_seconds']:,.0f} s; peak "
+                     f"{r['peak_calls_in_any_second']}/s, {r['face_429s']} 429s; {r['calls_per_training']} calls and "
+                     f"{r['storage_transactions_per_training']} storage transactions per training; "
+                     f"{r['trainings_per_hour']:,.0f} trainings/hour; request to train call p50/p95 "
+                     f"{waits['p50']:,.0f}/{waits['p95']:,.0f} s")
+    n = scaled["nightly_import"]
+    up = n["uploader"]
+    lines.append(f"  real: {n['containers']} containers, {n['instances']} instances on the dev host: {n['face_calls']} calls,"
+                 f" peak {n['peak_calls_in_any_second']}/s (budget {n['calls_per_second_budget']:g}), {n['our_429s']} "
+                 f"429s of ours; drained in {n['drain_seconds']} s against {n['floor_seconds']} s "
+                 f"(x{n['drain_to_floor']}); the upload job's 429s a minute: alone {up['alone']['per_minute_429']}, "
+                 f"beside the import {up['with_ours']['per_minute_429']}")
+    lines.append("  the ledger under contention, one take and one settle per call: " + "; ".join(
+        f"{k} taker(s) {r['granted_per_second']} calls/s, {r['transactions_per_granted_call']} transactions and "
+        f"{r['lost_races_per_granted_call']} lost races per call" for k, r in scaled["ledger_contention"].items()))
+    lines.append(f"  the timer moved {scaled['timer_failover']['seconds']} s after its instance was killed "
+                 f"(host.json singleton {scaled['timer_failover']['singleton']})")
 
 
 if __name__ == "__main__":

@@ -139,6 +139,9 @@ class MemoryStore(Store):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # What each call would cost the table store in storage transactions (a query page holds 1,000 entities,
+        # a batch 100 operations): the simulation's count of a deployment's storage work.
+        self.transactions = 0
         self._states: dict[Container, tuple[ContainerState, int]] = {}
         self._requests: dict[Container, dict[str, RequestRecord]] = {}
         self._due: dict[Container, DueMarker] = {}
@@ -147,15 +150,18 @@ class MemoryStore(Store):
 
     def load(self, container: Container) -> tuple[ContainerState, str | None]:
         with self._lock:
+            self.transactions += 1
             state, version = self._states.get(container, (ContainerState(container), 0))
             return state, (str(version) if version else None)
 
     def save(self, state: ContainerState, etag: str | None) -> str:
         with self._lock:
+            self.transactions += 1
             return self._save(state, etag)
 
     def save_watched(self, state: ContainerState, etag: str | None) -> str:
         with self._lock:
+            self.transactions += 1  # one entity-group transaction
             stored = self._save(state, etag)
             self._watched.add(state.container)
             return stored
@@ -169,14 +175,18 @@ class MemoryStore(Store):
 
     def unwatch(self, container: Container) -> None:
         with self._lock:
+            self.transactions += 1
             self._watched.discard(container)
 
     def add_request(self, record: RequestRecord) -> bool:
         with self._lock:
-            return self._add_request(record)
+            added = self._add_request(record)
+            self.transactions += 1 if added else 2  # a taken id is read back to see whether it went stale
+            return added
 
     def add_request_if_watched(self, record: RequestRecord) -> bool:
         with self._lock:
+            self.transactions += 1
             return record.container in self._watched and self._add_request(record)
 
     def _add_request(self, record: RequestRecord) -> bool:
@@ -188,33 +198,60 @@ class MemoryStore(Store):
 
     def waiting_requests(self, container: Container) -> list[RequestRecord]:
         with self._lock:
+            self.transactions += _pages(len(self._requests.get(container, {})))
             return sorted(self._requests.get(container, {}).values(), key=lambda r: (r.received_at, r.request_id))
 
     def answer_requests(self, container: Container, request_ids: tuple[str, ...], now: datetime) -> None:
         with self._lock:
+            self.transactions += math.ceil(len(request_ids) / 100) + 1  # the marks in batches, the sweep's query
             for request_id in request_ids:
                 self._requests.get(container, {}).pop(request_id, None)
                 self._answered.add((container, request_id))
 
     def mark_due(self, state: ContainerState) -> None:
         with self._lock:
+            self.transactions += 1
             self._due[state.container] = DueMarker(state.container, state.due_at, state.phase)
 
     def clear_due(self, container: Container) -> None:
         with self._lock:
+            self.transactions += 1
             self._due.pop(container, None)
 
     def due(self, now: datetime) -> list[DueMarker]:
         with self._lock:
-            return [marker for marker in self._due.values() if marker.due_at <= now]
+            found = [marker for marker in self._due.values() if marker.due_at <= now]
+            self.transactions += _pages(len(found))
+            return found
 
     def in_flight(self) -> list[DueMarker]:
         with self._lock:
+            self.transactions += _pages(len(self._due))
             return list(self._due.values())
 
     def next_due(self) -> datetime | None:
         with self._lock:
             return min((marker.due_at for marker in self._due.values()), default=None)
+
+
+def _pages(entities: int) -> int:
+    return max(1, math.ceil(entities / 1000))
+
+
+class CountingLedger(LocalLedger):
+    """The budget's ledger, counting its storage transactions into the store's."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        super().__init__()
+        self._store = store
+
+    def load(self):  # type: ignore[no-untyped-def]
+        self._store.transactions += 1
+        return super().load()
+
+    def save(self, ledger, etag):  # type: ignore[no-untyped-def]
+        self._store.transactions += 1
+        return super().save(ledger, etag)
 
 
 @dataclass
@@ -269,12 +306,13 @@ class Scheduler:
 
 
 class SimulatedOrchestrator:
-    """The real Orchestrator on virtual time. Requests go through `accept`; the timer fires on the boundaries a
-    `*/N` NCRONTAB gives, skipping ticks with nothing due (they do nothing)."""
+    """The real Orchestrator on virtual time, as `instances` instances of the app on one store, one Face and one
+    budget ledger: requests go through `accept` on each in turn, as the queue spreads them, and the timer fires on
+    the first, on the boundaries a `*/N` NCRONTAB gives, skipping ticks with nothing due (they do nothing)."""
 
     def __init__(self, scheduler: Scheduler, face: SimFace, tick_seconds: float, policy: Policy,
                  settle_seconds: float = 0.0, size_hint: Callable[[Arrival], int | None] = lambda arrival: None,
-                 face_calls_per_second: float | None = None) -> None:
+                 face_calls_per_second: float | None = None, instances: int = 1) -> None:
         self.scheduler = scheduler
         self.clock = face.clock
         self.face = face
@@ -282,11 +320,16 @@ class SimulatedOrchestrator:
         self.events = MemoryEvents(self.clock)
         self.tick_seconds = tick_seconds
         self.size_hint = size_hint  # what each request says of its container's size (None: nothing)
-        budget = FaceBudget(face_calls_per_second, self.clock, LocalLedger()) if face_calls_per_second else None
+        ledger = CountingLedger(self.store)
         # Paced as the host's timer is with `*/N * * * * *` (Settings.poll_pacing_seconds).
-        self.orchestrator = Orchestrator(policy=policy, store=self.store, face=face, events=self.events,
-                                         clock=self.clock, default_settle_seconds=settle_seconds, face_budget=budget,
-                                         pacing_seconds=max(0.0, tick_seconds - 1))
+        self.instances = [Orchestrator(policy=policy, store=self.store, face=face, events=self.events,
+                                       clock=self.clock, default_settle_seconds=settle_seconds,
+                                       face_budget=FaceBudget(face_calls_per_second, self.clock, ledger)
+                                       if face_calls_per_second else None,
+                                       pacing_seconds=max(0.0, tick_seconds - 1))
+                          for _ in range(instances)]
+        self.orchestrator = self.instances[0]  # the one that holds the timer
+        self._accepted = 0
         self._timer_at: float | None = None
 
     def request(self, arrival: Arrival) -> None:
@@ -297,8 +340,10 @@ class SimulatedOrchestrator:
         fields = {arrival.kind.request_field: arrival.container_id, "requestId": arrival.request_id,
                   "sizeHint": self.size_hint(arrival)}
         body = json.dumps({k: v for k, v in fields.items() if v is not None}).encode()
-        self.orchestrator.accept(body, arrival.request_id)
-        self._arm_timer()
+        self.instances[self._accepted % len(self.instances)].accept(body, arrival.request_id)
+        self._accepted += 1
+        if self._timer_at is None or self._timer_at > self.clock.seconds + self.tick_seconds:
+            self._arm_timer()  # already armed for the next boundary: nothing can come sooner
         yield from ()
 
     def _timer(self, at_s: float) -> Iterator[float]:

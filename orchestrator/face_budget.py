@@ -11,7 +11,7 @@ At most FACE_CALLS_PER_SECOND calls (a fraction rounded down) in any second, for
   two ticks together can burst beyond it. A grant is a time, so an instance that dies holding some leaves nothing
   behind a second later.
 
-A tick grants its due trainings to submit first and its polls from what is left; one whose calls were held back
+A tick grants its due polls first and its trainings to submit from what is left; one whose calls were held back
 grants again as the second frees up, until shortly before the next tick (`Settings.poll_pacing_seconds`), so that
 the budget is spent per second and not per timer period.
 """

@@ -141,9 +141,10 @@ class Orchestrator:
             held_back = self._pass(waiting)
 
     def _pass(self, waiting: list[DueMarker]) -> int:
-        """Advance due containers from `waiting` (read from the index when empty): trainings to submit first, then
-        polls, each oldest due first, as many as the Face budget grants (the rest stay due); return how many are
-        left waiting. The markers tell submissions from polls, so only the containers granted a call are read. A
+        """Advance due containers from `waiting` (read from the index when empty): polls first, then trainings to
+        submit, each oldest due first, as many as the Face budget grants (the rest stay due); return how many are
+        left waiting. Polls go first so that what is in flight is seen to its end before more starts: submissions
+        first let an import of thousands starve the polls of what it had submitted until past their deadline. The markers tell submissions from polls, so only the containers granted a call are read. A
         marker early for its state, or naming a phase its state has left (it may have changed since it was read),
         spends a grant with no call or the other call: never a call beyond the budget. A container whose step
         fails is logged and counted, and the others go on."""
@@ -163,7 +164,7 @@ class Orchestrator:
 
     def _due_in_order(self) -> list[DueMarker]:
         due = sorted(self.store.due(self.clock()), key=lambda marker: marker.due_at)
-        return [m for m in due if m.submits] + [m for m in due if not m.submits]
+        return [m for m in due if not m.submits] + [m for m in due if m.submits]
 
     def _advance_or_log(self, container: Container) -> None:
         try:

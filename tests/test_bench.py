@@ -110,10 +110,11 @@ def test_containers_of_different_kinds_with_one_id_are_trained_and_reported_apar
 
 
 @pytest.mark.world
+@pytest.mark.timeout(450)  # every part, the scaling ones on real time too: about two minutes, more on a busy machine
 def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> None:
     output, plot = tmp_path / "results.json", tmp_path / "polling.png"
     run = subprocess.run([sys.executable, "-m", "bench", "--quick", "--output", str(output), "--plot", str(plot)],
-                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=420)
     assert run.returncode == 0, run.stderr[-3000:]
     print(run.stdout)
     results = json.loads(output.read_text())
@@ -146,6 +147,16 @@ def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> N
     assert all(line in run.stdout for line in ("Face calls per training", "Large Person Groups:", "Size hints",
                                                "by training duration", "Worker runtime, no-op", "Targets:"))
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    scaled = results["scaling"]
+    assert {"import_peak_within_budget_plus_one", "import_no_429_of_ours", "import_drained_within_twice_the_floor",
+            "nightly_import_uploader_429s_within_5pct_of_alone"} <= set(results["targets"])
+    assert all(r["trainings_seen"] == r["containers"] for r in scaled["import_at_scale"].values())
+    nightly = scaled["nightly_import"]
+    assert nightly["face_calls"] >= 2 * nightly["containers"] and nightly["instances"] == 3
+    assert nightly["uploader"]["alone"]["calls"] > 0 and nightly["uploader"]["with_ours"]["calls"] > 0
+    assert all(r["granted_per_second"] > 0 for r in scaled["ledger_contention"].values())
+    assert 0 < scaled["timer_failover"]["seconds"] < 60
+    assert "Many instances, one Face budget" in run.stdout
 
 
 def test_a_delete_that_finds_its_message_gone_or_received_again_is_counted_not_raised(world) -> None:
