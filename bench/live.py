@@ -279,7 +279,7 @@ def burst(world: LocalWorld, sizes: tuple[int, ...], training_s: float) -> dict:
         orchestrator.accept(json.dumps({"listId": list_id}).encode(), f"{list_id}-first")
 
     def all_training() -> bool:
-        """every list training (intake submits while the Face budget allows, a tick the rest)"""
+        """every list training (the ticks submit them, as the Face budget allows)"""
         return all(_state(orchestrator, l).phase is Phase.TRAINING for l in lists.values())
     tick_every_period(orchestrator, all_training)
     started = time.monotonic()
