@@ -421,16 +421,18 @@ def _render_scaling(results: dict, lines: list[str]) -> None:
     for budget, r in scaled["import_at_scale"].items():
         waits = r["request_to_train_call_seconds"]
         lines.append(f"  virtual: {r['containers']:,} containers within a minute, {r['instances']} instances, "
-                     f"budget {budget}/s: drained in {r['drain_seconds']:,.0f} s, calls/budget {r['budget_floor_seconds']:,.0f}"
-                     f" s (x{r['drain_to_budget_floor']}), the last finish {r['floor_seconds']:,.0f} s; peak "
+                     f"budget {budget}/s: drained in {r['drain_seconds']:,.0f} s, calls/budget "
+                     f"{r['budget_floor_seconds']:,.0f} s (x{r['drain_to_budget_floor']}), the last finish "
+                     f"{r['floor_seconds']:,.0f} s; peak "
                      f"{r['peak_calls_in_any_second']}/s, {r['face_429s']} 429s; {r['calls_per_training']} calls and "
                      f"{r['storage_transactions_per_training']} storage transactions per training; "
                      f"{r['trainings_per_hour']:,.0f} trainings/hour; request to train call p50/p95 "
                      f"{waits['p50']:,.0f}/{waits['p95']:,.0f} s")
     n = scaled["nightly_import"]
     up = n["uploader"]
-    lines.append(f"  real: {n['containers']} containers, {n['instances']} instances on the dev host: {n['face_calls']} calls,"
-                 f" peak {n['peak_calls_in_any_second']}/s (budget {n['calls_per_second_budget']:g}), {n['our_429s']} "
+    lines.append(f"  real: {n['containers']} containers, {n['instances']} instances on the dev host: "
+                 f"{n['face_calls']} calls, peak {n['peak_calls_in_any_second']}/s (budget "
+                 f"{n['calls_per_second_budget']:g}), {n['our_429s']} "
                  f"429s of ours; drained in {n['drain_seconds']} s against {n['floor_seconds']} s "
                  f"(x{n['drain_to_floor']}); the upload job's 429s a minute: alone {up['alone']['per_minute_429']}, "
                  f"beside the import {up['with_ours']['per_minute_429']}")

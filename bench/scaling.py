@@ -88,7 +88,8 @@ def import_at_scale(containers: int, instances: int, seed: int, calls_per_second
     # No deployment drains before the budget has made its calls, nor before Face has finished the last training.
     floor_s = max(len(calls) / calls_per_second, max(t.finished_s for t in face.trainings))
     return {"containers": containers, "instances": instances, "calls_per_second_budget": calls_per_second,
-            "trainings_seen": len(seen), "face_calls": len(calls), "calls_per_training": round(len(calls) / len(seen), 2),
+            "trainings_seen": len(seen), "face_calls": len(calls),
+            "calls_per_training": round(len(calls) / len(seen), 2),
             "drain_seconds": round(drain_s, 1), "floor_seconds": round(floor_s, 1),
             "budget_floor_seconds": round(len(calls) / calls_per_second, 1),
             "oracle_budget_floor_seconds": round(2 * containers / calls_per_second, 1),
@@ -135,7 +136,8 @@ def nightly_import(world: LocalWorld, state_dir: Path, containers: int, instance
         alone = uploader.run_for(uploader_alone_s)
         for _ in range(instances):
             start_app(world, state_dir, free_port(), **settings)
-        queue = QueueClient.from_connection_string(world.storage_connection_string, settings["TRAINING_REQUESTS_QUEUE"])
+        queue = QueueClient.from_connection_string(world.storage_connection_string,
+                                                   settings["TRAINING_REQUESTS_QUEUE"])
         events = QueueClient.from_connection_string(world.storage_connection_string,
                                                     settings["TRAINING_EVENTS_QUEUE"])
         beside = uploader.start()

@@ -144,10 +144,11 @@ class Orchestrator:
         """Advance due containers from `waiting` (read from the index when empty): polls first, then trainings to
         submit, each oldest due first, as many as the Face budget grants (the rest stay due); return how many are
         left waiting. Polls go first so that what is in flight is seen to its end before more starts: submissions
-        first let an import of thousands starve the polls of what it had submitted until past their deadline. The markers tell submissions from polls, so only the containers granted a call are read. A
-        marker early for its state, or naming a phase its state has left (it may have changed since it was read),
-        spends a grant with no call or the other call: never a call beyond the budget. A container whose step
-        fails is logged and counted, and the others go on."""
+        first let an import of thousands starve the polls of what it had submitted until past their deadline.
+        The markers tell submissions from polls, so only the containers granted a call are read. A marker early
+        for its state, or naming a phase its state has left (it may have changed since it was read), spends a
+        grant with no call or the other call: never a call beyond the budget. A container whose step fails is
+        logged and counted, and the others go on."""
         if not waiting:
             waiting += self._due_in_order()
         granted = waiting[:self._grant(len(waiting))]
