@@ -30,6 +30,21 @@ param existingFaceResourceGroupName string = ''
 @description('Tier of a new Face resource. F0 allows 20 calls a minute, which the orchestrator honours through Retry-After.')
 param faceSkuName string = 'S0'
 
+// A private deployment (docs/deploy.md, "A private deployment"): off, the deployment is the public one.
+@description('Put the app in a virtual network, and storage and Face behind private endpoints with public network access off.')
+param vnetEnabled bool = false
+
+// Address ranges of a private deployment, away from 10.0.0.0/16, 172.16.0.0/16 and 192.168.0.0/16, which hubs,
+// VPNs and home networks use most; change them before peering if they collide with yours.
+@description('The virtual network\'s address space (vnetEnabled).')
+param vnetAddressPrefix string = '10.248.0.0/22'
+
+@description('The subnet delegated to Flex Consumption for the app\'s outbound traffic: one address per instance, so /24 for up to 100.')
+param appSubnetPrefix string = '10.248.0.0/24'
+
+@description('The subnet of the private endpoints: four addresses are used.')
+param privateEndpointSubnetPrefix string = '10.248.1.0/26'
+
 // The orchestrator's settings: same names and defaults as orchestrator/settings.py and docs/settings.md
 // (tests/test_infra.py compares them).
 @allowed(['v1.0', 'v1.1-preview.1', 'v1.2-preview.1', 'v1.2'])
@@ -82,7 +97,31 @@ var tags = { 'azd-env-name': environmentName }
 var deploymentContainerName = 'deployment-package'
 var createFace = empty(existingFaceName)
 var faceName = createFace ? 'face-${resourceToken}' : existingFaceName
-var faceResourceGroupName = createFace || empty(existingFaceResourceGroupName) ? 'rg-${environmentName}' : existingFaceResourceGroupName
+var faceResourceGroupName = (createFace || empty(existingFaceResourceGroupName)) ? 'rg-${environmentName}' : existingFaceResourceGroupName
+var vnetName = 'vnet-${resourceToken}'
+// Every data-plane endpoint the app calls, each reached through its own private endpoint in a private deployment.
+var privateEndpoints = [
+  {
+    groupId: 'blob'
+    zoneName: 'privatelink.blob.${environment().suffixes.storage}'
+    onStorage: true
+  }
+  {
+    groupId: 'queue'
+    zoneName: 'privatelink.queue.${environment().suffixes.storage}'
+    onStorage: true
+  }
+  {
+    groupId: 'table'
+    zoneName: 'privatelink.table.${environment().suffixes.storage}'
+    onStorage: true
+  }
+  {
+    groupId: 'account'
+    zoneName: 'privatelink.cognitiveservices.azure.com'
+    onStorage: false
+  }
+]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -114,6 +153,20 @@ module storage 'modules/storage.bicep' = {
     appPrincipalId: identity.outputs.principalId
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
+    vnetEnabled: vnetEnabled
+  }
+}
+
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: vnetName
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    appSubnetPrefix: appSubnetPrefix
+    privateEndpointSubnetPrefix: privateEndpointSubnetPrefix
   }
 }
 
@@ -137,6 +190,7 @@ module face 'modules/face.bicep' = if (createFace) {
     location: location
     tags: tags
     skuName: faceSkuName
+    vnetEnabled: vnetEnabled
   }
 }
 
@@ -152,6 +206,23 @@ module faceAccess 'modules/face-access.bicep' = {
     appPrincipalId: identity.outputs.principalId
   }
 }
+
+// In the app's resource group even for an existing Face resource elsewhere: the endpoint is the app's, the
+// resource it reaches is the user's (docs/deploy.md says what the owner of an existing one must do).
+module privateEndpoint 'modules/private-endpoint.bicep' = [for endpoint in privateEndpoints: if (vnetEnabled) {
+  name: 'private-endpoint-${endpoint.groupId}'
+  scope: rg
+  params: {
+    name: 'pe-${endpoint.groupId}-${resourceToken}'
+    location: location
+    tags: tags
+    serviceId: (endpoint.onStorage) ? storage.outputs.id : faceAccess.outputs.id
+    groupId: endpoint.groupId
+    zoneName: endpoint.zoneName
+    subnetId: network.outputs.privateEndpointSubnetId
+    virtualNetworkId: network.outputs.id
+  }
+}]
 
 module alerts 'modules/alerts.bicep' = {
   name: 'alerts'
@@ -200,11 +271,13 @@ var orchestratorSettings = {
 module app 'modules/functionapp.bicep' = {
   name: 'functionapp'
   scope: rg
-  // The app starts polling at once: its roles must exist first, or the first ticks fail on 403.
+  // The app starts polling at once: its roles must exist first, or the first ticks fail on 403; in a private
+  // deployment, so must the endpoints and their names, or they fail on a refused connection.
   dependsOn: [
     storage
     monitoring
     faceAccess
+    privateEndpoint
   ]
   params: {
     planName: 'plan-${resourceToken}'
@@ -221,6 +294,8 @@ module app 'modules/functionapp.bicep' = {
     orchestratorSettings: orchestratorSettings
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    vnetEnabled: vnetEnabled
+    appSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
   }
 }
 
@@ -242,3 +317,4 @@ output FACE_API_VERSION string = faceApiVersion
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.name
 output AZURE_ACTION_GROUP_ID string = alerts.outputs.actionGroupId
 output AZURE_WORKBOOK_ID string = workbook.outputs.id
+output AZURE_VIRTUAL_NETWORK_NAME string = vnetEnabled ? vnetName : ''

@@ -7,7 +7,8 @@ are both plain strings), so a string that names a declared symbol is taken as a 
 literal is checked as that literal (and a loop over such a `var` once per element, `item.field` read from it),
 anything else is an expression of unknown type, as are function calls, operators and interpolated strings. Everything literal is checked: property names (an unknown one is an error
 unless the type allows additional properties), read-only properties set, required properties missing, string
-literal and union values, lengths, patterns and integer bounds, array items, discriminated objects.
+literal and union values, lengths, patterns and integer bounds, array items, discriminated objects; a null is
+taken for a property that is not required, as Bicep takes it (the property is left out).
 """
 
 from __future__ import annotations
@@ -181,6 +182,10 @@ def _check_object(index: TypeIndex, type_: dict, value: dict, where: str, symbol
             continue
         if declared["flags"] & READ_ONLY and not declared["flags"] & REQUIRED:
             findings.append(Finding(f"{where}.{key}", "read-only"))
+            continue
+        if _literal(item, symbols) is None:  # Bicep takes null for a property that is not required, and leaves it out
+            if declared["flags"] & REQUIRED:
+                findings.append(Finding(f"{where}.{key}", "required, and null"))
             continue
         findings += _check(index, index.type_at(declared["type"]), item, f"{where}.{key}", symbols)
     for key, declared in properties.items():

@@ -4,10 +4,13 @@ check itself is shown to catch each kind of mistake it looks for."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pycep import BicepParser
 
 from localdev.world import REPO_ROOT
+from tests.bicep_modes import render
 from tests.bicep_types import TypeIndex, check_file
 
 TYPE_INDEX = REPO_ROOT.parent / "shared" / "azure-resource-types" / "types.json"
@@ -23,14 +26,21 @@ def index() -> TypeIndex:
     return TypeIndex(TYPE_INDEX)
 
 
-def test_every_resource_in_infra_passes_the_type_check(index: TypeIndex) -> None:
-    files = sorted(INFRA.rglob("*.bicep"))
+@pytest.mark.parametrize("vnet_enabled", [False, True], ids=["public", "private"])
+def test_every_resource_in_infra_passes_the_type_check_in_either_mode(index: TypeIndex, vnet_enabled: bool,
+                                                                     tmp_path: Path) -> None:
+    """Each mode rendered (tests/bicep_modes.py), so that each side of a `vnetEnabled ? ... : ...` is a literal
+    the check reads, not an expression of unknown type."""
+    rendered = render(INFRA, vnet_enabled, tmp_path / "infra")
+    files = sorted(rendered.rglob("*.bicep"))
     findings = [str(f) for path in files
-                for f in check_file(index, BicepParser().parse(file_path=path), path.relative_to(INFRA).as_posix())]
+                for f in check_file(index, BicepParser().parse(file_path=path), path.relative_to(rendered).as_posix())]
     assert findings == []
     declared = {f"{r['type']}@{r['api_version']}" for path in files
                 for r in BicepParser().parse(file_path=path)["resources"].values()}
-    assert len(declared) >= 15 and declared <= set(index.resources)
+    assert len(declared) >= 21 and declared <= set(index.resources)
+    assert {"Microsoft.Network/virtualNetworks@2024-05-01", "Microsoft.Network/privateEndpoints@2024-05-01",
+            "Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01"} <= declared
 
 
 MISTAKES = """
@@ -84,7 +94,8 @@ resource group 'Microsoft.Insights/actionGroups@2023-01-01' = {
   location: 'Global'
   properties: {
     groupShortName: 'far-too-long-a-name'
-    enabled: true
+    enabled: null
+    armRoleReceivers: null
     emailReceivers: [
       {
         name: 'ops'
@@ -120,5 +131,6 @@ def test_the_check_catches_each_kind_of_mistake(index: TypeIndex) -> None:
         "2018-05-01-preview, 2020-02-02, 2020-02-02-preview)",
         "mistakes.bicep: group.properties.groupShortName: length 19 is outside 0..12",
         "mistakes.bicep: group.properties.emailReceivers[0].useCommonAlertSchema: 'yes' is not a boolean",
+        "mistakes.bicep: group.properties.enabled: required, and null",
         "mistakes.bicep: alerts[1].properties.severity: 'high' is not an integer",
     }

@@ -24,3 +24,4 @@ resource faceUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 output endpoint string = face.properties.endpoint
+output id string = face.id

@@ -6,9 +6,11 @@ param location string
 param tags object
 @allowed(['F0', 'S0'])
 param skuName string
+@description('A private deployment: no public network access; the app comes through a private endpoint.')
+param vnetEnabled bool
 
 resource face 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
-  // checkov:skip=CKV_AZURE_134: a Flex Consumption app without a VNet calls Face over its public endpoint; every call needs an Entra ID token (local auth is off)
+  // checkov:skip=CKV_AZURE_134: without a VNet: a Flex Consumption app outside a network calls Face over its public endpoint; every call needs an Entra ID token (local auth is off)
   name: name
   location: location
   tags: tags
@@ -22,9 +24,9 @@ resource face 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
   properties: {
     customSubDomainName: name
     disableLocalAuth: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: vnetEnabled ? 'Deny' : 'Allow'
     }
   }
 }

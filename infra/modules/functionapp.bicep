@@ -19,6 +19,10 @@ param orchestratorSettings object
 param maximumInstanceCount int
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int
+@description('A private deployment: the app\'s outbound traffic goes through appSubnetId.')
+param vnetEnabled bool
+@description('The subnet delegated to Flex Consumption (vnetEnabled).')
+param appSubnetId string
 
 // Identity-based host storage (https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity):
 // the host, the queue trigger (connection "AzureWebJobsStorage") and the orchestrator's own clients all use them.
@@ -52,7 +56,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_17: the only HTTP route (training status) is read-only and needs a function key; client certificates would add nothing
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero; a queue and a timer need no minimum instance count
   // checkov:skip=CKV_AZURE_213: the platform replaces unhealthy Flex instances itself, and a health-check path would be one more public route
-  // checkov:skip=CKV_AZURE_222: the status route must be reachable without a VNet; it needs a function key
+  // checkov:skip=CKV_AZURE_222: in both modes the app's inbound stays public: the status route and azd's deployment (OneDeploy on the app's SCM site) are called from outside the network, and need a function key or an Entra ID token
   name: appName
   location: location
   // azd finds the app to deploy `services.api` to by this tag.
@@ -67,6 +71,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Null leaves a property out: without a network, the app is exactly the public deployment's.
+    virtualNetworkSubnetId: vnetEnabled ? appSubnetId : null
+    // All outbound traffic through the network, so that the private DNS zones answer the app's every lookup.
+    vnetRouteAllEnabled: vnetEnabled ? true : null
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'

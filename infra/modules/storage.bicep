@@ -14,6 +14,8 @@ param appPrincipalId string
 param deployerPrincipalId string
 @allowed(['User', 'ServicePrincipal', 'Group'])
 param deployerPrincipalType string
+@description('A private deployment: no public network access; the app and the deployer come through private endpoints.')
+param vnetEnabled bool
 
 // Built-in role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 var appRoles = [
@@ -47,8 +49,8 @@ var deployerRoles = [
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  // checkov:skip=CKV_AZURE_35: the network default stays Allow: a Flex Consumption app without a VNet reaches storage over public endpoints, and every request needs an Entra ID role (shared keys are off)
-  // checkov:skip=CKV_AZURE_59: public network access stays enabled for the same reason as CKV_AZURE_35; anonymous blob access is off (allowBlobPublicAccess: false)
+  // checkov:skip=CKV_AZURE_35: without a VNet: the network default stays Allow, as a Flex Consumption app outside a network reaches storage over public endpoints, and every request needs an Entra ID role (shared keys are off)
+  // checkov:skip=CKV_AZURE_59: without a VNet: public network access stays enabled for the same reason as CKV_AZURE_35; anonymous blob access is off (allowBlobPublicAccess: false)
   // checkov:skip=CKV_AZURE_206: LRS suffices: queues and the table hold work in progress that producers can resend, not records of value
   name: name
   location: location
@@ -64,9 +66,11 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     dnsEndpointType: 'Standard'
-    publicNetworkAccess: 'Enabled'
+    // Each mode-dependent value is one `vnetEnabled ? <private> : <public>` literal, so that the offline checks
+    // can render each mode for checkov (tests/bicep_modes.py).
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: vnetEnabled ? 'Deny' : 'Allow'
       bypass: 'AzureServices'
     }
   }
@@ -140,6 +144,7 @@ resource deployerRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-0
   }
 }]
 
+output id string = storage.id
 output name string = storage.name
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output queueEndpoint string = storage.properties.primaryEndpoints.queue
