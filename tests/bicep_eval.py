@@ -7,9 +7,9 @@ that a test can still see that two references name the same resource.
 It reads pycep's parse trees, which write a string literal and a symbol reference alike: a plain string that
 names a symbol in scope (a loop item, parameter, variable, resource or module) is taken as the reference.
 A bare resource or module name is read as one only where Bicep takes one (`scope`, `parent`), else as the
-text (a workbook's `category: 'workbook'`). Operators pycep can produce that the templates do not use raise `Unsupported`, so nothing is misread in silence;
-pycep also gets operator precedence wrong around `?:`, which is why the templates parenthesize a ternary's
-condition. A property set to null is left out, as ARM leaves it out.
+text (a workbook's `category: 'workbook'`). Operators pycep can produce that the templates do not use raise
+`Unsupported`, so nothing is misread in silence; pycep also gets operator precedence wrong around `?:`, which is
+why the templates parenthesize a ternary's condition. A property set to null is left out, as ARM leaves it out.
 """
 
 from __future__ import annotations
