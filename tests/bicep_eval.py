@@ -178,7 +178,6 @@ class _File:
                 del self.loop[detail["item_name"]]
 
     def _deploy_resource(self, symbol: str, resource: dict) -> None:
-        reference = _ResourceRef(self, symbol)
         for _, body in self._each(resource["config"]):
             values = self._object({key: item for key, item in body.items() if key not in BICEP_KEYWORDS})
             if "parent" in body:
@@ -187,8 +186,7 @@ class _File:
                 values["scope"] = values["scope"].id
             self.deployment.resources.append(Deployed(
                 module=self.module, file=self.path, symbol=symbol, type=resource["type"], name=values["name"],
-                body=values, id=self.id_of(resource["type"], values["name"])
-                if "loop_type" in resource["config"] else reference.id))
+                body=values, id=self.id_of(resource["type"], values["name"])))
 
     def id_of(self, resource_type: str, name: Any) -> Runtime:
         """A resource's id: its type and name, and the resource group of the file that declares it (a module
