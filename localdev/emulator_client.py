@@ -72,6 +72,10 @@ class EmulatorClient:
         query = f"?since={since}" + (f"&caller={caller}" if caller else "")
         return self._get(f"/calls{query}")
 
+    def configure(self, **settings: Any) -> None:
+        """Change the emulator's settings by their control-surface names, e.g. `trainingSpread=0.1`."""
+        self._control("PATCH", "/config", settings)
+
     def _control(self, method: str, path: str, body: dict | None = None,
                  timeout_seconds: float = TIMEOUT_SECONDS) -> None:
         requests.request(method, f"{self.control_url}{path}", json=body, timeout=timeout_seconds).raise_for_status()

@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from localdev.face_emulator.contract import Contract
-from localdev.face_emulator.model import MAX_QUEUED_SECONDS, QUEUED_SHARE_OF_TRAINING, training_seconds
+from localdev.face_emulator.model import (MAX_QUEUED_SECONDS, QUEUED_SHARE_OF_TRAINING, TrainingTimes,
+                                          TrainingVariance, training_seconds)
 from orchestrator.iso_time import from_iso
 from tests.face_world import TIME_SCALE, FaceHttp, assert_face_error
 
@@ -185,3 +186,41 @@ def test_the_training_timeline_is_exposed(face: FaceHttp, emulator: str, list_id
     assert done["status"] == "succeeded"
     assert parse(done["submittedAt"]) <= parse(done["startedAt"]) <= parse(done["finishedAt"])
     assert done["finishedAt"] == final["lastActionDateTime"]
+
+
+def test_trainings_vary_only_when_asked_and_then_as_the_seed_says() -> None:
+    steady = TrainingTimes()
+    assert [steady.seconds(50_000, "lfl") for _ in range(3)] == [training_seconds(50_000)] * 3
+    varied = TrainingVariance(spread=0.25, seed=5)
+    first, again = TrainingTimes(varied), TrainingTimes(varied)
+    durations = [first.seconds(50_000, "a"), first.seconds(50_000, "b"), first.seconds(50_000, "a")]
+    assert len(set(durations)) == 3 and all(0.3 < d / training_seconds(50_000) < 3 for d in durations)
+    # A container's n-th training lasts as long whatever trains around it: "b" first, then "a" twice.
+    assert [again.seconds(50_000, "b"), again.seconds(50_000, "a"), again.seconds(50_000, "a")] == [
+        durations[1], durations[0], durations[2]]
+    slow = TrainingTimes(TrainingVariance(speed=1.5))
+    assert slow.seconds(10_000, "x") == pytest.approx(1.5 * training_seconds(10_000))
+    drifting = TrainingTimes(TrainingVariance(drift=0.2, seed=1))
+    walk = [drifting.seconds(10_000, "x") / training_seconds(10_000) for _ in range(20)]
+    assert len(set(walk)) == 20 and max(walk) / min(walk) > 1.5  # the pace wanders, training after training
+    for wrong in ({"spread": -0.1}, {"speed": 0}, {"drift": 2}):
+        with pytest.raises(ValueError):
+            TrainingVariance(**wrong)
+
+
+def test_the_emulator_varies_its_trainings_as_its_control_surface_says(face_v12: FaceHttp, emulator: str,
+                                                                      list_id: str) -> None:
+    face_v12.create_list(list_id)
+    seed_faces(emulator, list_id, 20_000)
+    settings = requests.patch(f"{emulator}/config", json={"trainingSpread": 0.25, "trainingSeed": 9},
+                              timeout=5).json()
+    assert settings["trainingSpread"] == 0.25 and settings["trainingSpeed"] == 1.0
+    expected = TrainingTimes(TrainingVariance(spread=0.25, seed=9))
+    for _ in range(2):
+        assert face_v12.call("POST", f"/largefacelists/{list_id}/train").status_code == 202
+        watch_training(face_v12, list_id)
+    durations = [t["durationSeconds"] for t in requests.get(f"{emulator}/trainings", timeout=5).json()]
+    assert durations == pytest.approx([expected.seconds(20_000, f"largefacelists/{list_id}") / TIME_SCALE
+                                       for _ in range(2)], abs=0.01)
+    refused = requests.patch(f"{emulator}/config", json={"trainingSpread": "wide"}, timeout=5)
+    assert refused.status_code == 400 and "trainingSpread" in refused.text

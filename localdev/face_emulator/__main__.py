@@ -16,6 +16,7 @@ from aiohttp import web
 from localdev.tls import localhost_certificate
 
 from .app import MAX_LINE_BYTES, Emulator
+from .model import TrainingVariance
 from .service import TIERS, ServiceConfig
 from .throttle import RateLimit
 
@@ -38,9 +39,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--train-while-training", choices=("conflict", "accept"), default="conflict",
                         help="answer a train call during a training with 409 (default) or with 202")
     parser.add_argument("--fault-seed", type=int, default=0, help="seed for rate-based fault injection")
+    variance = parser.add_argument_group("trainings that vary, as a real resource's do (default: none)")
+    variance.add_argument("--training-spread", type=float, default=0.0,
+                          help="standard deviation of each training's log-normal factor, e.g. 0.1 for about 10%%")
+    variance.add_argument("--training-speed", type=float, default=1.0,
+                          help="this resource's pace against the documented times, e.g. 1.5: half as long again")
+    variance.add_argument("--training-drift", type=float, default=0.0,
+                          help="standard deviation of the pace's random walk, one step a training")
+    variance.add_argument("--training-seed", type=int, default=0, help="seed of the trainings' durations")
     args = parser.parse_args(argv)
     if args.time_scale <= 0:
         parser.error("--time-scale must be positive")
+    try:
+        args.training_variance = TrainingVariance(args.training_spread, args.training_speed, args.training_drift,
+                                                  args.training_seed)
+    except ValueError as error:
+        parser.error(str(error))
     return args
 
 
@@ -49,7 +63,8 @@ async def serve(args: argparse.Namespace) -> None:
     emulator = Emulator(
         key=args.key,
         clock=time.time,
-        config=ServiceConfig(time_scale=args.time_scale, tier=tier, train_while_training=args.train_while_training),
+        config=ServiceConfig(time_scale=args.time_scale, tier=tier, train_while_training=args.train_while_training,
+                             training_variance=args.training_variance),
         rate_limit=args.rate_limit or RateLimit.parse(tier.rate_limit),
         jwks_url=args.jwks_url,
         fault_seed=args.fault_seed,

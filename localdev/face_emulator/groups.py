@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .errors import FaceError, check_start
-from .model import (Clock, Face, Trainable, Training, container_json, face_json, new_training, page_of_ids,
-                    update_name_and_user_data)
+from .model import (Clock, Face, Trainable, Training, TrainingTimes, container_json, face_json, new_training,
+                    page_of_ids, update_name_and_user_data)
 
 MAX_FACES_PER_PERSON = 248
 KINDS = {"largepersongroups": ("LargePersonGroup", "large person group"),
@@ -89,11 +89,12 @@ class GroupService:
     may change them; planned failures are the emulator's, keyed `{kind}/{id}`."""
 
     def __init__(self, clock: Clock, tier_name: Callable[[], str], time_scale: Callable[[], float],
-                 planned_failure: Callable[[str], str | None]) -> None:
+                 planned_failure: Callable[[str], str | None], training_times: Callable[[], TrainingTimes]) -> None:
         self.clock = clock
         self._tier_name = tier_name
         self._time_scale = time_scale
         self._planned_failure = planned_failure
+        self._training_times = training_times
         self.groups: dict[tuple[str, str], PersonGroup] = {}
 
     def reset(self) -> None:
@@ -192,7 +193,7 @@ class GroupService:
         elif failure is None and group.face_count() == 0:
             failure = f"There is no persisted face in the {_words(kind)}."
         group.trainings.append(new_training(kind, group_id, len(group.persons), api_version, now,
-                                            self._time_scale(), failure))
+                                            self._time_scale(), failure, self._training_times()))
 
     def not_trained(self, kind: str) -> FaceError:
         return FaceError(404, f"{_noun(kind)}NotTrained", f"{_words(kind).capitalize()} not trained.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import random
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -37,6 +38,48 @@ def training_seconds(face_count: int) -> float:
         (x0, y0), (x1, y1) = points[index - 1], points[index]
     slope = (math.log(y1) - math.log(y0)) / (math.log(x1) - math.log(x0))
     return y0 * (count / x0) ** slope
+
+
+@dataclass(frozen=True)
+class TrainingVariance:
+    """How a real resource's trainings vary around the documented times. Off by default, so that every training
+    takes `training_seconds` exactly and the tests keep their timing.
+    - `spread`: the standard deviation of a log-normal factor drawn for each training (0.1: about +-10%);
+    - `speed`: the resource's own pace against the documented times (1.5: half as long again);
+    - `drift`: the standard deviation of a random walk that pace takes in its log, one step a training (a resource
+      that slows down, or speeds up, as its load changes);
+    - `seed`: with the same seed, a container's n-th training lasts as long whatever else trains around it (the
+      drift aside, which follows the order of all trainings)."""
+
+    spread: float = 0.0
+    speed: float = 1.0
+    drift: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.spread <= 2 and 0 < self.speed <= 100 and 0 <= self.drift <= 1):
+            raise ValueError("a training variance needs 0 <= spread <= 2, 0 < speed <= 100 and 0 <= drift <= 1")
+
+
+class TrainingTimes:
+    """Draws each training's duration from a `TrainingVariance`. The emulator and the benchmark's simulated Face use
+    the same one, so that both vary alike, and strategies compared on one seed meet the same durations."""
+
+    def __init__(self, variance: TrainingVariance = TrainingVariance()) -> None:
+        self.variance = variance
+        self._drift = random.Random(variance.seed)
+        self._log_speed = math.log(variance.speed)
+        self._count: dict[str, int] = {}
+
+    def seconds(self, entries: int, container: str) -> float:
+        """The duration, unscaled, of `container`'s next training over `entries` faces or persons."""
+        number = self._count[container] = self._count.get(container, -1) + 1
+        if self.variance.drift:
+            self._log_speed += self._drift.gauss(0.0, self.variance.drift)
+        noise = 0.0
+        if self.variance.spread:
+            noise = random.Random(f"{self.variance.seed}:{container}:{number}").gauss(0.0, self.variance.spread)
+        return training_seconds(entries) * math.exp(self._log_speed + noise)
 
 
 def face_count_for(seconds: float) -> int:
@@ -141,10 +184,11 @@ class TrainingFailurePlan:
 
 
 def new_training(collection: str, container_id: str, entries: int, api_version: str, now: float, time_scale: float,
-                 failure_message: str | None) -> Training:
-    """The timeline of a training submitted now over `entries` faces or persons; what is added after this moment is
-    not part of it. `failure_message` makes it fail, as an empty container's training does."""
-    total = training_seconds(entries) / time_scale
+                 failure_message: str | None, times: TrainingTimes) -> Training:
+    """The timeline of a training submitted now over `entries` faces or persons, as long as `times` draws it; what is
+    added after this moment is not part of it. `failure_message` makes it fail, as an empty container's training
+    does."""
+    total = times.seconds(entries, f"{collection}/{container_id}") / time_scale
     queued = min(total * QUEUED_SHARE_OF_TRAINING, MAX_QUEUED_SECONDS / time_scale)
     return Training(
         training_id=str(uuid.uuid4()),

@@ -16,7 +16,7 @@ Behaviour the contract does not state, each chosen here and listed in docs/local
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -24,8 +24,8 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import FaceError, check_start
 from .groups import KINDS, GroupService
-from .model import (Clock, Face, LargeFaceList, Trainable, Training, TrainingFailurePlan, container_json, face_json,
-                    new_training, update_name_and_user_data)
+from .model import (Clock, Face, LargeFaceList, Trainable, Training, TrainingFailurePlan, TrainingTimes,
+                    TrainingVariance, container_json, face_json, new_training, update_name_and_user_data)
 
 MIN_IMAGE_BYTES, MAX_IMAGE_BYTES = 1024, 6 * 1024 * 1024
 MIN_FACE_PIXELS, MAX_FACE_PIXELS = 36, 4096
@@ -42,6 +42,10 @@ class Tier:
     rate_limit: str
 
 
+# The control surface's names for TrainingVariance's fields.
+VARIANCE_FIELDS = {"trainingSpread": "spread", "trainingSpeed": "speed", "trainingDrift": "drift",
+                   "trainingSeed": "seed"}
+
 TIERS = {
     "S0": Tier("S0", 1_000_000, 1_000_000, "10/s"),
     "F0": Tier("F0", 64, 1_000, "20/min"),
@@ -51,6 +55,7 @@ TIERS = {
 @dataclass
 class ServiceConfig:
     time_scale: float = 1.0
+    training_variance: TrainingVariance = TrainingVariance()
     tier: Tier = TIERS["S0"]
     train_while_training: str = "conflict"  # or "accept"
     train_conflict_code: str = "LargeFaceListTrainingNotFinished"  # or "ConcurrentOperationConflict"
@@ -63,7 +68,14 @@ class ServiceConfig:
                                   ("LargeFaceListTrainingNotFinished", "ConcurrentOperationConflict")),
             "v1_0NotStartedSpelling": ("v1_0_not_started", ("nonstarted", "notstarted")),
         }
+        variance = {name: data[key] for key, name in VARIANCE_FIELDS.items() if key in data}
+        if variance:
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in variance.values()):
+                raise ValueError(f"{', '.join(VARIANCE_FIELDS)} must be numbers")
+            self.training_variance = replace(self.training_variance, **variance)  # validated as it is built
         for key, value in data.items():
+            if key in VARIANCE_FIELDS:
+                continue
             if key == "timeScale":
                 if not isinstance(value, (int, float)) or value <= 0:
                     raise ValueError("timeScale must be a positive number")
@@ -82,7 +94,8 @@ class ServiceConfig:
 
     def to_json(self) -> dict[str, Any]:
         return {"timeScale": self.time_scale, "tier": self.tier.name, "trainWhileTraining": self.train_while_training,
-                "trainConflictCode": self.train_conflict_code, "v1_0NotStartedSpelling": self.v1_0_not_started}
+                "trainConflictCode": self.train_conflict_code, "v1_0NotStartedSpelling": self.v1_0_not_started,
+                **{key: getattr(self.training_variance, name) for key, name in VARIANCE_FIELDS.items()}}
 
 
 @dataclass
@@ -105,13 +118,21 @@ class FaceService:
         self.lists: dict[str, LargeFaceList] = {}
         # Keyed by a list's id, or `{kind}/{id}` for a group.
         self.failure_plans: dict[str, TrainingFailurePlan] = {}
+        self.times = TrainingTimes(config.training_variance)
         self.groups = GroupService(clock, lambda: self.config.tier.name, lambda: self.config.time_scale,
-                                   self._planned_failure)
+                                   self._planned_failure, self._training_times)
 
     def reset(self) -> None:
         self.lists.clear()
         self.groups.reset()
         self.failure_plans.clear()
+        self.times = TrainingTimes(self.config.training_variance)
+
+    def _training_times(self) -> TrainingTimes:
+        """The trainings' durations, drawn afresh from the seed when the control surface changes the variance."""
+        if self.times.variance != self.config.training_variance:
+            self.times = TrainingTimes(self.config.training_variance)
+        return self.times
 
     # Lists
 
@@ -201,7 +222,7 @@ class FaceService:
                 # list".
                 failure = "There is no persisted face in the large face list."
             lfl.trainings.append(new_training("largefacelists", list_id, len(lfl.faces), api_version, now,
-                                              self.config.time_scale, failure))
+                                              self.config.time_scale, failure, self._training_times()))
         return self._train(lfl, "LargeFaceListTrainingNotFinished", list_id, api_version, training_url, start)
 
     def training_status(self, list_id: str, api_version: str) -> Reply:
