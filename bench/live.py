@@ -160,6 +160,8 @@ def tick_every_period(orchestrator: Orchestrator, done, period_s: float = TICK_S
         orchestrator.tick()
 
 
+LEARNED_LIST = "learned-{number}"
+
 # --- short trainings on real time --------------------------------------------------------------------------
 
 
@@ -255,6 +257,35 @@ def _sdk_overlap(world: LocalWorld, face: Face, seconds: float, rounds: int, int
         client.large_face_list.begin_train(list_id, polling_interval=interval_s).result()
         seen = datetime.now(UTC)
         _record(results, "sdk_poller", seconds, _observed(face, list_id, number, len(responses) - before, seen))
+
+
+def learned_first_trainings(world: LocalWorld, sizes: tuple[int, ...], spread: float, seed: int) -> list[Observed]:
+    """Hinted first trainings of new lists, one after another, through the real orchestrator and its ledger on
+    Azurite, on an emulator whose trainings vary by `spread`: the first ENOUGH_TRAININGS teach the resource's speed,
+    the rest are timed by it. The virtual run of the same lists, seed and phases must agree with it."""
+    emulator = EmulatorClient.of(world)
+    emulator.configure(trainingSpread=spread, trainingSeed=seed)
+    try:
+        face = Face(world)
+        stamp = int(time.time())
+        # A table of its own: the ledger, and the speed it learns, start from nothing.
+        orchestrator = orchestrator_for(world, TRAINING_EVENTS_QUEUE=f"bench-learned-events-{stamp}",
+                                        TRAININGS_TABLE=f"benchlearned{stamp}", FACE_CALLS_PER_SECOND="1000")
+        observed = []
+        for number, faces in enumerate(sizes):
+            list_id = LEARNED_LIST.format(number=number)
+            face.create(list_id, faces)
+
+            def idle() -> bool:
+                """the list's training seen to its end"""
+                return _state(orchestrator, list_id).phase is Phase.IDLE
+            orchestrator.accept(json.dumps({"listId": list_id, "sizeHint": faces}).encode(), f"{list_id}-0")
+            tick_every_period(orchestrator, idle)
+            observed.append(_observed(face, list_id, 0, orchestrator.face.calls(list_id),
+                                      orchestrator.face.saw_finish[list_id]))
+        return observed
+    finally:
+        emulator.configure(trainingSpread=0.0, trainingSeed=0)
 
 
 def _observed(face: Face, list_id: str, number: int, calls: int, seen: datetime) -> Observed:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
 
 from localdev.face_emulator.errors import FaceError
-from localdev.face_emulator.model import training_seconds
+from localdev.face_emulator.model import TrainingTimes
 from localdev.face_emulator.throttle import RateLimit, RateLimiter
 from orchestrator.containers import Container, Kind
 from orchestrator.events import TrainingEvent
@@ -68,6 +68,7 @@ class SimFace(FaceApi):
 
     clock: VirtualClock
     rate_limit: RateLimit | None = None
+    times: TrainingTimes = field(default_factory=TrainingTimes)  # the emulator's durations, varied as it varies them
     face_counts: dict[str, int] = field(default_factory=dict)
     trainings: list[Training] = field(default_factory=list)
     calls_log: list[tuple[float, str, str]] = field(default_factory=list)  # (at, container key, "train" | "status")
@@ -106,7 +107,7 @@ class SimFace(FaceApi):
             self.conflicts += 1
             raise TrainingConflict(f"{container.kind.described} is training.", status=409,
                                    code=f"{container.kind.noun}TrainingNotFinished")
-        training = Training(key, now, now + training_seconds(self.face_counts[key]))
+        training = Training(key, now, now + self.times.seconds(self.face_counts[key], container.path))
         self._current[key] = training
         self.trainings.append(training)
         return self.training_url(container)

@@ -3,6 +3,8 @@ for the orchestrator and each baseline against the same simulated Face."""
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import math
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
@@ -11,6 +13,7 @@ from azure.ai.vision.face import FaceAdministrationClient
 from azure.core.credentials import AzureKeyCredential
 from azure.core.pipeline.policies import RetryPolicy
 
+from localdev.face_emulator.model import TrainingTimes, TrainingVariance
 from localdev.face_emulator.throttle import RateLimit
 from orchestrator.containers import Container, Kind
 from orchestrator.face_errors import Throttled
@@ -21,16 +24,42 @@ from orchestrator.training_time import MAX_ENTRIES
 from .simulation import (Arrival, PollerResult, Scheduler, SimFace, SimulatedOrchestrator, Training, VirtualClock,
                          container_at, fixed_interval_poller, seconds_of, terminal_events)
 
-STRATEGIES = ("ours", "ours_hinted", "naive", "sdk_poller", "oracle")
-# What each of our variants' requests say of their container's size: nothing, the truth, or a tenth or ten times
-# the truth (at most what a container can hold: more would be ignored as absurd, which is the same as nothing).
+STRATEGIES = ("ours", "ours_hinted", "ours_hinted_learned", "naive", "sdk_poller", "oracle")
+
+
+def _minority_wrong(arrival: Arrival) -> int:
+    """The truth, but ten times off for one request in ten (too small and too big in turn), chosen by its id."""
+    digest = hashlib.sha256(arrival.request_id.encode()).digest()
+    if digest[0] % 10:
+        return arrival.face_count
+    return arrival.face_count // 10 if digest[1] % 2 else min(arrival.face_count * 10, MAX_ENTRIES)
+
+
+# What each of our variants' requests say of their container's size: nothing, the truth, a tenth or ten times the
+# truth (at most what a container can hold: more would be ignored as absurd, which is the same as nothing), or the
+# truth with a minority ten times off.
 SIZE_HINTS: dict[str, Callable[[Arrival], int | None]] = {
     "ours": lambda arrival: None,
     "ours_hinted": lambda arrival: arrival.face_count,
+    "ours_hinted_learned": lambda arrival: arrival.face_count,
     "ours_hint_10x_small": lambda arrival: arrival.face_count // 10,
     "ours_hint_10x_big": lambda arrival: min(arrival.face_count * 10, MAX_ENTRIES),
+    "ours_hinted_minority_wrong": _minority_wrong,
+    "ours_hinted_learned_minority_wrong": _minority_wrong,
 }
 WRONG_HINTS = ("ours_hint_10x_small", "ours_hint_10x_big")
+MINORITY_WRONG = ("ours_hinted_minority_wrong", "ours_hinted_learned_minority_wrong")
+# The variants timed by the resource's speed model (resource_speed.py); the others have it off, as before it was.
+LEARNED = frozenset({"ours_hinted_learned", "ours_hinted_learned_minority_wrong"})
+# A budget that never holds a call back: the speed model lives in the budget's ledger, so every variant of ours runs
+# with one, and only the model tells them apart.
+UNBINDING_CALLS_PER_SECOND = 1000.0
+# The spreads of the trainings' log-normal factor the variance experiment runs (TrainingVariance), and its seed.
+SPREADS = (0.0, 0.1, 0.25)
+VARIANCE_SEED = 27
+# First trainings on a resource with at least this many finished trainings: where the speed model's targets apply.
+WITH_HISTORY = 10
+RESOURCE_HISTORY_BUCKETS = ((0, 5, "0-4"), (5, 10, "5-9"), (10, math.inf, "10+"))
 # Training durations, bucketed for the per-duration comparison: seconds, up to the bucket's upper bound.
 DURATION_BUCKETS_S = ((10, "under 10 s"), (60, "10 s to 1 min"), (300, "1 to 5 min"), (math.inf, "over 5 min"))
 NAIVE_INTERVAL_S = 5.0  # what most samples do: sleep 5 s between status reads
@@ -54,20 +83,28 @@ class TrainingResult:
     calls: int
     delay_s: float
     first: bool  # the container's first training: no history to time the polls by
+    resource_history: int = 0  # trainings the resource had finished when this one started
+    started_s: float = 0.0
 
     @property
     def within_target(self) -> bool:
         return self.delay_s <= max(0.1 * self.duration_s, TICK_S) + 1e-9
 
 
-def run_trainings(strategy: str, arrivals: tuple[Arrival, ...], sdk_interval_s: float = SDK_INTERVAL_S
+def run_trainings(strategy: str, arrivals: tuple[Arrival, ...], sdk_interval_s: float = SDK_INTERVAL_S,
+                  variance: TrainingVariance = TrainingVariance(), speed_quantile_z: float | None = None
                   ) -> list[TrainingResult]:
-    """Each arrival's training, when requests for a container come one at a time (each after the last finished)."""
+    """Each arrival's training, when requests for a container come one at a time (each after the last finished),
+    on a Face whose trainings vary as `variance` says; `speed_quantile_z` other than the policy's moves where the
+    speed model's polls start."""
     clock = VirtualClock()
-    face = SimFace(clock)
+    face = SimFace(clock, times=TrainingTimes(variance))
     scheduler = Scheduler(clock)
     if strategy in SIZE_HINTS:
-        orchestrator = SimulatedOrchestrator(scheduler, face, TICK_S, POLICY, size_hint=SIZE_HINTS[strategy])
+        policy = replace(POLICY, speed_model=strategy in LEARNED,
+                         speed_quantile_z=POLICY.speed_quantile_z if speed_quantile_z is None else speed_quantile_z)
+        orchestrator = SimulatedOrchestrator(scheduler, face, TICK_S, policy, size_hint=SIZE_HINTS[strategy],
+                                             face_calls_per_second=UNBINDING_CALLS_PER_SECOND)
         for arrival in arrivals:
             orchestrator.request(arrival)
         scheduler.run()
@@ -102,8 +139,10 @@ def _results(face: SimFace, seen: list[tuple[Training, float]]) -> list[Training
     firsts = {}
     for training, _ in sorted(seen, key=lambda pair: pair[0].started_s):
         firsts.setdefault(training.key, training)
+    finishes = sorted(t.finished_s for t in face.trainings)
     return [TrainingResult(Container.from_key(t.key), t.finished_s - t.started_s,
-                           face.calls_between(t.key, t.started_s, at_s), at_s - t.finished_s, firsts[t.key] is t)
+                           face.calls_between(t.key, t.started_s, at_s), at_s - t.finished_s, firsts[t.key] is t,
+                           bisect.bisect_right(finishes, t.started_s), t.started_s)
             for t, at_s in seen]
 
 
@@ -116,7 +155,11 @@ def percentile(values: list[float], share: float) -> float:
 def summarize(results: list[TrainingResult]) -> dict:
     shares = [r.delay_s / r.duration_s for r in results]
     later = [r for r in results if not r.first]
+    firsts = [r for r in results if r.first]
     return {
+        "first_with_history": _share([r for r in firsts if r.resource_history >= WITH_HISTORY]),
+        "first_by_resource_history": {label: _share([r for r in firsts if low <= r.resource_history < high])
+                                      for low, high, label in RESOURCE_HISTORY_BUCKETS},
         "trainings": len(results),
         "calls_per_training": sum(r.calls for r in results) / len(results),
         "calls_per_first_training": _mean([r.calls for r in results if r.first]),
@@ -130,6 +173,72 @@ def summarize(results: list[TrainingResult]) -> dict:
         "by_duration": {label: _bucket([r for r in results if _bucket_of(r.duration_s) == label])
                         for _, label in DURATION_BUCKETS_S},
     }
+
+
+def _share(results: list[TrainingResult]) -> dict | None:
+    if not results:
+        return None
+    return {"trainings": len(results), "calls_per_training": sum(r.calls for r in results) / len(results),
+            "within_delay_target": sum(r.within_target for r in results) / len(results)}
+
+
+def run_variance(mix: tuple[Arrival, ...], progress: Callable[[str], None] = lambda _: None) -> dict:
+    """The mix on a Face whose trainings vary by each spread in SPREADS, every strategy on the same draws."""
+    found: dict[str, dict] = {}
+    for spread in SPREADS:
+        variance = TrainingVariance(spread=spread, seed=VARIANCE_SEED)
+        runs = {}
+        for strategy in (*STRATEGIES, *MINORITY_WRONG):
+            progress(f"variance {spread:g}: {strategy}")
+            runs[strategy] = run_trainings(strategy, mix, variance=variance)
+            found.setdefault(f"{spread:g}", {})[strategy] = summarize(runs[strategy])
+        for strategy in MINORITY_WRONG:
+            found[f"{spread:g}"][strategy]["wrong_hints"] = _wrong_hints_cost(mix, runs[strategy], runs["ours"])
+    return found
+
+
+def _wrong_hints_cost(mix: tuple[Arrival, ...], hinted: list[TrainingResult], unhinted: list[TrainingResult]
+                      ) -> dict:
+    """The calls of the trainings whose request's hint was ten times off, and of each one's next training (whose
+    history the wrong hint spoiled), against the same trainings asked for without a hint."""
+    wrong = [a for a in mix if _minority_wrong(a) != a.face_count]
+    by_container = {a.container_id: sorted((b for b in mix if b.container_id == a.container_id),
+                                           key=lambda b: b.at_s) for a in wrong}
+    hinted_at, unhinted_at = _in_order(hinted), _in_order(unhinted)
+    pairs = set()
+    for arrival in wrong:
+        number = by_container[arrival.container_id].index(arrival)
+        pairs |= {(arrival.container_id, n) for n in (number, number + 1)
+                  if n < len(by_container[arrival.container_id])}
+
+    def cost(chosen: set) -> dict:
+        return {"trainings": len(chosen), "calls": sum(hinted_at[pair].calls for pair in chosen),
+                "calls_without_hint": sum(unhinted_at[pair].calls for pair in chosen)}
+    # A container's first training is what the speed model times; a later one is timed by the container's history,
+    # which a wrong hint mistimes by as much as it is off (the model cannot tell it from a container that grew).
+    firsts = {pair for pair in pairs if pair[1] == 0}
+    return {"trainings_with_a_wrong_hint": len(wrong), **cost(pairs), "first_trainings": cost(firsts),
+            "later_trainings": cost(pairs - firsts)}
+
+
+def _in_order(results: list[TrainingResult]) -> dict[tuple[str, int], TrainingResult]:
+    """Each container's trainings by their number, first to last: a container's requests come one at a time."""
+    numbered: dict[tuple[str, int], TrainingResult] = {}
+    for result in sorted(results, key=lambda r: (r.container.id, r.started_s)):
+        numbered[(result.container.id, sum(1 for c, _ in numbered if c == result.container.id))] = result
+    return numbered
+
+
+# Where the speed model's polls may start, in standard deviations below the expected duration: the trade it offers.
+FRONTIER_Z = (0.0, 0.5, 1.0, POLICY.speed_quantile_z)
+
+
+def run_frontier(mix: tuple[Arrival, ...], spread: float) -> dict:
+    """What the speed model trades at one spread: calls against trainings seen in time, as its polls start at
+    each quantile in FRONTIER_Z (the policy's is the last)."""
+    variance = TrainingVariance(spread=spread, seed=VARIANCE_SEED)
+    return {f"{z:g}": summarize(run_trainings("ours_hinted_learned", mix, variance=variance, speed_quantile_z=z))
+            for z in FRONTIER_Z}
 
 
 def _bucket_of(duration_s: float) -> str:

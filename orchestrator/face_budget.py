@@ -19,11 +19,14 @@ the budget is spent per second and not per timer period.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Sequence
 
+from .machine import Learned
 from .ports import BudgetLedger, ConcurrencyConflict
-from .records import FaceCallLedger
+from .records import ResourceLedger
+from .resource_speed import ResourceSpeed
 
 WINDOW = timedelta(seconds=1)
 # Ticks contend for the ledger only while the host runs two at once; past this many lost races a grant waits for
@@ -32,27 +35,33 @@ MAX_LEDGER_ATTEMPTS = 4
 MAX_SETTLE_ATTEMPTS = 16
 
 
-def grant(ledger: FaceCallLedger, now: datetime, wanted: int, limit: int,
-          held_until: datetime) -> tuple[int, FaceCallLedger]:
+def grant(ledger: ResourceLedger, now: datetime, wanted: int, limit: int,
+          held_until: datetime) -> tuple[int, ResourceLedger]:
     """How many of `wanted` calls may go now, and the ledger with them held (each counted as if made at
     `held_until`, until the pass settles them) and the calls of more than a second ago forgotten."""
     recent = tuple(moment for moment in ledger.granted_at if moment > now - WINDOW)
     granted = max(0, min(wanted, limit - len(recent)))
-    return granted, FaceCallLedger(recent + (held_until,) * granted)
+    return granted, replace(ledger, granted_at=recent + (held_until,) * granted)
 
 
-def settle(ledger: FaceCallLedger, now: datetime, held: list[datetime], spent: list[datetime]) -> FaceCallLedger:
+def settle(ledger: ResourceLedger, now: datetime, held: list[datetime], spent: list[datetime],
+           learned: Sequence[Learned] = ()) -> ResourceLedger:
     """The ledger with the grants a pass held replaced by the moments its calls ended: a grant it did not use is
     freed, and one it used counts from its call's end. A call reaches Face before it ends (after a token fetch, a
-    slow connect, however late in its pass), so its slot is granted again only a full second after it arrived."""
+    slow connect, however late in its pass), so its slot is granted again only a full second after it arrived.
+    What the pass's finished trainings taught goes into the resource's speed in the same write."""
     kept = list(ledger.granted_at)
     for moment in held:
         if moment in kept:
             kept.remove(moment)
-    return FaceCallLedger(tuple(m for m in kept if m > now - WINDOW) + tuple(m for m in spent if m > now - WINDOW))
+    speed = ledger.speed
+    for training in learned:
+        speed = speed.learned(training.entries, training.duration_seconds)
+    return ResourceLedger(tuple(m for m in kept if m > now - WINDOW) + tuple(m for m in spent if m > now - WINDOW),
+                          speed)
 
 
-def frees_in(ledger: FaceCallLedger, now: datetime, limit: int) -> float:
+def frees_in(ledger: ResourceLedger, now: datetime, limit: int) -> float:
     """Seconds until a call would be granted: 0 if one would be now."""
     recent = sorted(moment for moment in ledger.granted_at if moment > now - WINDOW)
     if len(recent) < limit:
@@ -72,9 +81,10 @@ class FaceBudget:
         self._clock = clock
         self._ledger = ledger
         self._hold = timedelta(seconds=hold_seconds)
-        self._seen = FaceCallLedger()
+        self._seen = ResourceLedger()
         self._held: list[datetime] = []
         self._spent: list[datetime] = []
+        self._learned: list[Learned] = []
         self._lock = threading.Lock()  # a tick's own threads queue here instead of racing for the ledger
 
     def take(self, wanted: int) -> int:
@@ -94,21 +104,34 @@ class FaceBudget:
         with self._lock:
             self._spent.append(self._clock())
 
-    def settle(self) -> None:
-        """Count the calls granted since the last settling from when they ended, and free the rest."""
+    def learned(self, training: Learned) -> None:
+        """A training finished: the resource's speed learns it when the pass settles."""
         with self._lock:
-            if not self._held:
+            self._learned.append(training)
+
+    @property
+    def speed(self) -> ResourceSpeed:
+        """The resource's speed as the ledger last said it."""
+        with self._lock:
+            return self._seen.speed
+
+    def settle(self) -> None:
+        """Count the calls granted since the last settling from when they ended, free the rest, and teach the
+        resource's speed what finished. After MAX_SETTLE_ATTEMPTS lost races the lesson is dropped with the
+        settling: the model misses a training, which the next ones make up for."""
+        with self._lock:
+            if not self._held and not self._learned:
                 return
-            held, spent, now = self._held, self._spent, self._clock()
-            self._update(lambda stored: (0, settle(stored, now, held, spent)), MAX_SETTLE_ATTEMPTS)
-            self._held, self._spent = [], []
+            held, spent, learned, now = self._held, self._spent, self._learned, self._clock()
+            self._update(lambda stored: (0, settle(stored, now, held, spent, learned)), MAX_SETTLE_ATTEMPTS)
+            self._held, self._spent, self._learned = [], [], []
 
     def frees_in(self) -> float:
         """Seconds until a call would be granted, by the ledger as this budget last wrote it."""
         with self._lock:
             return frees_in(self._seen, self._clock(), self._limit)
 
-    def _update(self, change: Callable[[FaceCallLedger], tuple[int, FaceCallLedger]], attempts: int) -> int:
+    def _update(self, change: Callable[[ResourceLedger], tuple[int, ResourceLedger]], attempts: int) -> int:
         """Apply `change` to the stored ledger under its ETag; the count it gives, or 0 after `attempts` lost
         races."""
         for _ in range(attempts):
@@ -131,14 +154,14 @@ class LocalLedger(BudgetLedger):
     benchmark's simulation), where no other instance shares the budget."""
 
     def __init__(self) -> None:
-        self._ledger, self._version = FaceCallLedger(), 0
+        self._ledger, self._version = ResourceLedger(), 0
         self._lock = threading.Lock()
 
-    def load(self) -> tuple[FaceCallLedger, str | None]:
+    def load(self) -> tuple[ResourceLedger, str | None]:
         with self._lock:
             return self._ledger, str(self._version)
 
-    def save(self, ledger: FaceCallLedger, etag: str | None) -> str:
+    def save(self, ledger: ResourceLedger, etag: str | None) -> str:
         with self._lock:
             if etag != str(self._version):
                 raise ConcurrencyConflict("the Face budget's ledger")

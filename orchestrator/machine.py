@@ -29,6 +29,7 @@ from .containers import Container
 from .events import EventType, TrainingEvent, TrainingOutcome, terminal_event
 from .face_errors import (AuthFailed, FaceApiError, MalformedAnswer, NotFound, ProtocolError, Rejected, Throttled,
                           TrainingConflict)
+from .resource_speed import Estimate, ResourceSpeed
 from .training_time import documented_range
 
 # Every spelling the versions use: v1.0 `nonstarted` (enum) / `notstarted` (description), later `notStarted`.
@@ -53,6 +54,9 @@ class Run:
     polls: int = 0
     adopted: bool = False
     size_hint: int | None = None  # faces or persons, as its newest request that said so
+    # What times its polls, fixed when it started (`estimate`): a resource's speed learned meanwhile does not move
+    # a schedule already running. None: the size hint's documented range, or no knowledge at all.
+    estimate: Estimate | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,15 @@ class Policy:
     known_duration_margin: float = 0.02
     known_poll_share: float = 0.1
     min_poll_interval_seconds: float = 1.0
+    # The resource's own speed (resource_speed.py) times a hinted first training, and its spread widens the polls of
+    # a training timed by its container's history: the first poll when all but the fastest `speed_quantile_z`
+    # standard deviations would be seen within `known_poll_share`, the next ones each that share later.
+    speed_model: bool = True
+    speed_quantile_z: float = 1.645
+    # A training still running at this share of its container-history estimate had a wrong size hint somewhere
+    # (a container grows by a few percent between trainings): from then on it is timed as without an estimate,
+    # so that a hint ten times too small costs a few polls, not one every `known_poll_share` for ten times as long.
+    exact_estimate_trusted_share: float = 3.0
     # Before calling Face, an instance claims the list for this long: no other instance acts on it meanwhile,
     # and if the claimant dies the list is picked up again when the claim runs out (`claim_seconds_for`).
     claim_seconds: float = 60.0
@@ -189,7 +202,16 @@ class AnswerRequests:
     request_ids: tuple[str, ...]
 
 
-Effect = Emit | AnswerRequests
+@dataclass(frozen=True)
+class Learned:
+    """A finished training of known size, and Face's own account of how long it took: what the resource's speed
+    model learns from."""
+
+    entries: int
+    duration_seconds: float
+
+
+Effect = Emit | AnswerRequests | Learned
 
 
 @dataclass(frozen=True)
@@ -271,8 +293,9 @@ def next_step(state: ContainerState, waiting: tuple[PendingRequest, ...], now: d
 
 
 def on_answer(state: ContainerState, answer: Answer, waiting: tuple[PendingRequest, ...], now: datetime,
-              policy: Policy) -> Decision:
-    """The decision on the answer to what `next_step` decided on `state`: its Face call, or its effects."""
+              policy: Policy, speed: ResourceSpeed = ResourceSpeed()) -> Decision:
+    """The decision on the answer to what `next_step` decided on `state`: its Face call, or its effects. `speed` is
+    what the resource's finished trainings taught, which times the polls."""
     if isinstance(answer, EventsRefused):
         return _events_refused(state, now, policy)
     answer = _within_contract(answer)
@@ -286,12 +309,13 @@ def on_answer(state: ContainerState, answer: Answer, waiting: tuple[PendingReque
     state = _without_failures(state)
     match answer:
         case Submitted(submit, operation_location):
-            started = _next_run(state, operation_location, now, submit.request_ids, size_hint=submit.size_hint)
+            started = _timed(_next_run(state, operation_location, now, submit.request_ids,
+                                       size_hint=submit.size_hint), policy, speed)
             return _due_in(started, now, first_poll_delay(started, policy), policy)
         case SubmitFailed(error=TrainingConflict(), training_location=location):
             # A training started elsewhere runs: follow it, and keep our requests for one training after it,
             # since it began before their faces arrived.
-            adopted = _next_run(state, location, now, (), adopted=True)
+            adopted = _timed(_next_run(state, location, now, (), adopted=True), policy, speed)
             return _due_in(adopted, now, policy.first_poll_seconds, policy)
         case SubmitFailed(submit):
             return _refused_at_submit(state, submit.request_ids, given_up, now, policy)
@@ -402,8 +426,11 @@ def _finish(state: ContainerState, end: RunEnd, waiting: tuple[PendingRequest, .
                                   run.request_ids, run.submitted_at, finished, end.error_code, end.error_message)
         effects = (Emit(terminal_event(end.event_type, outcome)), AnswerRequests(run.request_ids))
     if end.event_type is EventType.SUCCEEDED:
-        state = replace(state, last_duration_seconds=(finished - run.submitted_at).total_seconds(),
-                        last_size_hint=run.size_hint)
+        duration_seconds = (finished - run.submitted_at).total_seconds()
+        if run.size_hint is not None and finished == face_finished_at and not run.adopted:
+            # Only Face's own finish: ours would teach the resource our detection delay as its speed.
+            effects += (Learned(run.size_hint, duration_seconds),)
+        state = replace(state, last_duration_seconds=duration_seconds, last_size_hint=run.size_hint)
     covered = set(run.request_ids)
     follow_up = tuple(r for r in waiting if r.request_id not in covered)
     if follow_up:
@@ -467,45 +494,86 @@ def _failure_status(error: FaceApiError) -> str:
 
 # Timing.
 
-def expected_duration(state: ContainerState) -> float | None:
-    """The container's own last duration, grown as Face's documented times grow from that run's size to this one's
-    when both runs said their size; None without a last duration."""
-    if state.last_duration_seconds is None:
+def predicted_duration(state: ContainerState, speed: ResourceSpeed) -> float | None:
+    """What the container's own last duration predicts for its run: that duration, grown as Face's documented
+    times grow from that run's size to this one's when both runs said their size; None without a last duration.
+    Not grown when the resource's speed says the last run's size was wrong (it took far longer or shorter than
+    the resource takes for that size): a wrong ratio of sizes would mistime this run by as much as that hint was
+    off, where the last duration alone is off only by the container's growth."""
+    last = state.last_duration_seconds
+    if last is None:
         return None
     hint = state.run.size_hint if state.run is not None else None
-    if hint is None or state.last_size_hint is None:
-        return state.last_duration_seconds
-    return state.last_duration_seconds * documented_range(hint)[0] / documented_range(state.last_size_hint)[0]
+    if hint is None or state.last_size_hint is None or not speed.fits(state.last_size_hint, last):
+        return last
+    return last * documented_range(hint)[0] / documented_range(state.last_size_hint)[0]
+
+
+def estimate(state: ContainerState, policy: Policy, speed: ResourceSpeed) -> Estimate | None:
+    """What times a run just started: its container's history, exactly as before the model (its last training
+    predicts the next far better than the resource's speed can); else, for a size hint, the resource's speed once
+    it knows enough; else None."""
+    learned = _learned(policy, speed)
+    predicted = predicted_duration(state, learned)
+    if predicted is not None:
+        return Estimate(predicted, 0.0)
+    if state.run.size_hint is not None:
+        return learned.expected(state.run.size_hint)
+    return None
+
+
+def _learned(policy: Policy, speed: ResourceSpeed) -> ResourceSpeed:
+    return speed if policy.speed_model else ResourceSpeed()
+
+
+def _timed(state: ContainerState, policy: Policy, speed: ResourceSpeed) -> ContainerState:
+    return replace(state, run=replace(state.run, estimate=estimate(state, policy, speed)))
 
 
 def first_poll_delay(state: ContainerState, policy: Policy) -> float:
-    """The container's own history wins (scaled by the sizes its requests gave); else a size hint's documented
-    short end, which no training of that size beats (so the poll is never late for a right hint); else
-    `first_poll_seconds`."""
-    expected = expected_duration(state)
+    """With an estimate, its expected duration, or earlier by as much as its spread asks for the finish to be seen
+    within `known_poll_share` at the `speed_quantile_z` fast end; else a size hint's documented short end, which no
+    training of that size beats (so the poll is never late for a right hint); else `first_poll_seconds`."""
+    expected = state.run.estimate
     if expected is not None:
-        return max(policy.min_poll_interval_seconds, expected * (1 + policy.known_duration_margin))
-    if state.run is not None and state.run.size_hint is not None:
+        return max(policy.min_poll_interval_seconds, _first_poll_at(expected, policy))
+    if state.run.size_hint is not None:
         short_end, _ = documented_range(state.run.size_hint)
         return max(policy.min_poll_interval_seconds, short_end)
     return policy.first_poll_seconds
 
 
 def next_poll_delay(state: ContainerState, now: datetime, policy: Policy) -> float:
-    """Still running: poll again soon enough that the finish is seen within a small share of the training. With
-    only a size hint: at the documented long end, then, past it (the hint was wrong), as without one."""
-    expected = expected_duration(state)
-    if expected is not None:
-        interval = expected * policy.known_poll_share
-        return min(policy.max_poll_interval_seconds, max(policy.min_poll_interval_seconds, interval))
+    """Still running: poll again soon enough that the finish is seen within a small share of the training. With an
+    exact estimate, each `known_poll_share` of it, until `exact_estimate_trusted_share` of it; with a spread, each
+    that share of the time so far, up to the estimate's slow end; with only a size hint, at the documented long
+    end. Past any of them (the estimate or the hint was wrong), as without one."""
     elapsed = (now - state.run.submitted_at).total_seconds()
-    if state.run.size_hint is not None:
+    expected = state.run.estimate
+    if expected is not None and expected.log_spread == 0:
+        if elapsed < expected.seconds * policy.exact_estimate_trusted_share:
+            # Each share of the time so far, not of the estimate: as soon seen past the estimate (elapsed > it),
+            # and an estimate far too short costs polls in the log of how far, not in proportion.
+            return _interval(max(expected.seconds, elapsed) * policy.known_poll_share, policy)
+    elif expected is not None:
+        slow_end = expected.quantile(policy.speed_quantile_z) * (1 + policy.known_poll_share)
+        if elapsed < slow_end:
+            return _interval(elapsed * policy.known_poll_share, policy)
+    elif state.run.size_hint is not None:
         _, long_end = documented_range(state.run.size_hint)
         until_long_end = long_end * (1 + policy.known_duration_margin) - elapsed
         if until_long_end > 0:
             return max(policy.min_poll_interval_seconds, until_long_end)
-    interval = elapsed * (policy.poll_growth - 1)
-    return min(policy.max_poll_interval_seconds, max(policy.min_poll_interval_seconds, interval))
+    return _interval(elapsed * (policy.poll_growth - 1), policy)
+
+
+def _first_poll_at(expected: Estimate, policy: Policy) -> float:
+    early = expected.quantile(-policy.speed_quantile_z) * (1 + policy.known_poll_share)
+    return min(expected.seconds * (1 + policy.known_duration_margin), early)
+
+
+def _interval(seconds: float, policy: Policy) -> float:
+    return min(policy.max_poll_interval_seconds, max(policy.min_poll_interval_seconds, seconds))
 
 
 def retry_delay(container: Container, attempt: int, policy: Policy) -> float:

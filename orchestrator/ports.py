@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # the implementations import this module: only their types ar
     from .containers import Container
     from .events import TrainingEvent
     from .machine import ContainerState
-    from .records import DueMarker, FaceCallLedger, RequestRecord
+    from .records import DueMarker, ResourceLedger, RequestRecord
 
 
 class ConcurrencyConflict(Exception):
@@ -53,9 +53,9 @@ class BudgetLedger(Protocol):
     """The Face calls granted in the last second, one record for every instance, written under optimistic
     concurrency (a stale ETag raises `ConcurrencyConflict`)."""
 
-    def load(self) -> tuple[FaceCallLedger, str | None]: ...
+    def load(self) -> tuple[ResourceLedger, str | None]: ...
 
-    def save(self, ledger: FaceCallLedger, etag: str | None) -> str: ...
+    def save(self, ledger: ResourceLedger, etag: str | None) -> str: ...
 
 
 @dataclass(frozen=True)

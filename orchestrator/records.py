@@ -11,8 +11,9 @@ List and `<kind>:<id>` for the other kinds (`containers.py`):
   raced the step that left it idle): its requests then take the path with a read, as before.
 - `PartitionKey=~inflight, RowKey=<key>`: a `DueMarker`, present only while the container has work in flight.
   The tick queries this partition alone; no key starts with `~`, so nothing else lands in it.
-- `PartitionKey=~budget, RowKey=face-calls`: the `FaceCallLedger`, the Face calls every instance was granted in
-  the last second (face_budget.py).
+- `PartitionKey=~budget, RowKey=face-calls`: the `ResourceLedger`, what every instance shares about the Face
+  resource: the calls granted in the last second (face_budget.py), and how fast it trains (resource_speed.py),
+  learned in the same conditional write, so that the model costs no round trip of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from .containers import Container
 from .machine import ContainerState, PendingRequest, Phase, Run
+from .resource_speed import Estimate, LogStats, ResourceSpeed
 
 STATE_ROW = "state"
 REQUEST_ROW_PREFIX = "request:"
@@ -37,20 +39,28 @@ _SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
-class FaceCallLedger:
-    """When each Face call of the last second was granted, whichever instance it went to."""
+class ResourceLedger:
+    """When each Face call of the last second was granted, whichever instance it went to, and how fast the resource
+    trains."""
 
     granted_at: tuple[datetime, ...] = ()
+    speed: ResourceSpeed = ResourceSpeed()
 
     def to_entity(self) -> dict[str, Any]:
         microseconds = [(moment - _EPOCH) // timedelta(microseconds=1) for moment in self.granted_at]
         return {"PartitionKey": BUDGET_PARTITION, "RowKey": FACE_CALLS_ROW,
-                "GrantedAtMicroseconds": json.dumps(microseconds, separators=(",", ":"))}
+                "GrantedAtMicroseconds": json.dumps(microseconds, separators=(",", ":")),
+                "SpeedTrainings": self.speed.sizes.count, "SpeedLogRatioMean": float(self.speed.sizes.mean),
+                "SpeedLogRatioVariance": float(self.speed.sizes.variance)}
 
     @classmethod
-    def from_entity(cls, entity: dict[str, Any]) -> "FaceCallLedger":
+    def from_entity(cls, entity: dict[str, Any]) -> "ResourceLedger":
+        """A ledger written before the speed model has none: it starts from no trainings."""
         return cls(tuple(_EPOCH + timedelta(microseconds=value)
-                         for value in json.loads(entity.get("GrantedAtMicroseconds") or "[]")))
+                         for value in json.loads(entity.get("GrantedAtMicroseconds") or "[]")),
+                   ResourceSpeed(LogStats(int(entity.get("SpeedTrainings") or 0),
+                                          float(entity.get("SpeedLogRatioMean") or 0),
+                                          float(entity.get("SpeedLogRatioVariance") or 0))))
 
 
 @dataclass(frozen=True)
@@ -142,6 +152,9 @@ def state_to_entity(state: ContainerState) -> dict[str, Any]:
                        "RunSubmittedAt": run.submitted_at, "RunPolls": run.polls, "RunAdopted": run.adopted})
         if run.size_hint is not None:
             entity["RunSizeHint"] = run.size_hint
+        if run.estimate is not None:
+            entity["RunEstimateSeconds"] = float(run.estimate.seconds)
+            entity["RunEstimateLogSpread"] = float(run.estimate.log_spread)
         ids = json.dumps(list(run.request_ids), separators=(",", ":"))
         for index in range(0, max(len(ids), 1), _CHUNK_CHARS):
             entity[f"RunRequestIds{index // _CHUNK_CHARS}"] = ids[index:index + _CHUNK_CHARS]
@@ -158,7 +171,8 @@ def state_from_entity(entity: dict[str, Any]) -> ContainerState:
         run = Run(run_id=entity["RunId"], operation_location=entity["RunOperationLocation"],
                   submitted_at=_utc(entity["RunSubmittedAt"]), request_ids=tuple(json.loads("".join(chunks))),
                   polls=int(entity.get("RunPolls", 0)), adopted=bool(entity.get("RunAdopted", False)),
-                  size_hint=entity.get("RunSizeHint"))
+                  size_hint=entity.get("RunSizeHint"), estimate=None if "RunEstimateSeconds" not in entity else
+                  Estimate(entity["RunEstimateSeconds"], entity["RunEstimateLogSpread"]))
     return ContainerState(
         container=Container.from_key(entity["PartitionKey"]), phase=Phase(entity["Phase"]),
         due_at=_utc(entity.get("DueAt")), run=run,

@@ -13,7 +13,7 @@ from .containers import Container
 from .machine import ContainerState
 from .ports import BudgetLedger, ConcurrencyConflict, Store
 from .records import (BUDGET_PARTITION, FACE_CALLS_ROW, INFLIGHT_PARTITION, REQUEST_ROW_PREFIX, STATE_ROW, WATCH_ROW,
-                      DueMarker, FaceCallLedger, RequestRecord, WatchMark, iso_key, state_from_entity,
+                      DueMarker, ResourceLedger, RequestRecord, WatchMark, iso_key, state_from_entity,
                       state_to_entity)
 
 _BATCH = 100  # the most operations one entity-group transaction takes
@@ -158,14 +158,14 @@ class TableBudgetLedger(BudgetLedger):
     def __init__(self, table: TableClient) -> None:
         self._table = table
 
-    def load(self) -> tuple[FaceCallLedger, str | None]:
+    def load(self) -> tuple[ResourceLedger, str | None]:
         try:
             entity = self._table.get_entity(BUDGET_PARTITION, FACE_CALLS_ROW)
         except ResourceNotFoundError:
-            return FaceCallLedger(), None
-        return FaceCallLedger.from_entity(entity), entity.metadata["etag"]
+            return ResourceLedger(), None
+        return ResourceLedger.from_entity(entity), entity.metadata["etag"]
 
-    def save(self, ledger: FaceCallLedger, etag: str | None) -> str:
+    def save(self, ledger: ResourceLedger, etag: str | None) -> str:
         try:
             if etag is None:
                 metadata = self._table.create_entity(ledger.to_entity())

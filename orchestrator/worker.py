@@ -39,11 +39,12 @@ from .face_budget import FaceBudget
 from .face_errors import FaceApiError
 from .intake import RequestRejected, parse_message
 from .iso_time import to_iso
-from .machine import (FAILED, SUCCEEDED, AnswerRequests, ContainerState, Emit, Phase, Policy, PollTraining,
+from .machine import (FAILED, SUCCEEDED, AnswerRequests, ContainerState, Emit, Learned, Phase, Policy, PollTraining,
                       SubmitTraining)
 from .metrics import ACCEPTED, DUPLICATE, REJECTED, STATUS, TRAIN, Metrics
 from .ports import ConcurrencyConflict, EventSink, FaceApi, Store
 from .records import DueMarker, RequestRecord
+from .resource_speed import ResourceSpeed
 
 log = logging.getLogger("orchestrator")
 MAX_CONFLICT_RETRIES = 8
@@ -240,9 +241,9 @@ class Orchestrator:
             answer = self._call_face(container, decision.call)
             if isinstance(answer, machine.Polled) and answer.status not in (SUCCEEDED, FAILED):
                 self.metrics.still_running(container, state.run.submitted_at if state.run else None, now)
-            decision = machine.on_answer(state, answer, waiting, self.clock(), self.policy)
+            decision = machine.on_answer(state, answer, waiting, self.clock(), self.policy, self._speed())
         try:
-            self._send_events_and_answer_requests(container, decision.effects)
+            self._carry_out(container, decision.effects)
         except EventNotSent as error:
             log.error("%s: %s; the step is decided again after a backoff", container, error)
             decision = machine.on_answer(state, machine.EventsRefused(), waiting, self.clock(), self.policy)
@@ -295,7 +296,7 @@ class Orchestrator:
         self.metrics.face_call(STATUS, status=200)
         return machine.Polled(status.status, status.message, status.last_action_at)
 
-    def _send_events_and_answer_requests(self, container: Container, effects: tuple[machine.Effect, ...]) -> None:
+    def _carry_out(self, container: Container, effects: tuple[machine.Effect, ...]) -> None:
         for effect in effects:
             match effect:
                 case Emit(event):
@@ -304,8 +305,15 @@ class Orchestrator:
                     log.info("event %s %s", event.type_name, event.event_id)
                 case AnswerRequests(request_ids):
                     self.store.answer_requests(container, request_ids, self.clock())
+                case Learned():
+                    if self.face_budget is not None:  # the model lives in the budget's ledger
+                        self.face_budget.learned(effect)
                 case _:
                     assert_never(effect)
+
+    def _speed(self) -> ResourceSpeed:
+        """The resource's speed as this pass read it with its grants: no read of its own."""
+        return ResourceSpeed() if self.face_budget is None else self.face_budget.speed
 
     def _update(self, container: Container, change: Callable[[ContainerState], ContainerState]) -> ContainerState:
         """Apply a wake with optimistic concurrency, retrying on conflict; skip the write if nothing changes. The

@@ -118,7 +118,8 @@ def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> N
     assert run.returncode == 0, run.stderr[-3000:]
     print(run.stdout)
     results = json.loads(output.read_text())
-    strategies = {"ours", "ours_hinted", "ours_hint_10x_small", "ours_hint_10x_big", "naive", "sdk_poller", "oracle"}
+    strategies = {"ours", "ours_hinted", "ours_hinted_learned", "ours_hint_10x_small", "ours_hint_10x_big", "naive",
+                  "sdk_poller", "oracle"}
     assert set(results["calls_per_training"]) == set(results["within_delay_target"]) == strategies
     assert {"hinted_calls_per_training_le_2_3", "hinted_within_delay_target_ge_95pct", "intake_ge_0_6_of_floor",
             "no_duration_bucket_where_the_sdk_poller_beats_ours_on_calls_and_delay"} <= set(results["targets"])
@@ -157,6 +158,22 @@ def test_quick_mode_runs_every_part_and_writes_every_figure(tmp_path: Path) -> N
     assert all(r["granted_per_second"] > 0 for r in scaled["ledger_contention"].values())
     assert 0 < scaled["timer_failover"]["seconds"] < 60
     assert "Many instances, one Face budget" in run.stdout
+    # Issue 27: the mix on a Face that varies, keyed as the issue asks, and the real-time run that confirms it.
+    varied = results["variance"]
+    assert set(varied) == {"0", "0.1", "0.25"}
+    for by_strategy in varied.values():
+        assert {"ours", "ours_hinted", "ours_hinted_learned", "naive", "sdk_poller", "oracle"} <= set(by_strategy)
+        for summary in by_strategy.values():
+            assert {"calls_per_training", "within_delay_target", "first_with_history"} <= set(summary)
+        assert by_strategy["ours_hinted_learned_minority_wrong"]["wrong_hints"]["trainings_with_a_wrong_hint"] >= 0
+    assert {"learned_first_with_history_ge_95pct_at_le_2_3_calls_at_10pct_spread",
+            "learned_mix_le_2_2_calls_and_ge_95pct_at_10pct_spread", "learned_no_different_without_history",
+            "learned_minority_wrong_hints_cost_no_more_calls_than_none"} <= set(results["targets"])
+    assert results["targets"]["learned_no_different_without_history"]
+    assert results["variance_real_vs_virtual"]["agree"], results["variance_real_vs_virtual"]
+    assert len(results["variance_real_vs_virtual"]["trainings"]) == 6
+    assert set(results["variance_frontier"]["by_quantile_z"]) == {"0", "0.5", "1", "1.645"}
+    assert "The mix on a Face whose trainings vary" in run.stdout
 
 
 def test_a_delete_that_finds_its_message_gone_or_received_again_is_counted_not_raised(world) -> None:

@@ -158,7 +158,13 @@ def test_the_next_training_of_a_list_is_first_polled_at_its_last_duration() -> N
     state = training(last_duration=600)
     assert state.due_at == at(600 * (1 + POLICY.known_duration_margin))
     still_running = on_polled(state, "running", None, (), state.due_at, POLICY).state
-    assert (still_running.due_at - state.due_at).total_seconds() == 60  # a tenth of the known duration
+    # A tenth of the time so far, which past the known duration is at least a tenth of it: a finish between two
+    # polls is still seen within 10% of its duration.
+    assert (still_running.due_at - state.due_at).total_seconds() == pytest.approx(61.2)
+    # Three times the known duration and still running: a size hint was wrong; timed as without history.
+    late = replace(still_running, due_at=at(1800))
+    wait = (on_polled(late, "running", None, (), at(1800), POLICY).state.due_at - at(1800)).total_seconds()
+    assert wait == min(1800 * (POLICY.poll_growth - 1), POLICY.max_poll_interval_seconds)
 
 
 def hinted(size_hint: int, last_duration=None) -> ContainerState:

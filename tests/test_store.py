@@ -11,10 +11,12 @@ from azure.data.tables import TableServiceClient
 
 from localdev.world import LocalWorld
 from orchestrator.containers import Container
-from orchestrator.machine import ContainerState, Phase
+from orchestrator.machine import ContainerState, Learned, Phase
 from orchestrator.records import REQUEST_ROW_PREFIX, RequestRecord
 from orchestrator.ports import ConcurrencyConflict
-from orchestrator.store import ANSWERED_KEPT, TrainingStore
+from orchestrator.face_budget import FaceBudget
+from orchestrator.resource_speed import ResourceSpeed
+from orchestrator.store import ANSWERED_KEPT, TableBudgetLedger, TrainingStore
 
 CELEBS = Container.large_face_list("celebs")
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
@@ -95,3 +97,21 @@ def test_the_sweep_of_old_answers_never_deletes_a_request_revived_since_it_read_
     sweeping = TrainingStore(ReviveAfterQuery(store._table, lambda: store.add_request(resend)))
     sweeping.answer_requests(CELEBS, ("r-other",), NOW)  # another run's finish sweeps the old answers
     assert [(r.request_id, r.reason) for r in store.waiting_requests(CELEBS)] == [("r-old", "sent again")]
+
+
+def test_two_instances_teach_the_resources_speed_through_one_ledger_entity(world: LocalWorld) -> None:
+    """Each tick's finished trainings go into the shared ledger's speed in the write that settles its grants, under
+    the entity's ETag: two instances settling over each other's writes lose neither lesson, and neither pays a
+    round trip for it beyond the settling's own."""
+    service = TableServiceClient.from_connection_string(world.storage_connection_string)
+    table = service.create_table(f"t{uuid.uuid4().hex[:12]}")
+    clock = lambda: NOW  # noqa: E731 - a fixed clock: grants and settlings at one moment
+    first, second = (FaceBudget(5, clock, TableBudgetLedger(table)) for _ in range(2))
+    assert first.take(1) == 1 and second.take(1) == 1
+    first.learned(Learned(10_000, 9.0))
+    second.learned(Learned(100_000, 110.0))
+    second.settle()
+    first.settle()  # its ETag is stale: it reads the entity again and merges into what second wrote
+    stored, _ = TableBudgetLedger(table).load()
+    assert stored.speed == ResourceSpeed().learned(100_000, 110.0).learned(10_000, 9.0)
+    assert first.take(1) == 1 and first.speed == stored.speed  # read back with the next grant, no read of its own
