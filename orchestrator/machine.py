@@ -90,9 +90,9 @@ class Policy:
     known_duration_margin: float = 0.02
     known_poll_share: float = 0.1
     min_poll_interval_seconds: float = 1.0
-    # The resource's own speed (resource_speed.py) times a hinted first training, and its spread widens the polls of
-    # a training timed by its container's history: the first poll when all but the fastest `speed_quantile_z`
-    # standard deviations would be seen within `known_poll_share`, the next ones each that share later.
+    # The resource's own speed (resource_speed.py) times a hinted first training: its first poll when all but the
+    # fastest `speed_quantile_z` spreads would be seen within `known_poll_share`, the next ones each that share of
+    # the time so far later. It also tells when a container's last size hint was wrong (`predicted_duration`).
     speed_model: bool = True
     speed_quantile_z: float = 1.645
     # A training still running at this share of its container-history estimate had a wrong size hint somewhere
@@ -293,9 +293,10 @@ def next_step(state: ContainerState, waiting: tuple[PendingRequest, ...], now: d
 
 
 def on_answer(state: ContainerState, answer: Answer, waiting: tuple[PendingRequest, ...], now: datetime,
-              policy: Policy, speed: ResourceSpeed = ResourceSpeed()) -> Decision:
+              policy: Policy, speed: ResourceSpeed = ResourceSpeed(), budget_spent: bool = False) -> Decision:
     """The decision on the answer to what `next_step` decided on `state`: its Face call, or its effects. `speed` is
-    what the resource's finished trainings taught, which times the polls."""
+    what the resource's finished trainings taught, which times the polls; `budget_spent` says that the Face budget
+    held calls back when this step was granted its call."""
     if isinstance(answer, EventsRefused):
         return _events_refused(state, now, policy)
     answer = _within_contract(answer)
@@ -310,12 +311,12 @@ def on_answer(state: ContainerState, answer: Answer, waiting: tuple[PendingReque
     match answer:
         case Submitted(submit, operation_location):
             started = _timed(_next_run(state, operation_location, now, submit.request_ids,
-                                       size_hint=submit.size_hint), policy, speed)
+                                       size_hint=submit.size_hint), policy, speed, budget_spent)
             return _due_in(started, now, first_poll_delay(started, policy), policy)
         case SubmitFailed(error=TrainingConflict(), training_location=location):
             # A training started elsewhere runs: follow it, and keep our requests for one training after it,
             # since it began before their faces arrived.
-            adopted = _timed(_next_run(state, location, now, (), adopted=True), policy, speed)
+            adopted = _timed(_next_run(state, location, now, (), adopted=True), policy, speed, budget_spent)
             return _due_in(adopted, now, policy.first_poll_seconds, policy)
         case SubmitFailed(submit):
             return _refused_at_submit(state, submit.request_ids, given_up, now, policy)
@@ -526,8 +527,14 @@ def _learned(policy: Policy, speed: ResourceSpeed) -> ResourceSpeed:
     return speed if policy.speed_model else ResourceSpeed()
 
 
-def _timed(state: ContainerState, policy: Policy, speed: ResourceSpeed) -> ContainerState:
-    return replace(state, run=replace(state.run, estimate=estimate(state, policy, speed)))
+def _timed(state: ContainerState, policy: Policy, speed: ResourceSpeed, budget_spent: bool) -> ContainerState:
+    """The run with its estimate. While the Face budget holds calls back, a poll spent before the expected duration
+    is a call another container's training waits for: the run is then aimed at its expected duration (as a
+    container's history is), not at its fast end."""
+    expected = estimate(state, policy, speed)
+    if expected is not None and budget_spent:
+        expected = Estimate(expected.seconds, 0.0)
+    return replace(state, run=replace(state.run, estimate=expected))
 
 
 def first_poll_delay(state: ContainerState, policy: Policy) -> float:

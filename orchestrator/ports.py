@@ -50,8 +50,8 @@ class Store(Protocol):
 
 
 class BudgetLedger(Protocol):
-    """The Face calls granted in the last second, one record for every instance, written under optimistic
-    concurrency (a stale ETag raises `ConcurrencyConflict`)."""
+    """The Face calls granted in the last second and the resource's learned speed, one record for every instance,
+    written under optimistic concurrency (a stale ETag raises `ConcurrencyConflict`)."""
 
     def load(self) -> tuple[ResourceLedger, str | None]: ...
 

@@ -82,6 +82,7 @@ class Orchestrator:
         self.face_budget = face_budget
         self.pacing_seconds = pacing_seconds
         self._sleep = sleep
+        self._budget_spent = False  # whether the current pass's grants left containers waiting
 
     # The queue trigger
 
@@ -154,6 +155,7 @@ class Orchestrator:
             waiting += self._due_in_order()
         granted = waiting[:self._grant(len(waiting))]
         del waiting[:len(granted)]
+        self._budget_spent = bool(waiting)  # read by this pass's steps, each once it has its answer
         try:
             with ThreadPoolExecutor(max_workers=TICK_WORKERS) as pool:
                 list(pool.map(lambda marker: self._advance_or_log(marker.container), granted))
@@ -241,7 +243,8 @@ class Orchestrator:
             answer = self._call_face(container, decision.call)
             if isinstance(answer, machine.Polled) and answer.status not in (SUCCEEDED, FAILED):
                 self.metrics.still_running(container, state.run.submitted_at if state.run else None, now)
-            decision = machine.on_answer(state, answer, waiting, self.clock(), self.policy, self._speed())
+            decision = machine.on_answer(state, answer, waiting, self.clock(), self.policy, self._speed(),
+                                         self._budget_spent)
         try:
             self._carry_out(container, decision.effects)
         except EventNotSent as error:

@@ -183,3 +183,17 @@ def test_the_run_keeps_its_estimate_through_the_state_entity() -> None:
     state = timed(running(100_000), knowing(0.1, 0.01))
     assert state.run.estimate is not None
     assert state_from_entity(state_to_entity(state)).run == state.run
+
+
+def test_while_the_budget_holds_calls_back_a_first_training_is_aimed_at_its_expected_duration() -> None:
+    """An early poll spends a call another container's training waits for: under a spent budget the model's
+    estimate is kept, its spread is not."""
+    knows = knowing(math.log(1.2), 0.01)
+    waiting = ContainerState(Container.large_face_list("a"), Phase.WAITING)
+    submitted = machine.Submitted(machine.SubmitTraining(("q",), 100_000), "https://face/largefacelists/a/training")
+    free = machine.on_answer(waiting, submitted, (), NOW, POLICY, knows).state
+    spent = machine.on_answer(waiting, submitted, (), NOW, POLICY, knows, budget_spent=True).state
+    expected = knows.expected(100_000).seconds
+    assert free.run.estimate == knows.expected(100_000) and free.due_at < NOW + timedelta(seconds=expected)
+    assert spent.run.estimate.seconds == expected and spent.run.estimate.log_spread == 0
+    assert spent.due_at == NOW + timedelta(seconds=expected * (1 + POLICY.known_duration_margin))
