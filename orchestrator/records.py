@@ -25,7 +25,7 @@ from typing import Any
 
 from .containers import Container
 from .machine import ContainerState, PendingRequest, Phase, Run
-from .resource_speed import Estimate, LogStats, ResourceSpeed
+from .resource_speed import Estimate, ResourceSpeed
 
 STATE_ROW = "state"
 REQUEST_ROW_PREFIX = "request:"
@@ -50,17 +50,16 @@ class ResourceLedger:
         microseconds = [(moment - _EPOCH) // timedelta(microseconds=1) for moment in self.granted_at]
         return {"PartitionKey": BUDGET_PARTITION, "RowKey": FACE_CALLS_ROW,
                 "GrantedAtMicroseconds": json.dumps(microseconds, separators=(",", ":")),
-                "SpeedTrainings": self.speed.sizes.count, "SpeedLogRatioMean": float(self.speed.sizes.mean),
-                "SpeedLogRatioVariance": float(self.speed.sizes.variance)}
+                "SpeedTrainings": self.speed.trainings, "SpeedLogRatioMean": float(self.speed.log_ratio_mean),
+                "SpeedLogRatioVariance": float(self.speed.log_ratio_variance)}
 
     @classmethod
     def from_entity(cls, entity: dict[str, Any]) -> "ResourceLedger":
         """A ledger written before the speed model has none: it starts from no trainings."""
         return cls(tuple(_EPOCH + timedelta(microseconds=value)
                          for value in json.loads(entity.get("GrantedAtMicroseconds") or "[]")),
-                   ResourceSpeed(LogStats(int(entity.get("SpeedTrainings") or 0),
-                                          float(entity.get("SpeedLogRatioMean") or 0),
-                                          float(entity.get("SpeedLogRatioVariance") or 0))))
+                   ResourceSpeed(int(entity.get("SpeedTrainings") or 0), float(entity.get("SpeedLogRatioMean") or 0),
+                                 float(entity.get("SpeedLogRatioVariance") or 0)))
 
 
 @dataclass(frozen=True)

@@ -48,64 +48,50 @@ class Estimate:
 
 
 @dataclass(frozen=True)
-class LogStats:
-    """An exponentially weighted mean and variance of logs: over every observation while there are few, then
-    weighted toward the last 1/RECENT_WEIGHT."""
-
-    count: int = 0
-    mean: float = 0.0
-    variance: float = 0.0
-
-    def add(self, observed: float, clip_spread: float | None) -> LogStats:
-        """One more observation; one further from the mean than `clip_spread` moves it only as one that far would."""
-        weight = max(RECENT_WEIGHT, 1 / (self.count + 1))
-        difference = observed - self.mean
-        if clip_spread is not None:
-            bound = CLIP_SPREADS * clip_spread
-            difference = max(-bound, min(bound, difference))
-        # West's update of the weighted variance: the first observation has none around itself.
-        variance = (1 - weight) * (self.variance + weight * difference * difference)
-        return LogStats(self.count + 1, self.mean + weight * difference, variance)
-
-    def spread(self, prior_spread: float) -> float:
-        """The spread of the next observation around the mean: the observed one with the prior's weight added,
-        widened by the error of the mean itself. The weighted mean rests on about 1/RECENT_WEIGHT observations
-        however many there were, and so does what the spread is taken to rest on."""
-        effective = min(self.count, 1 / RECENT_WEIGHT)
-        pooled = ((effective * self.variance + PRIOR_WEIGHT_TRAININGS * prior_spread ** 2)
-                  / (effective + PRIOR_WEIGHT_TRAININGS))
-        return math.sqrt(pooled * (1 + 1 / max(effective, 1)))
-
-
-@dataclass(frozen=True)
 class ResourceSpeed:
-    """What the resource's finished trainings of known size taught: log(duration / documented middle for the
-    size), which times a container's first training. A later training is timed by its container's own last one,
-    a far better predictor; the model only tells when that one's size hint was wrong (`fits`)."""
+    """What the resource's finished trainings of known size taught: how many, and the weighted mean and variance of
+    log(duration / documented middle for the size), which times a container's first training. A later training is
+    timed by its container's own last one, a far better predictor; the model only tells when that one's size hint
+    was wrong (`fits`)."""
 
-    sizes: LogStats = LogStats()
+    trainings: int = 0
+    log_ratio_mean: float = 0.0
+    log_ratio_variance: float = 0.0
 
     def learned(self, entries: int, duration_seconds: float) -> ResourceSpeed:
-        """The model with one more finished training of `entries` faces or persons that took `duration_seconds`.
+        """The model with one more finished training of `entries` faces or persons that took `duration_seconds`:
+        every training weighs alike while there are fewer than 1/RECENT_WEIGHT, then the newest weighs that.
         A duration that is no duration (zero, negative, not finite) teaches nothing."""
         if not (math.isfinite(duration_seconds) and duration_seconds > 0) or entries < 0:
             return self
-        return ResourceSpeed(self.sizes.add(math.log(duration_seconds / documented_middle(entries)),
-                                            self.spread if self.knows_enough else None))
+        weight = max(RECENT_WEIGHT, 1 / (self.trainings + 1))
+        difference = math.log(duration_seconds / documented_middle(entries)) - self.log_ratio_mean
+        if self.knows_enough:
+            bound = CLIP_SPREADS * self.spread
+            difference = max(-bound, min(bound, difference))
+        # West's update of the weighted variance: the first training has none around itself.
+        variance = (1 - weight) * (self.log_ratio_variance + weight * difference * difference)
+        return ResourceSpeed(self.trainings + 1, self.log_ratio_mean + weight * difference, variance)
 
     @property
     def knows_enough(self) -> bool:
-        return self.sizes.count >= ENOUGH_TRAININGS
+        return self.trainings >= ENOUGH_TRAININGS
 
     @property
     def spread(self) -> float:
-        return self.sizes.spread(PRIOR_LOG_SPREAD)
+        """The spread of the next training's log ratio around the mean: the observed one with the prior's weight
+        added, widened by the error of the mean itself. The weighted mean rests on about 1/RECENT_WEIGHT trainings
+        however many there were, and so does what the spread is taken to rest on."""
+        effective = min(self.trainings, 1 / RECENT_WEIGHT)
+        pooled = ((effective * self.log_ratio_variance + PRIOR_WEIGHT_TRAININGS * PRIOR_LOG_SPREAD ** 2)
+                  / (effective + PRIOR_WEIGHT_TRAININGS))
+        return math.sqrt(pooled * (1 + 1 / max(effective, 1)))
 
     def expected(self, entries: int) -> Estimate | None:
         """How long a first training of `entries` takes on this resource, or None before ENOUGH_TRAININGS."""
         if not self.knows_enough:
             return None
-        return Estimate(documented_middle(entries) * math.exp(self.sizes.mean), self.spread)
+        return Estimate(documented_middle(entries) * math.exp(self.log_ratio_mean), self.spread)
 
     def fits(self, entries: int, seconds: float) -> bool:
         """Whether a training of `entries` lasting `seconds` is one this resource could have run: within

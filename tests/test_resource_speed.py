@@ -14,8 +14,7 @@ from orchestrator import machine
 from orchestrator.containers import Container
 from orchestrator.machine import ContainerState, Phase, Policy, Run
 from orchestrator.records import ResourceLedger, state_from_entity, state_to_entity
-from orchestrator.resource_speed import (ENOUGH_TRAININGS, PRIOR_LOG_SPREAD, LogStats, ResourceSpeed,
-                                         documented_middle)
+from orchestrator.resource_speed import ENOUGH_TRAININGS, PRIOR_LOG_SPREAD, ResourceSpeed, documented_middle
 
 POLICY = Policy(api_version="v1.2", max_training_seconds=3600, auth_retry_seconds=600)
 NOW = datetime(2026, 12, 6, tzinfo=timezone.utc)
@@ -30,7 +29,7 @@ def taught(durations: list[tuple[int, float]], start: ResourceSpeed = ResourceSp
 
 def knowing(log_mean: float = 0.0, log_variance: float = 0.0) -> ResourceSpeed:
     """A resource that has seen fifty trainings."""
-    return ResourceSpeed(LogStats(50, log_mean, log_variance))
+    return ResourceSpeed(50, log_mean, log_variance)
 
 
 def running(size_hint: int | None, last_duration: float | None = None, last_hint: int | None = None
@@ -50,7 +49,7 @@ def timed(state: ContainerState, speed: ResourceSpeed, policy: Policy = POLICY) 
 
 def test_one_training_of_history_is_not_enough_and_five_are() -> None:
     one = taught([(10_000, 9.0)])
-    assert one.sizes.count == 1 and one.expected(10_000) is None
+    assert one.trainings == 1 and one.expected(10_000) is None
     assert machine.first_poll_delay(timed(running(10_000), one), POLICY) == pytest.approx(5.0)  # documented short end
     five = taught([(10_000, 9.0)] * ENOUGH_TRAININGS)
     assert five.expected(10_000).seconds == pytest.approx(9.0)
@@ -61,7 +60,7 @@ def test_a_resource_that_runs_slow_is_learned_at_every_size_and_timed_so_outside
     rng = random.Random(1)
     sizes = [int(1000 * 100 ** rng.random()) for _ in range(20)]
     speed = taught([(size, 2 * documented_middle(size)) for size in sizes])
-    assert speed.sizes.mean == pytest.approx(math.log(2))
+    assert speed.log_ratio_mean == pytest.approx(math.log(2))
     assert speed.expected(1_000_000).seconds == pytest.approx(2 * documented_middle(1_000_000))
     # Sizes outside what it has seen are timed by the documented curve's shape, scaled by what it saw.
     assert speed.expected(500).seconds == pytest.approx(2 * documented_middle(1_000))
@@ -173,7 +172,7 @@ def test_a_finished_training_teaches_only_with_its_size_and_faces_own_finish() -
 
 
 def test_the_model_round_trips_through_the_ledger_entity_and_an_old_entity_has_none() -> None:
-    ledger = ResourceLedger((NOW,), ResourceSpeed(LogStats(7, 0.25, 0.02)))
+    ledger = ResourceLedger((NOW,), ResourceSpeed(7, 0.25, 0.02))
     assert ResourceLedger.from_entity(ledger.to_entity()) == ledger
     old = {"PartitionKey": "~budget", "RowKey": "face-calls", "GrantedAtMicroseconds": "[]"}
     assert ResourceLedger.from_entity(old).speed == ResourceSpeed()
