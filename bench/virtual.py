@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import math
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
@@ -224,8 +225,10 @@ def _wrong_hints_cost(mix: tuple[Arrival, ...], hinted: list[TrainingResult], un
 def _in_order(results: list[TrainingResult]) -> dict[tuple[str, int], TrainingResult]:
     """Each container's trainings by their number, first to last: a container's requests come one at a time."""
     numbered: dict[tuple[str, int], TrainingResult] = {}
+    seen: Counter[str] = Counter()
     for result in sorted(results, key=lambda r: (r.container.id, r.started_s)):
-        numbered[(result.container.id, sum(1 for c, _ in numbered if c == result.container.id))] = result
+        numbered[(result.container.id, seen[result.container.id])] = result
+        seen[result.container.id] += 1
     return numbered
 
 
