@@ -23,6 +23,8 @@ from typing import Any
 
 from pycep import BicepParser
 
+from tests.bicep_types import _unwrapped
+
 BICEP_KEYWORDS = {"dependsOn"}
 STORAGE_SUFFIX = "core.windows.net"  # environment().suffixes.storage in Azure's public cloud
 _INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
@@ -98,8 +100,8 @@ class _ResourceRef:
 
     @property
     def name(self) -> str:
-        body = self.resource["config"]
-        own = self.file.value(body["config"]["name"] if "loop_type" in body else body["name"])
+        body = _unwrapped(self.resource["config"])
+        own = self.file.value(body["name"])
         parent = body.get("parent")
         return f"{self.file.value(parent).name}/{own}" if parent else own
 
@@ -162,7 +164,7 @@ class _File:
             condition = config.get("condition")
             if condition is None:
                 yield None, config
-            elif self.value(condition) is True:
+            elif self._bool(condition):
                 yield None, config["config"]
             return
         detail = loop["detail"]
@@ -172,7 +174,7 @@ class _File:
             self.loop[detail["item_name"]] = item
             try:
                 condition = config.get("condition")
-                if condition is None or self.value(condition) is True:
+                if condition is None or self._bool(condition):
                     yield index, config["config"]
             finally:
                 del self.loop[detail["item_name"]]

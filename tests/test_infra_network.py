@@ -192,6 +192,26 @@ resource r 'Microsoft.Network/networkSecurityGroups@2024-05-01' = {
 """)
     with pytest.raises(Unsupported, match="not known before deployment"):
         deploy(tmp_path, {})
+    (tmp_path / "main.bicep").write_text("""
+param on bool = true
+resource first 'Microsoft.Network/networkSecurityGroups@2024-05-01' = if (on) {
+  name: 'nsg'
+}
+resource second 'Microsoft.Network/networkSecurityGroups@2024-05-01' = {
+  name: '${first.name}-2'
+}
+""")
+    assert [r.name for r in deploy(tmp_path, {}).resources] == ["nsg", "nsg-2"]  # a conditional one's name
+    (tmp_path / "main.bicep").write_text("""
+resource id 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id'
+}
+resource when 'Microsoft.Network/networkSecurityGroups@2024-05-01' = if (id.properties.enabled) {
+  name: 'nsg'
+}
+""")
+    with pytest.raises(Unsupported, match="not known before deployment"):  # never dropped as if false
+        deploy(tmp_path, {})
 
 
 def test_the_mode_rendering_picks_each_side_and_refuses_any_other_use() -> None:
